@@ -1,0 +1,98 @@
+#include "pcap_source.hpp"
+
+#include <pcap/pcap.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace wl {
+
+PcapSource::~PcapSource() {
+    if (handle_ != nullptr) pcap_close(handle_);
+}
+
+std::unique_ptr<PcapSource> PcapSource::open_file(const std::string& path, std::string& error) {
+    char errbuf[PCAP_ERRBUF_SIZE] = {};
+    std::uint64_t size = 0;
+    if (path != "-") {
+        struct stat st {};
+        if (stat(path.c_str(), &st) != 0) {
+            error = "cannot open " + path + ": " + std::strerror(errno);
+            return nullptr;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            error = "cannot read " + path + ": is a directory";
+            return nullptr;
+        }
+        size = static_cast<std::uint64_t>(st.st_size);
+        if (S_ISREG(st.st_mode) && size == 0) {
+            error = "cannot read " + path + ": the file is empty";
+            return nullptr;
+        }
+    }
+    // Nanosecond precision keeps pcapng and nanosecond pcap timestamps whole;
+    // microsecond files are scaled by libpcap.
+    pcap* h = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO,
+                                                      errbuf);
+    if (h == nullptr) {
+        error = "cannot read " + (path == "-" ? std::string("standard input") : path) + ": " +
+                errbuf;
+        return nullptr;
+    }
+    std::unique_ptr<PcapSource> src(new PcapSource(h));
+    src->file_size_ = size;
+    src->bytes_read_ = 24;
+    return src;
+}
+
+bool PcapSource::set_filter(const std::string& expr, std::string& error) {
+    bpf_program prog{};
+    if (pcap_compile(handle_, &prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        error = "bad filter '" + expr + "': " + pcap_geterr(handle_);
+        return false;
+    }
+    const int rc = pcap_setfilter(handle_, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        error = "cannot install filter '" + expr + "': " + pcap_geterr(handle_);
+        return false;
+    }
+    return true;
+}
+
+PcapSource::Status PcapSource::next(RawFrame& frame) {
+    pcap_pkthdr* hdr = nullptr;
+    const u_char* data = nullptr;
+    for (;;) {
+        const int rc = pcap_next_ex(handle_, &hdr, &data);
+        if (rc == 1) break;
+        if (rc == PCAP_ERROR_BREAK) return Status::End;  // end of file
+        if (rc == 0) continue;                            // live timeout: nothing yet
+        return Status::Error;
+    }
+    frame.data = data;
+    frame.caplen = hdr->caplen;
+    frame.len = hdr->len;
+    frame.ts_ns = static_cast<std::uint64_t>(hdr->ts.tv_sec) * 1000000000ull +
+                  static_cast<std::uint64_t>(hdr->ts.tv_usec);
+    bytes_read_ += record_header_len_ + hdr->caplen;
+    return Status::Frame;
+}
+
+std::string PcapSource::error() const { return pcap_geterr(handle_); }
+
+int PcapSource::linktype() const { return pcap_datalink(handle_); }
+
+std::string PcapSource::linktype_name() const {
+    const int dlt = pcap_datalink(handle_);
+    const char* name = pcap_datalink_val_to_name(dlt);
+    const char* desc = pcap_datalink_val_to_description(dlt);
+    std::string s = name != nullptr ? name : "DLT " + std::to_string(dlt);
+    if (desc != nullptr) s += std::string(" (") + desc + ")";
+    return s;
+}
+
+std::uint32_t PcapSource::snaplen() const { return static_cast<std::uint32_t>(pcap_snapshot(handle_)); }
+
+}  // namespace wl

@@ -1,0 +1,56 @@
+// Reading frames through libpcap: capture files (pcap and pcapng, or "-" for
+// standard input) with an optional BPF filter. Frames are handed out as views
+// into libpcap's own buffer: nothing is copied.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+struct pcap;
+
+namespace wl {
+
+struct RawFrame {
+    const std::uint8_t* data;
+    std::uint32_t caplen;
+    std::uint32_t len;  // on the wire
+    std::uint64_t ts_ns;
+};
+
+class PcapSource {
+public:
+    enum class Status { Frame, End, Error };
+
+    ~PcapSource();
+    PcapSource(const PcapSource&) = delete;
+    PcapSource& operator=(const PcapSource&) = delete;
+
+    // Opens a capture file ("-" reads standard input). On failure returns null
+    // and sets `error` to one line.
+    static std::unique_ptr<PcapSource> open_file(const std::string& path, std::string& error);
+
+    // Compiles and installs a BPF filter (tcpdump syntax).
+    bool set_filter(const std::string& expr, std::string& error);
+
+    // The next frame; on Error, error() says why (e.g. a file cut short).
+    Status next(RawFrame& frame);
+    std::string error() const;
+
+    int linktype() const;
+    std::string linktype_name() const;  // "EN10MB (Ethernet)"
+    std::uint32_t snaplen() const;
+    // Bytes consumed so far from the file (record headers included), and the
+    // file's size when known (0 for a pipe).
+    std::uint64_t bytes_read() const { return bytes_read_; }
+    std::uint64_t file_size() const { return file_size_; }
+
+private:
+    explicit PcapSource(pcap* handle) : handle_(handle) {}
+    pcap* handle_;
+    std::uint64_t bytes_read_ = 0;
+    std::uint64_t file_size_ = 0;
+    std::uint32_t record_header_len_ = 16;
+};
+
+}  // namespace wl

@@ -1,0 +1,180 @@
+// wirelens: the command line. Wires the pipeline together:
+// capture -> decode -> report.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "counters.hpp"
+#include "oui.hpp"
+#include "out_buffer.hpp"
+#include "packet.hpp"
+#include "packet_report.hpp"
+#include "pcap_source.hpp"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;     // nothing usable: bad file, filter, option
+constexpr int kExitCutShort = 2;  // the report is complete for what could be read
+
+struct Options {
+    std::string read_file;
+    std::string filter;
+    std::vector<std::string> expression;
+    std::string oui_file;
+    bool packets = false;
+    bool json = false;
+    bool verify_checksums = false;
+    std::uint64_t count = 0;
+    bool progress = true;
+};
+
+int fail(const std::string& msg) {
+    std::fprintf(stderr, "wirelens: %s\n", msg.c_str());
+    return kExitError;
+}
+
+// A one-line progress report on a terminal, redrawn at most four times a second.
+class ProgressLine {
+public:
+    explicit ProgressLine(bool enabled) : enabled_(enabled), start_(Clock::now()), last_(start_) {}
+    void maybe_draw(const wl::PcapSource& src, std::uint64_t packets) {
+        if (!enabled_ || (packets & 4095) != 0) return;
+        const auto now = Clock::now();
+        if (now - last_ < std::chrono::milliseconds(250)) return;
+        last_ = now;
+        const double secs = std::chrono::duration<double>(now - start_).count();
+        const double mb = static_cast<double>(src.bytes_read()) / 1e6;
+        if (src.file_size() != 0) {
+            std::fprintf(stderr, "\r\033[Kwirelens: %.1f of %.1f MB (%.0f%%), %llu packets, %.2f Mpkt/s",
+                         mb, static_cast<double>(src.file_size()) / 1e6,
+                         100.0 * static_cast<double>(src.bytes_read()) /
+                             static_cast<double>(src.file_size()),
+                         static_cast<unsigned long long>(packets),
+                         static_cast<double>(packets) / secs / 1e6);
+        } else {
+            std::fprintf(stderr, "\r\033[Kwirelens: %.1f MB, %llu packets, %.2f Mpkt/s", mb,
+                         static_cast<unsigned long long>(packets),
+                         static_cast<double>(packets) / secs / 1e6);
+        }
+        drawn_ = true;
+    }
+    void clear() {
+        if (drawn_) std::fputs("\r\033[K", stderr);
+        drawn_ = false;
+    }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    bool enabled_;
+    bool drawn_ = false;
+    Clock::time_point start_, last_;
+};
+
+int run(const Options& opt) {
+    if (opt.read_file.empty()) return fail("nothing to read: give a capture file with -r FILE");
+    std::string filter = opt.filter;
+    for (const auto& word : opt.expression) {
+        if (!filter.empty()) filter += ' ';
+        filter += word;
+    }
+    if (!opt.filter.empty() && !opt.expression.empty()) {
+        return fail("give the filter either with -f or after the options, not both");
+    }
+
+    wl::OuiRegistry custom_oui;
+    const wl::OuiRegistry* oui = &wl::OuiRegistry::builtin();
+    if (!opt.oui_file.empty()) {
+        std::string err;
+        if (!custom_oui.load_csv(opt.oui_file, err)) return fail(err);
+        oui = &custom_oui;
+    }
+
+    std::string err;
+    auto src = wl::PcapSource::open_file(opt.read_file, err);
+    if (!src) return fail(err);
+    if (!filter.empty() && !src->set_filter(filter, err)) return fail(err);
+
+    wl::InputSummary summary;
+    summary.source = opt.read_file;
+    summary.linktype = src->linktype_name();
+    summary.filtered = !filter.empty();
+
+    wl::OutBuffer out(stdout);
+    wl::Packet pkt;
+    pkt.linktype = src->linktype();
+    wl::DecodeCounters counters;
+    wl::DecodeOptions dopts;
+    dopts.verify_checksums = opt.verify_checksums;
+    ProgressLine progress(opt.progress && isatty(STDERR_FILENO) != 0);
+
+    wl::RawFrame frame{};
+    for (;;) {
+        if (opt.count != 0 && counters.packets >= opt.count) break;
+        const auto st = src->next(frame);
+        if (st == wl::PcapSource::Status::End) break;
+        if (st == wl::PcapSource::Status::Error) {
+            summary.cut_short = true;
+            summary.cut_reason = src->error();
+            break;
+        }
+        pkt.ts_ns = frame.ts_ns;
+        pkt.caplen = frame.caplen;
+        pkt.wire_len = frame.len;
+        wl::decode(wl::Bytes{frame.data, frame.caplen}, pkt, dopts);
+        counters.count(pkt);
+        if (opt.packets) {
+            if (opt.json) {
+                wl::write_packet_json(out, pkt, *oui);
+            } else {
+                wl::write_packet_text(out, pkt, *oui);
+            }
+        }
+        progress.maybe_draw(*src, counters.packets);
+    }
+    progress.clear();
+    if (opt.json) {
+        wl::write_stats_json(out, counters, summary);
+    } else {
+        if (opt.packets) out.put('\n');
+        wl::write_summary_text(out, counters, summary);
+    }
+    if (!out.flush()) return fail("cannot write output");
+    if (summary.cut_short) {
+        std::fprintf(stderr, "wirelens: %s: input cut short after %llu packets: %s\n",
+                     opt.read_file.c_str(), static_cast<unsigned long long>(counters.packets),
+                     summary.cut_reason.c_str());
+        return kExitCutShort;
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options opt;
+    CLI::App app{"wirelens: a packet inspector for pcap/pcapng captures"};
+    app.set_version_flag("--version", std::string(WIRELENS_VERSION));
+    app.add_option("-r,--read", opt.read_file, "Read packets from FILE (pcap or pcapng; - for stdin)");
+    app.add_option("-f,--filter", opt.filter, "BPF filter expression (tcpdump syntax)");
+    app.add_flag("--packets", opt.packets, "Print one line (or JSON record) per packet");
+    app.add_flag("--json", opt.json, "Write JSON Lines instead of text");
+    app.add_flag("--verify-checksums", opt.verify_checksums,
+                 "Verify IPv4, TCP, UDP and ICMP checksums (off: offloaded captures carry bad ones)");
+    app.add_option("--oui", opt.oui_file, "IEEE registry CSV to use instead of the built-in one");
+    app.add_option("-c,--count", opt.count, "Stop after COUNT packets");
+    app.add_flag("!--no-progress", opt.progress, "No progress line on stderr");
+    app.add_option("expression", opt.expression, "BPF filter, as after tcpdump's options");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) return app.exit(e);
+        std::fprintf(stderr, "wirelens: %s (try --help)\n", e.what());
+        return kExitError;
+    }
+    return run(opt);
+}

@@ -1,0 +1,43 @@
+// What the decode stage saw: per-protocol counts, malformed packets by
+// (layer, reason), and frames of link types we do not decode. Fixed-size
+// arrays: counting never allocates.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "packet.hpp"
+
+namespace wl {
+
+struct DecodeCounters {
+    static constexpr std::size_t kLinkSlots = 8;
+
+    std::uint64_t packets = 0;
+    std::uint64_t wire_bytes = 0;
+    std::uint64_t captured_bytes = 0;
+    std::uint64_t snapped = 0;  // captured shorter than on the wire
+    std::uint64_t first_ts_ns = 0;
+    std::uint64_t last_ts_ns = 0;
+
+    // Packets in which each layer decoded (Layer order).
+    std::array<std::uint64_t, static_cast<std::size_t>(Layer::Count)> layer{};
+    std::uint64_t ip_fragments = 0;
+    std::uint64_t other_network = 0;    // link decoded, network protocol not ours
+    std::uint64_t other_transport = 0;  // IP decoded, upper protocol not ours
+
+    std::uint64_t malformed = 0;
+    std::array<std::array<std::uint64_t, static_cast<std::size_t>(DecodeError::Count)>,
+               static_cast<std::size_t>(Layer::Count)>
+        malformed_by{};
+
+    // Unsupported link types: the first few distinct values, then "other".
+    std::uint64_t unsupported = 0;
+    std::array<int, kLinkSlots> unsupported_type{};
+    std::array<std::uint64_t, kLinkSlots> unsupported_count{};
+    std::uint64_t unsupported_other = 0;
+
+    void count(const Packet& pkt);
+};
+
+}  // namespace wl

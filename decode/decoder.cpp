@@ -1,0 +1,320 @@
+#include "checksum.hpp"
+#include "packet.hpp"
+
+namespace wl {
+
+namespace linktype {
+bool supported(int dlt) {
+    switch (dlt) {
+        case kNull:
+        case kEthernet:
+        case kRaw:
+        case kRawBsd:
+        case kRawLinktype:
+        case kLoop:
+        case kLinuxSll:
+        case kIpv4:
+        case kIpv6:
+        case kLinuxSll2: return true;
+        default: return false;
+    }
+}
+}  // namespace linktype
+
+namespace {
+
+constexpr std::uint32_t bit(Layer l) { return 1u << static_cast<unsigned>(l); }
+
+// Decoding state for one frame: the remaining captured bytes and how many
+// bytes the wire carried from the same point on.
+struct Cursor {
+    Bytes data;
+    std::uint32_t wire;
+    void advance(std::size_t n) {
+        data = data.subspan(n);
+        wire -= static_cast<std::uint32_t>(n);
+    }
+};
+
+class FrameDecoder {
+public:
+    FrameDecoder(Packet& pkt, const DecodeOptions& opts) : pkt_(pkt), opts_(opts) {}
+
+    void run(Bytes frame) {
+        // A record may claim fewer bytes on the wire than it captured; trust the capture.
+        Cursor c{frame, pkt_.wire_len > frame.size() ? pkt_.wire_len
+                                                     : static_cast<std::uint32_t>(frame.size())};
+        switch (pkt_.linktype) {
+            case linktype::kEthernet: return ethernet(c);
+            case linktype::kLinuxSll: return sll(c, 1);
+            case linktype::kLinuxSll2: return sll(c, 2);
+            case linktype::kNull: return null_link(c, false);
+            case linktype::kLoop: return null_link(c, true);
+            case linktype::kRaw:
+            case linktype::kRawBsd:
+            case linktype::kRawLinktype: return raw_ip(c);
+            case linktype::kIpv4: return ipv4(c);
+            case linktype::kIpv6: return ipv6(c);
+            default: pkt_.unsupported_link = true; return;
+        }
+    }
+
+private:
+    bool fail(Layer layer, DecodeError err) {
+        if (err == DecodeError::None) return false;
+        pkt_.error_layer = layer;
+        pkt_.error = err;
+        return true;
+    }
+    void mark(Layer l) { pkt_.layers |= bit(l); }
+
+    void ethernet(Cursor c) {
+        if (fail(Layer::Ethernet, EthernetView::parse(c.data, pkt_.eth))) return;
+        mark(Layer::Ethernet);
+        const std::uint16_t type = pkt_.eth.type_or_length();
+        c.advance(EthernetView::kHeaderLen);
+        if (type < ethertype::kMinEthertype) return;  // 802.3 + LLC: not decoded further
+        network(c, type);
+    }
+
+    void sll(Cursor c, int version) {
+        if (fail(Layer::Link, LinuxSllView::parse(c.data, version, pkt_.sll))) return;
+        mark(Layer::Link);
+        const std::uint16_t proto = pkt_.sll.protocol();
+        c.advance(pkt_.sll.header_len());
+        // Below 0x0600 the field names an encapsulation (802.2 LLC, 802.3, CAN...).
+        if (proto < ethertype::kMinEthertype) return;
+        network(c, proto);
+    }
+
+    void null_link(Cursor c, bool network_order) {
+        if (fail(Layer::Link, NullLinkView::parse(c.data, network_order, pkt_.null_link))) return;
+        mark(Layer::Link);
+        c.advance(NullLinkView::kHeaderLen);
+        if (pkt_.null_link.is_ipv4()) {
+            pkt_.ethertype = ethertype::kIpv4;
+            ipv4(c);
+        } else if (pkt_.null_link.is_ipv6()) {
+            pkt_.ethertype = ethertype::kIpv6;
+            ipv6(c);
+        }
+    }
+
+    void raw_ip(Cursor c) {
+        if (c.data.empty()) {
+            fail(Layer::Ipv4, DecodeError::Truncated);
+            return;
+        }
+        if ((c.data[0] >> 4) == 6) {
+            pkt_.ethertype = ethertype::kIpv6;
+            ipv6(c);
+        } else {
+            pkt_.ethertype = ethertype::kIpv4;
+            ipv4(c);
+        }
+    }
+
+    // After a link header: VLAN tags, then the network protocol.
+    void network(Cursor c, std::uint16_t type) {
+        while (ethertype::is_vlan(type)) {
+            if (pkt_.vlan_count == Packet::kMaxVlanTags) {
+                fail(Layer::Vlan, DecodeError::TooManyVlanTags);
+                return;
+            }
+            if (c.data.size() < 4) {
+                fail(Layer::Vlan, DecodeError::Truncated);
+                return;
+            }
+            pkt_.vlans[pkt_.vlan_count++] = VlanTag{type, load_be16(c.data.data())};
+            type = load_be16(c.data.data() + 2);
+            c.advance(4);
+            mark(Layer::Vlan);
+        }
+        pkt_.ethertype = type;
+        switch (type) {
+            case ethertype::kIpv4: return ipv4(c);
+            case ethertype::kIpv6: return ipv6(c);
+            case ethertype::kArp:
+                if (!fail(Layer::Arp, ArpView::parse(c.data, pkt_.arp))) mark(Layer::Arp);
+                return;
+            default: return;
+        }
+    }
+
+    void ipv4(Cursor c) {
+        Ipv4View& ip = pkt_.ip4;
+        const DecodeError err = Ipv4View::parse(c.data, c.wire, ip);
+        if (err != DecodeError::None && err != DecodeError::BadOptionLength) {
+            fail(Layer::Ipv4, err);
+            return;
+        }
+        pkt_.ip_version = 4;
+        pkt_.ip_proto = ip.protocol();
+        mark(Layer::Ipv4);
+        if (fail(Layer::Ipv4, err)) return;
+        if (opts_.verify_checksums && !ipv4_header_checksum_ok(ip.header())) {
+            fail(Layer::Ipv4, DecodeError::BadChecksum);
+            return;
+        }
+        pkt_.ip_fragment = ip.is_fragment();
+        pkt_.ip_later_fragment = ip.fragment_offset() != 0;
+        const Bytes payload = ip.payload();
+        if (pkt_.ip_later_fragment) {
+            pkt_.payload = payload;
+            pkt_.payload_wire_len = ip.payload_wire_len;
+            return;
+        }
+        transport(Cursor{payload, ip.payload_wire_len}, ip.protocol());
+    }
+
+    void ipv6(Cursor c) {
+        Ipv6View& ip = pkt_.ip6;
+        if (fail(Layer::Ipv6, Ipv6View::parse(c.data, c.wire, ip))) return;
+        pkt_.ip_version = 6;
+        pkt_.ip_proto = ip.next_header();
+        mark(Layer::Ipv6);
+        Ipv6Chain& chain = pkt_.ip6_chain;
+        const Bytes payload = ip.payload();
+        if (fail(Layer::Ipv6Ext,
+                 Ipv6Chain::walk(ip.next_header(), payload, ip.payload_wire_len, chain))) {
+            return;
+        }
+        if (chain.count > 0) mark(Layer::Ipv6Ext);
+        pkt_.ip_proto = chain.upper_protocol;
+        pkt_.ip_fragment = chain.has_fragment;
+        pkt_.ip_later_fragment = chain.has_fragment && chain.fragment_offset != 0;
+        Cursor upper{payload.subspan(chain.offset), ip.payload_wire_len - chain.offset};
+        if (pkt_.ip_later_fragment || chain.upper_protocol == ipproto::kNoNext) {
+            pkt_.payload = upper.data;
+            pkt_.payload_wire_len = upper.wire;
+            return;
+        }
+        transport(upper, chain.upper_protocol);
+    }
+
+    // Whole segment captured and not a fragment: only then is a checksum checkable.
+    bool checksum_checkable(const Cursor& c) const {
+        return opts_.verify_checksums && !pkt_.ip_fragment && c.data.size() == c.wire;
+    }
+    bool l4_checksum_ok(std::uint8_t proto, Bytes segment) const {
+        return pkt_.ip_version == 4
+                   ? l4_checksum_ok_v4(pkt_.ip4.src(), pkt_.ip4.dst(), proto, segment)
+                   : l4_checksum_ok_v6(pkt_.ip6.src(), pkt_.ip6.dst(), proto, segment);
+    }
+
+    void transport(Cursor c, std::uint8_t proto) {
+        switch (proto) {
+            case ipproto::kTcp: return tcp(c);
+            case ipproto::kUdp: return udp(c);
+            case ipproto::kIcmp: return icmp(c, Layer::Icmp);
+            case ipproto::kIcmpv6: return icmp(c, Layer::Icmpv6);
+            default:
+                pkt_.payload = c.data;
+                pkt_.payload_wire_len = c.wire;
+                return;
+        }
+    }
+
+    void tcp(Cursor c) {
+        TcpView& t = pkt_.tcp;
+        const DecodeError err = TcpView::parse(c.data, c.wire, t);
+        if (err != DecodeError::None && err != DecodeError::BadOptionLength) {
+            fail(Layer::Tcp, err);
+            return;
+        }
+        mark(Layer::Tcp);
+        pkt_.payload = t.payload();
+        pkt_.payload_wire_len = t.payload_wire_len;
+        if (fail(Layer::Tcp, err)) return;
+        if (checksum_checkable(c) && !l4_checksum_ok(ipproto::kTcp, c.data)) {
+            fail(Layer::Tcp, DecodeError::BadChecksum);
+        }
+    }
+
+    void udp(Cursor c) {
+        UdpView& u = pkt_.udp;
+        if (fail(Layer::Udp, UdpView::parse(c.data, c.wire, u))) return;
+        mark(Layer::Udp);
+        pkt_.payload = u.payload();
+        pkt_.payload_wire_len = u.payload_wire_len();
+        // Over IPv4 a zero checksum means "none"; over IPv6 it is not allowed.
+        const bool skip = pkt_.ip_version == 4 && u.checksum() == 0;
+        if (!skip && checksum_checkable(c) && u.bytes.size() == u.length() &&
+            !l4_checksum_ok(ipproto::kUdp, u.bytes)) {
+            fail(Layer::Udp, DecodeError::BadChecksum);
+        }
+    }
+
+    void icmp(Cursor c, Layer layer) {
+        IcmpView& i = pkt_.icmp;
+        if (fail(layer, IcmpView::parse(c.data, c.wire, i))) return;
+        mark(layer);
+        pkt_.payload = c.data.subspan(IcmpView::kHeaderLen);
+        pkt_.payload_wire_len = c.wire - static_cast<std::uint32_t>(IcmpView::kHeaderLen);
+        if (!checksum_checkable(c)) return;
+        // ICMPv4 has no pseudo header; ICMPv6 does.
+        const bool ok = layer == Layer::Icmp ? checksum_fold(checksum_add(c.data)) == 0xffff
+                                             : l4_checksum_ok(ipproto::kIcmpv6, c.data);
+        if (!ok) fail(layer, DecodeError::BadChecksum);
+    }
+
+    Packet& pkt_;
+    const DecodeOptions& opts_;
+};
+
+}  // namespace
+
+void decode(Bytes frame, Packet& pkt, const DecodeOptions& opts) {
+    // Reset the per-frame results; the capture facts were set by the caller.
+    pkt.layers = 0;
+    pkt.vlan_count = 0;
+    pkt.ethertype = 0;
+    pkt.ip_version = 0;
+    pkt.ip_proto = 0;
+    pkt.ip_fragment = false;
+    pkt.ip_later_fragment = false;
+    pkt.payload = {};
+    pkt.payload_wire_len = 0;
+    pkt.error_layer = Layer::None;
+    pkt.error = DecodeError::None;
+    pkt.unsupported_link = false;
+    FrameDecoder(pkt, opts).run(frame);
+}
+
+std::string_view layer_name(Layer layer) {
+    switch (layer) {
+        case Layer::None: return "none";
+        case Layer::Link: return "link";
+        case Layer::Ethernet: return "eth";
+        case Layer::Vlan: return "vlan";
+        case Layer::Arp: return "arp";
+        case Layer::Ipv4: return "ipv4";
+        case Layer::Ipv6: return "ipv6";
+        case Layer::Ipv6Ext: return "ipv6_ext";
+        case Layer::Tcp: return "tcp";
+        case Layer::Udp: return "udp";
+        case Layer::Icmp: return "icmp";
+        case Layer::Icmpv6: return "icmpv6";
+        case Layer::Count: break;
+    }
+    return "?";
+}
+
+std::string_view error_name(DecodeError error) {
+    switch (error) {
+        case DecodeError::None: return "none";
+        case DecodeError::Truncated: return "truncated";
+        case DecodeError::BadHeaderLength: return "bad_header_length";
+        case DecodeError::BadVersion: return "bad_version";
+        case DecodeError::BadTotalLength: return "bad_total_length";
+        case DecodeError::BadLength: return "bad_length";
+        case DecodeError::BadOptionLength: return "bad_option_length";
+        case DecodeError::BadChecksum: return "bad_checksum";
+        case DecodeError::TooManyVlanTags: return "too_many_vlan_tags";
+        case DecodeError::TooManyExtHeaders: return "too_many_ext_headers";
+        case DecodeError::Count: break;
+    }
+    return "?";
+}
+
+}  // namespace wl

@@ -1,0 +1,119 @@
+// IPv6 fixed header (RFC 8200) and the walk of its extension-header chain
+// down to the upper-layer protocol.
+#pragma once
+
+#include "bytes.hpp"
+#include "error.hpp"
+
+namespace wl {
+
+namespace ipproto {
+inline constexpr std::uint8_t kHopByHop = 0;
+inline constexpr std::uint8_t kIcmp = 1;
+inline constexpr std::uint8_t kTcp = 6;
+inline constexpr std::uint8_t kUdp = 17;
+inline constexpr std::uint8_t kRouting = 43;
+inline constexpr std::uint8_t kFragment = 44;
+inline constexpr std::uint8_t kEsp = 50;
+inline constexpr std::uint8_t kAh = 51;
+inline constexpr std::uint8_t kIcmpv6 = 58;
+inline constexpr std::uint8_t kNoNext = 59;
+inline constexpr std::uint8_t kDestOpts = 60;
+inline constexpr std::uint8_t kMobility = 135;
+inline constexpr std::uint8_t kHip = 139;
+inline constexpr std::uint8_t kShim6 = 140;
+}  // namespace ipproto
+
+struct Ipv6View {
+    static constexpr std::size_t kHeaderLen = 40;
+    Bytes bytes;                     // header + captured payload, padding trimmed
+    std::uint32_t payload_wire_len;  // the payload length field (or the frame, for jumbograms)
+
+    static DecodeError parse(Bytes captured, std::uint32_t wire_len, Ipv6View& out) {
+        if (captured.empty()) return DecodeError::Truncated;
+        if ((captured[0] >> 4) != 6) return DecodeError::BadVersion;
+        if (captured.size() < kHeaderLen) return DecodeError::Truncated;
+        std::uint32_t plen = load_be16(captured.data() + 4);
+        // A zero payload length with a hop-by-hop header is a jumbogram (RFC 2675);
+        // the frame then says how long it is.
+        if (plen == 0 && captured[6] == ipproto::kHopByHop) plen = wire_len - kHeaderLen;
+        if (kHeaderLen + plen > wire_len) return DecodeError::BadTotalLength;
+        const std::size_t keep = kHeaderLen + plen;
+        out.bytes = captured.first(captured.size() < keep ? captured.size() : keep);
+        out.payload_wire_len = plen;
+        return DecodeError::None;
+    }
+
+    std::uint8_t traffic_class() const {
+        return static_cast<std::uint8_t>((load_be16(bytes.data()) >> 4) & 0xff);
+    }
+    std::uint32_t flow_label() const { return load_be32(bytes.data()) & 0x000fffffu; }
+    std::uint16_t payload_len_field() const { return load_be16(bytes.data() + 4); }
+    std::uint8_t next_header() const { return bytes[6]; }
+    std::uint8_t hop_limit() const { return bytes[7]; }
+    const std::uint8_t* src() const { return bytes.data() + 8; }
+    const std::uint8_t* dst() const { return bytes.data() + 24; }
+    Bytes payload() const { return bytes.subspan(kHeaderLen); }
+};
+
+// The result of following an IPv6 extension-header chain.
+struct Ipv6Chain {
+    static constexpr std::size_t kMaxHeaders = 8;
+    std::uint8_t count = 0;
+    std::uint8_t types[kMaxHeaders] = {};
+    std::uint8_t upper_protocol = 0;  // first header that is not an extension header
+    std::uint32_t offset = 0;         // of the upper-layer header from the end of the fixed header
+    bool has_fragment = false;
+    bool more_fragments = false;
+    std::uint16_t fragment_offset = 0;  // in 8-byte units
+    std::uint32_t fragment_id = 0;
+
+    static bool is_extension(std::uint8_t nh) {
+        return nh == ipproto::kHopByHop || nh == ipproto::kRouting ||
+               nh == ipproto::kFragment || nh == ipproto::kDestOpts || nh == ipproto::kAh ||
+               nh == ipproto::kMobility || nh == ipproto::kHip || nh == ipproto::kShim6;
+    }
+
+    // Walks from `first` over `captured` (the IPv6 payload we have) whose
+    // length on the wire is `wire_len`.
+    static DecodeError walk(std::uint8_t first, Bytes captured, std::uint32_t wire_len,
+                            Ipv6Chain& out) {
+        out = Ipv6Chain{};
+        std::uint8_t nh = first;
+        std::size_t off = 0;
+        while (is_extension(nh)) {
+            if (out.count == kMaxHeaders) return DecodeError::TooManyExtHeaders;
+            if (off + 2 > captured.size()) {
+                return off + 2 > wire_len ? DecodeError::BadHeaderLength : DecodeError::Truncated;
+            }
+            const std::uint8_t* h = captured.data() + off;
+            std::size_t len;
+            if (nh == ipproto::kFragment) {
+                len = 8;
+            } else if (nh == ipproto::kAh) {
+                len = (std::size_t{h[1]} + 2) * 4;
+            } else {
+                len = (std::size_t{h[1]} + 1) * 8;
+            }
+            if (off + len > wire_len) return DecodeError::BadHeaderLength;
+            if (off + len > captured.size()) return DecodeError::Truncated;
+            if (nh == ipproto::kFragment) {
+                out.has_fragment = true;
+                const std::uint16_t fo = load_be16(h + 2);
+                out.fragment_offset = fo >> 3;
+                out.more_fragments = (fo & 1) != 0;
+                out.fragment_id = load_be32(h + 4);
+            }
+            out.types[out.count++] = nh;
+            nh = h[0];
+            off += len;
+            // Past a non-first fragment the bytes are the middle of someone else's payload.
+            if (out.has_fragment && out.fragment_offset != 0) break;
+        }
+        out.upper_protocol = nh;
+        out.offset = static_cast<std::uint32_t>(off);
+        return DecodeError::None;
+    }
+};
+
+}  // namespace wl

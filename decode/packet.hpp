@@ -1,0 +1,73 @@
+// One decoded frame: the caller owns a Packet and reuses it for every frame
+// (gopacket's DecodingLayerParser shape), so decoding never allocates.
+#pragma once
+
+#include "arp.hpp"
+#include "ethernet.hpp"
+#include "ipv4.hpp"
+#include "ipv6.hpp"
+#include "link.hpp"
+#include "tcp.hpp"
+#include "udp.hpp"
+
+namespace wl {
+
+struct Packet {
+    static constexpr std::size_t kMaxVlanTags = 8;
+
+    // Capture facts, set by the caller before decode().
+    std::uint64_t ts_ns = 0;
+    std::uint32_t caplen = 0;
+    std::uint32_t wire_len = 0;
+    int linktype = 0;
+
+    // Which layers decoded cleanly (bit per Layer).
+    std::uint32_t layers = 0;
+    bool has(Layer l) const { return (layers & (1u << static_cast<unsigned>(l))) != 0; }
+
+    EthernetView eth{};
+    LinuxSllView sll{};
+    NullLinkView null_link{};
+    std::uint8_t vlan_count = 0;
+    VlanTag vlans[kMaxVlanTags] = {};
+    std::uint16_t ethertype = 0;  // the network protocol after link header and tags; 0 if none
+
+    ArpView arp{};
+    std::uint8_t ip_version = 0;  // 4 or 6 once an IP header decoded
+    Ipv4View ip4{};
+    Ipv6View ip6{};
+    Ipv6Chain ip6_chain{};
+    std::uint8_t ip_proto = 0;    // upper-layer protocol, after IPv6 extension headers
+    bool ip_fragment = false;     // part of a fragmented datagram
+    bool ip_later_fragment = false;  // not the first fragment: no upper-layer header here
+
+    TcpView tcp{};
+    UdpView udp{};
+    IcmpView icmp{};
+
+    // Upper-layer payload: captured bytes and how long it was on the wire.
+    Bytes payload{};
+    std::uint32_t payload_wire_len = 0;
+
+    // Where and why decoding stopped; None for a clean packet.
+    Layer error_layer = Layer::None;
+    DecodeError error = DecodeError::None;
+    bool malformed() const { return error != DecodeError::None; }
+    bool unsupported_link = false;
+
+    // Source and destination as raw address bytes (4 or 16), valid when ip_version != 0.
+    const std::uint8_t* ip_src() const { return ip_version == 4 ? ip4.src() : ip6.src(); }
+    const std::uint8_t* ip_dst() const { return ip_version == 4 ? ip4.dst() : ip6.dst(); }
+    std::uint8_t ip_ttl() const { return ip_version == 4 ? ip4.ttl() : ip6.hop_limit(); }
+};
+
+struct DecodeOptions {
+    bool verify_checksums = false;
+};
+
+// Decodes `frame` (the captured bytes, caplen = frame.size()) into `pkt`.
+// Never reads outside `frame`; on a malformed layer it records the layer and
+// reason and keeps what decoded above it.
+void decode(Bytes frame, Packet& pkt, const DecodeOptions& opts = {});
+
+}  // namespace wl

@@ -1,0 +1,51 @@
+// A fixed-size output buffer with the few formatters the reports need:
+// integers, fixed-point times, addresses and JSON strings. It never
+// allocates; it flushes to its file descriptor when full.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string_view>
+
+namespace wl {
+
+class OutBuffer {
+public:
+    explicit OutBuffer(std::FILE* file) : file_(file) {}
+    ~OutBuffer() { flush(); }
+    OutBuffer(const OutBuffer&) = delete;
+    OutBuffer& operator=(const OutBuffer&) = delete;
+
+    OutBuffer& put(char c) {
+        if (len_ == kSize) flush();
+        buf_[len_++] = c;
+        return *this;
+    }
+    OutBuffer& put(std::string_view s);
+    OutBuffer& put_u64(std::uint64_t v);
+    OutBuffer& put_i64(std::int64_t v);
+    // Seconds.fraction from nanoseconds, with `digits` fraction digits (1..9).
+    OutBuffer& put_ts(std::uint64_t ns, int digits = 6);
+    OutBuffer& put_fixed(double v, int digits);
+    OutBuffer& put_mac(const std::uint8_t* mac);
+    OutBuffer& put_ipv4(const std::uint8_t* addr);
+    OutBuffer& put_ipv6(const std::uint8_t* addr);  // RFC 5952 compressed form
+    OutBuffer& put_ip(const std::uint8_t* addr, int version) {
+        return version == 4 ? put_ipv4(addr) : put_ipv6(addr);
+    }
+    // A JSON string literal, quotes included; invalid UTF-8 bytes become U+FFFD.
+    OutBuffer& put_json_string(std::string_view s);
+
+    // Writes out what is buffered; false once a write has failed (EPIPE, disk full).
+    bool flush();
+    bool failed() const { return failed_; }
+
+private:
+    static constexpr std::size_t kSize = 1 << 16;
+    std::FILE* file_;
+    std::size_t len_ = 0;
+    bool failed_ = false;
+    char buf_[kSize];
+};
+
+}  // namespace wl
