@@ -233,10 +233,10 @@ private:
 
     void udp(Cursor c) {
         UdpView& u = pkt_.udp;
-        if (fail(Layer::Udp, UdpView::parse(c.data, c.wire, u))) return;
+        if (fail(Layer::Udp, UdpView::parse(c.data, c.wire, u, pkt_.ip_fragment))) return;
         mark(Layer::Udp);
         pkt_.payload = u.payload();
-        pkt_.payload_wire_len = u.payload_wire_len();
+        pkt_.payload_wire_len = u.payload_wire_len(c.wire);
         // Over IPv4 a zero checksum means "none"; over IPv6 it is not allowed.
         const bool skip = pkt_.ip_version == 4 && u.checksum() == 0;
         if (!skip && checksum_checkable(c) && u.bytes.size() == u.length() &&

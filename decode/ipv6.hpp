@@ -34,9 +34,9 @@ struct Ipv6View {
         if ((captured[0] >> 4) != 6) return DecodeError::BadVersion;
         if (captured.size() < kHeaderLen) return DecodeError::Truncated;
         std::uint32_t plen = load_be16(captured.data() + 4);
-        // A zero payload length with a hop-by-hop header is a jumbogram (RFC 2675);
-        // the frame then says how long it is.
-        if (plen == 0 && captured[6] == ipproto::kHopByHop) plen = wire_len - kHeaderLen;
+        // A zero payload length is a jumbogram (RFC 2675), or Linux BIG TCP's
+        // capture of one without its hop-by-hop option: the frame says how long it is.
+        if (plen == 0) plen = wire_len - static_cast<std::uint32_t>(kHeaderLen);
         if (kHeaderLen + plen > wire_len) return DecodeError::BadTotalLength;
         const std::size_t keep = kHeaderLen + plen;
         out.bytes = captured.first(captured.size() < keep ? captured.size() : keep);

@@ -10,11 +10,14 @@ struct UdpView {
     static constexpr std::size_t kHeaderLen = 8;
     Bytes bytes;  // header + captured payload, trimmed to the UDP length
 
-    static DecodeError parse(Bytes captured, std::uint32_t wire_len, UdpView& out) {
+    // In the first fragment of a datagram the UDP length covers fragments not
+    // in this packet, so it may exceed `wire_len` (pass `first_fragment`).
+    static DecodeError parse(Bytes captured, std::uint32_t wire_len, UdpView& out,
+                             bool first_fragment = false) {
         if (wire_len < kHeaderLen) return DecodeError::BadLength;
         if (captured.size() < kHeaderLen) return DecodeError::Truncated;
         const std::uint16_t len = load_be16(captured.data() + 4);
-        if (len < kHeaderLen || len > wire_len) return DecodeError::BadLength;
+        if (len < kHeaderLen || (len > wire_len && !first_fragment)) return DecodeError::BadLength;
         out.bytes = captured.first(captured.size() < len ? captured.size() : len);
         return DecodeError::None;
     }
@@ -22,7 +25,11 @@ struct UdpView {
     std::uint16_t dst_port() const { return load_be16(bytes.data() + 2); }
     std::uint16_t length() const { return load_be16(bytes.data() + 4); }
     std::uint16_t checksum() const { return load_be16(bytes.data() + 6); }
-    std::uint32_t payload_wire_len() const { return length() - kHeaderLen; }
+    // The payload carried by this packet (less than length() in a first fragment).
+    std::uint32_t payload_wire_len(std::uint32_t wire_len) const {
+        const std::uint32_t len = length() < wire_len ? length() : wire_len;
+        return len - static_cast<std::uint32_t>(kHeaderLen);
+    }
     Bytes payload() const { return bytes.subspan(kHeaderLen); }
 };
 
