@@ -106,36 +106,46 @@ rng = random.Random(20240601)              # fixed seed: same bytes on every run
 with open(f"{d}/random-128k.bin", "wb") as f:
     f.write(rng.randbytes(128 * 1024))
 PY
-[[ $(stat -c %s "$FILES/hello-1k.txt") -eq 1024 ]] || { echo "error: hello-1k.txt size" >&2; exit 1; }
+if [[ $(stat -c %s "$FILES/hello-1k.txt") -ne 1024 ]]; then
+    echo "error: hello-1k.txt is not 1024 bytes" >&2
+    exit 1
+fi
 
 # --- capture helpers -----------------------------------------------------------------------
 CAP_PID=
 start_capture() { # $1 = pcap path
-    in_a tcpdump -i "$IF_A" -U -n -w "$1" 'not ip6 dst ff02::16' 2>"$1.log" &
+    # Started without a shell function in between, so that $! is tcpdump itself
+    # ("ip netns exec" execs it). Multicast-listener reports (to ff02::16) are left out.
+    ip netns exec "$NS_A" tcpdump -i "$IF_A" --immediate-mode -U -n -w "$1" \
+        'not ip6 dst ff02::16' 2>"$1.log" &
     CAP_PID=$!
     PIDS+=("$CAP_PID")
     wait_for "$1.log" "listening on"
 }
 stop_capture() {
-    sleep 0.5 # let the last FIN/ACK reach the wire
-    kill -INT "$CAP_PID"
+    sleep 1 # let the last FIN/ACK reach the wire
+    kill -TERM "$CAP_PID" # background jobs of a script ignore SIGINT; tcpdump flushes on TERM
     wait "$CAP_PID" || true
     grep -E "packets (captured|dropped by kernel)" "$1.log" | sed 's/^/   tcpdump: /'
 }
 
-# $1 = server address, $2 = extra option (--network-order or empty)
+# $1 = server address, further arguments: extra options for both ends (--network-order)
 run_upload() {
-    local host=$1 opt=${2:-} rc=0
+    local host=$1 rc=0
+    local opts=("${@:2}")
     local recv=$WORK/recv-$host log=$WORK/server-$host.log
-    in_b timeout 30 python3 "$UPLOAD_DIR/upload_server.py" --host "$host" --port "$PORT" \
-        --out-dir "$recv" --connections 2 --timeout 10 $opt >"$log" 2>&1 &
+    ip netns exec "$NS_B" timeout 30 python3 "$UPLOAD_DIR/upload_server.py" \
+        --host "$host" --port "$PORT" --out-dir "$recv" --connections 2 --timeout 10 \
+        "${opts[@]}" >"$log" 2>&1 &
     local srv=$!
     PIDS+=("$srv")
     wait_for "$log" "listening"
     # Connection 1 carries three files back to back, connection 2 one more.
-    in_a timeout 20 python3 "$UPLOAD_DIR/upload_client.py" --host "$host" --port "$PORT" $opt \
+    in_a timeout 20 python3 "$UPLOAD_DIR/upload_client.py" --host "$host" --port "$PORT" \
+        "${opts[@]}" \
         "$FILES/empty.bin" "$FILES/hello-1k.txt" "$FILES/random-128k.bin"
-    in_a timeout 20 python3 "$UPLOAD_DIR/upload_client.py" --host "$host" --port "$PORT" $opt \
+    in_a timeout 20 python3 "$UPLOAD_DIR/upload_client.py" --host "$host" --port "$PORT" \
+        "${opts[@]}" \
         "$FILES/hello-1k.txt"
     wait "$srv" || rc=$?
     sed 's/^/   /' "$log"
@@ -164,7 +174,7 @@ stop_capture "$WORK/upload-v6.pcap"
 # --- (c) refused TCP and (d) UDP ------------------------------------------------------------
 echo "== refused TCP connections and UDP datagrams"
 UDP_LOG=$WORK/udp-server.log
-in_b timeout 15 python3 - "$B4" "$B6" >"$UDP_LOG" 2>&1 <<'PY' &
+ip netns exec "$NS_B" timeout 15 python3 - "$B4" "$B6" >"$UDP_LOG" 2>&1 <<'PY' &
 # UDP echo on port 7 of both families; exits after 4 datagrams or 10 s of silence.
 import selectors, socket, sys
 sel = selectors.DefaultSelector()
@@ -218,8 +228,6 @@ with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
     except ConnectionRefusedError:
         print("   udp [%s]:9 -> ICMP port unreachable, as intended" % v4)
 PY
-# bash's /dev/udp: one last datagram, fire and forget, to the IPv4 echo port.
-in_a bash -c "printf 'sent by bash /dev/udp' >/dev/udp/$B4/7"
 wait "$UDP_PID" || true
 sed 's/^/   /' "$UDP_LOG"
 stop_capture "$WORK/refused-and-udp.pcap"
