@@ -62,6 +62,7 @@ void put_tcp_options_text(OutBuffer& out, const TcpView& tcp) {
     if (tcp.options().empty()) return;
     out.put(", options [");
     bool first = true;
+    bool said_bad = false;
     tcp.for_each_option([&](const TcpOption& o) {
         if (o.kind == tcpopt::kEnd) return;
         if (!first) out.put(',');
@@ -86,10 +87,17 @@ void put_tcp_options_text(OutBuffer& out, const TcpView& tcp) {
             case tcpopt::kFastOpen: out.put(o.data_len() ? "tfo cookie" : "tfo cookiereq"); break;
             case tcpopt::kMd5: out.put("md5"); break;
             case tcpopt::kMptcp: out.put("mptcp"); break;
-            case 255: out.put("[bad opt]"); break;
+            case 255:
+                out.put("[bad opt]");
+                said_bad = true;
+                break;
             default: out.put("opt-").put_u64(o.kind).put(':').put_u64(o.len); break;
         }
     });
+    // The walk stops at an option that does not fit; say so, as tcpdump does.
+    if (!said_bad && !TcpView::options_valid(tcp.options())) {
+        out.put(first ? "[bad opt]" : ",[bad opt]");
+    }
     out.put(']');
 }
 
