@@ -53,8 +53,12 @@ public:
             case linktype::kRaw:
             case linktype::kRawBsd:
             case linktype::kRawLinktype: return raw_ip(c);
-            case linktype::kIpv4: return ipv4(c);
-            case linktype::kIpv6: return ipv6(c);
+            case linktype::kIpv4:
+                pkt_.ethertype = ethertype::kIpv4;
+                return ipv4(c);
+            case linktype::kIpv6:
+                pkt_.ethertype = ethertype::kIpv6;
+                return ipv6(c);
             default: pkt_.unsupported_link = true; return;
         }
     }
@@ -181,7 +185,9 @@ private:
         }
         if (chain.count > 0) mark(Layer::Ipv6Ext);
         pkt_.ip_proto = chain.upper_protocol;
-        pkt_.ip_fragment = chain.has_fragment;
+        // An atomic fragment (offset 0, no more to come, RFC 6946) is a whole datagram.
+        pkt_.ip_fragment =
+            chain.has_fragment && (chain.more_fragments || chain.fragment_offset != 0);
         pkt_.ip_later_fragment = chain.has_fragment && chain.fragment_offset != 0;
         Cursor upper{payload.subspan(chain.offset), ip.payload_wire_len - chain.offset};
         if (pkt_.ip_later_fragment || chain.upper_protocol == ipproto::kNoNext) {

@@ -90,8 +90,9 @@ OutBuffer& OutBuffer::put_ipv6(const std::uint8_t* a) {
         }
         i = j;
     }
-    // IPv4-mapped addresses keep their dotted tail, as inet_ntop writes them.
-    const bool mapped = best == 0 && best_len == 5 && w[5] == 0xffff;
+    // IPv4-mapped (::ffff:a.b.c.d) and -compatible (::a.b.c.d) addresses keep
+    // their dotted tail, as inet_ntop writes them.
+    const bool mapped = best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff));
     for (int i = 0; i < 8; ++i) {
         if (i == best) {
             put("::");
@@ -99,6 +100,7 @@ OutBuffer& OutBuffer::put_ipv6(const std::uint8_t* a) {
             continue;
         }
         if (mapped && i == 6) {
+            if (i != best + best_len) put(':');
             put_ipv4(a + 12);
             break;
         }
@@ -141,7 +143,10 @@ OutBuffer& OutBuffer::put_json_string(std::string_view s) {
             continue;
         }
         // Copy a valid UTF-8 sequence; replace anything else.
-        std::size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
+        std::size_t n = c >= 0xf0 && c <= 0xf4   ? 4
+                        : c >= 0xe0 && c <= 0xef ? 3
+                        : c >= 0xc2 && c <= 0xdf ? 2
+                                                 : 0;
         bool ok = n != 0 && i + n <= s.size();
         for (std::size_t k = 1; ok && k < n; ++k) {
             ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
