@@ -33,11 +33,11 @@ std::unique_ptr<PcapSource> PcapSource::open_file(const std::string& path, std::
     }
     // Nanosecond precision keeps pcapng and nanosecond pcap timestamps whole;
     // microsecond files are scaled by libpcap.
-    pcap* h = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO,
-                                                      errbuf);
+    pcap* h =
+        pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (h == nullptr) {
-        error = "cannot read " + (path == "-" ? std::string("standard input") : path) + ": " +
-                errbuf;
+        error =
+            "cannot read " + (path == "-" ? std::string("standard input") : path) + ": " + errbuf;
         return nullptr;
     }
     std::unique_ptr<PcapSource> src(new PcapSource(h));
@@ -68,7 +68,7 @@ PcapSource::Status PcapSource::next(RawFrame& frame) {
         const int rc = pcap_next_ex(handle_, &hdr, &data);
         if (rc == 1) break;
         if (rc == PCAP_ERROR_BREAK) return Status::End;  // end of file
-        if (rc == 0) continue;                            // live timeout: nothing yet
+        if (rc == 0) continue;                           // live timeout: nothing yet
         return Status::Error;
     }
     frame.data = data;
@@ -80,9 +80,13 @@ PcapSource::Status PcapSource::next(RawFrame& frame) {
     return Status::Frame;
 }
 
-std::string PcapSource::error() const { return pcap_geterr(handle_); }
+std::string PcapSource::error() const {
+    return pcap_geterr(handle_);
+}
 
-int PcapSource::linktype() const { return pcap_datalink(handle_); }
+int PcapSource::linktype() const {
+    return pcap_datalink(handle_);
+}
 
 std::string PcapSource::linktype_name() const {
     const int dlt = pcap_datalink(handle_);
@@ -93,6 +97,8 @@ std::string PcapSource::linktype_name() const {
     return s;
 }
 
-std::uint32_t PcapSource::snaplen() const { return static_cast<std::uint32_t>(pcap_snapshot(handle_)); }
+std::uint32_t PcapSource::snaplen() const {
+    return static_cast<std::uint32_t>(pcap_snapshot(handle_));
+}
 
 }  // namespace wl

@@ -19,7 +19,7 @@ struct RawFrame {
 };
 
 class PcapSource {
-public:
+  public:
     enum class Status { Frame, End, Error };
 
     ~PcapSource();
@@ -45,7 +45,7 @@ public:
     std::uint64_t bytes_read() const { return bytes_read_; }
     std::uint64_t file_size() const { return file_size_; }
 
-private:
+  private:
     explicit PcapSource(pcap* handle) : handle_(handle) {}
     pcap* handle_;
     std::uint64_t bytes_read_ = 0;

@@ -40,7 +40,7 @@ int fail(const std::string& msg) {
 
 // A one-line progress report on a terminal, redrawn at most four times a second.
 class ProgressLine {
-public:
+  public:
     explicit ProgressLine(bool enabled) : enabled_(enabled), start_(Clock::now()), last_(start_) {}
     void maybe_draw(const wl::PcapSource& src, std::uint64_t packets) {
         if (!enabled_ || (packets & 4095) != 0) return;
@@ -50,7 +50,8 @@ public:
         const double secs = std::chrono::duration<double>(now - start_).count();
         const double mb = static_cast<double>(src.bytes_read()) / 1e6;
         if (src.file_size() != 0) {
-            std::fprintf(stderr, "\r\033[Kwirelens: %.1f of %.1f MB (%.0f%%), %llu packets, %.2f Mpkt/s",
+            std::fprintf(stderr,
+                         "\r\033[Kwirelens: %.1f of %.1f MB (%.0f%%), %llu packets, %.2f Mpkt/s",
                          mb, static_cast<double>(src.file_size()) / 1e6,
                          100.0 * static_cast<double>(src.bytes_read()) /
                              static_cast<double>(src.file_size()),
@@ -68,7 +69,7 @@ public:
         drawn_ = false;
     }
 
-private:
+  private:
     using Clock = std::chrono::steady_clock;
     bool enabled_;
     bool drawn_ = false;
@@ -159,12 +160,14 @@ int main(int argc, char** argv) {
     Options opt;
     CLI::App app{"wirelens: a packet inspector for pcap/pcapng captures"};
     app.set_version_flag("--version", std::string(WIRELENS_VERSION));
-    app.add_option("-r,--read", opt.read_file, "Read packets from FILE (pcap or pcapng; - for stdin)");
+    app.add_option("-r,--read", opt.read_file,
+                   "Read packets from FILE (pcap or pcapng; - for stdin)");
     app.add_option("-f,--filter", opt.filter, "BPF filter expression (tcpdump syntax)");
     app.add_flag("--packets", opt.packets, "Print one line (or JSON record) per packet");
     app.add_flag("--json", opt.json, "Write JSON Lines instead of text");
-    app.add_flag("--verify-checksums", opt.verify_checksums,
-                 "Verify IPv4, TCP, UDP and ICMP checksums (off: offloaded captures carry bad ones)");
+    app.add_flag(
+        "--verify-checksums", opt.verify_checksums,
+        "Verify IPv4, TCP, UDP and ICMP checksums (off: offloaded captures carry bad ones)");
     app.add_option("--oui", opt.oui_file, "IEEE registry CSV to use instead of the built-in one");
     app.add_option("-c,--count", opt.count, "Stop after COUNT packets");
     app.add_flag("!--no-progress", opt.progress, "No progress line on stderr");

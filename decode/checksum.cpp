@@ -17,19 +17,24 @@ std::uint32_t checksum_add(Bytes data, std::uint32_t initial) {
         n -= 2;
     }
     if (n == 1) sum += std::uint32_t{p[0]} << 8;
-    while (sum >> 32) sum = (sum & 0xffffffffu) + (sum >> 32);
+    while (sum >> 32)
+        sum = (sum & 0xffffffffu) + (sum >> 32);
     // Fold to 16 bits here so the sum can be carried into another call.
-    std::uint32_t s = static_cast<std::uint32_t>(sum & 0xffffu) + static_cast<std::uint32_t>(sum >> 16);
+    std::uint32_t s =
+        static_cast<std::uint32_t>(sum & 0xffffu) + static_cast<std::uint32_t>(sum >> 16);
     s = (s & 0xffffu) + (s >> 16);
     return (s & 0xffffu) + (s >> 16);
 }
 
 std::uint16_t checksum_fold(std::uint32_t sum) {
-    while (sum >> 16) sum = (sum & 0xffffu) + (sum >> 16);
+    while (sum >> 16)
+        sum = (sum & 0xffffu) + (sum >> 16);
     return static_cast<std::uint16_t>(sum);
 }
 
-bool ipv4_header_checksum_ok(Bytes header) { return checksum_fold(checksum_add(header)) == 0xffff; }
+bool ipv4_header_checksum_ok(Bytes header) {
+    return checksum_fold(checksum_add(header)) == 0xffff;
+}
 
 bool l4_checksum_ok_v4(const std::uint8_t* src, const std::uint8_t* dst, std::uint8_t proto,
                        Bytes segment) {

@@ -15,15 +15,19 @@ bool supported(int dlt) {
         case kLinuxSll:
         case kIpv4:
         case kIpv6:
-        case kLinuxSll2: return true;
-        default: return false;
+        case kLinuxSll2:
+            return true;
+        default:
+            return false;
     }
 }
 }  // namespace linktype
 
 namespace {
 
-constexpr std::uint32_t bit(Layer l) { return 1u << static_cast<unsigned>(l); }
+constexpr std::uint32_t bit(Layer l) {
+    return 1u << static_cast<unsigned>(l);
+}
 
 // Decoding state for one frame: the remaining captured bytes and how many
 // bytes the wire carried from the same point on.
@@ -37,7 +41,7 @@ struct Cursor {
 };
 
 class FrameDecoder {
-public:
+  public:
     FrameDecoder(Packet& pkt, const DecodeOptions& opts) : pkt_(pkt), opts_(opts) {}
 
     void run(Bytes frame) {
@@ -45,25 +49,33 @@ public:
         Cursor c{frame, pkt_.wire_len > frame.size() ? pkt_.wire_len
                                                      : static_cast<std::uint32_t>(frame.size())};
         switch (pkt_.linktype) {
-            case linktype::kEthernet: return ethernet(c);
-            case linktype::kLinuxSll: return sll(c, 1);
-            case linktype::kLinuxSll2: return sll(c, 2);
-            case linktype::kNull: return null_link(c, false);
-            case linktype::kLoop: return null_link(c, true);
+            case linktype::kEthernet:
+                return ethernet(c);
+            case linktype::kLinuxSll:
+                return sll(c, 1);
+            case linktype::kLinuxSll2:
+                return sll(c, 2);
+            case linktype::kNull:
+                return null_link(c, false);
+            case linktype::kLoop:
+                return null_link(c, true);
             case linktype::kRaw:
             case linktype::kRawBsd:
-            case linktype::kRawLinktype: return raw_ip(c);
+            case linktype::kRawLinktype:
+                return raw_ip(c);
             case linktype::kIpv4:
                 pkt_.ethertype = ethertype::kIpv4;
                 return ipv4(c);
             case linktype::kIpv6:
                 pkt_.ethertype = ethertype::kIpv6;
                 return ipv6(c);
-            default: pkt_.unsupported_link = true; return;
+            default:
+                pkt_.unsupported_link = true;
+                return;
         }
     }
 
-private:
+  private:
     bool fail(Layer layer, DecodeError err) {
         if (err == DecodeError::None) return false;
         pkt_.error_layer = layer;
@@ -136,12 +148,15 @@ private:
         }
         pkt_.ethertype = type;
         switch (type) {
-            case ethertype::kIpv4: return ipv4(c);
-            case ethertype::kIpv6: return ipv6(c);
+            case ethertype::kIpv4:
+                return ipv4(c);
+            case ethertype::kIpv6:
+                return ipv6(c);
             case ethertype::kArp:
                 if (!fail(Layer::Arp, ArpView::parse(c.data, pkt_.arp))) mark(Layer::Arp);
                 return;
-            default: return;
+            default:
+                return;
         }
     }
 
@@ -210,10 +225,14 @@ private:
 
     void transport(Cursor c, std::uint8_t proto) {
         switch (proto) {
-            case ipproto::kTcp: return tcp(c);
-            case ipproto::kUdp: return udp(c);
-            case ipproto::kIcmp: return icmp(c, Layer::Icmp);
-            case ipproto::kIcmpv6: return icmp(c, Layer::Icmpv6);
+            case ipproto::kTcp:
+                return tcp(c);
+            case ipproto::kUdp:
+                return udp(c);
+            case ipproto::kIcmp:
+                return icmp(c, Layer::Icmp);
+            case ipproto::kIcmpv6:
+                return icmp(c, Layer::Icmpv6);
             default:
                 pkt_.payload = c.data;
                 pkt_.payload_wire_len = c.wire;
@@ -289,36 +308,60 @@ void decode(Bytes frame, Packet& pkt, const DecodeOptions& opts) {
 
 std::string_view layer_name(Layer layer) {
     switch (layer) {
-        case Layer::None: return "none";
-        case Layer::Link: return "link";
-        case Layer::Ethernet: return "eth";
-        case Layer::Vlan: return "vlan";
-        case Layer::Arp: return "arp";
-        case Layer::Ipv4: return "ipv4";
-        case Layer::Ipv6: return "ipv6";
-        case Layer::Ipv6Ext: return "ipv6_ext";
-        case Layer::Tcp: return "tcp";
-        case Layer::Udp: return "udp";
-        case Layer::Icmp: return "icmp";
-        case Layer::Icmpv6: return "icmpv6";
-        case Layer::Count: break;
+        case Layer::None:
+            return "none";
+        case Layer::Link:
+            return "link";
+        case Layer::Ethernet:
+            return "eth";
+        case Layer::Vlan:
+            return "vlan";
+        case Layer::Arp:
+            return "arp";
+        case Layer::Ipv4:
+            return "ipv4";
+        case Layer::Ipv6:
+            return "ipv6";
+        case Layer::Ipv6Ext:
+            return "ipv6_ext";
+        case Layer::Tcp:
+            return "tcp";
+        case Layer::Udp:
+            return "udp";
+        case Layer::Icmp:
+            return "icmp";
+        case Layer::Icmpv6:
+            return "icmpv6";
+        case Layer::Count:
+            break;
     }
     return "?";
 }
 
 std::string_view error_name(DecodeError error) {
     switch (error) {
-        case DecodeError::None: return "none";
-        case DecodeError::Truncated: return "truncated";
-        case DecodeError::BadHeaderLength: return "bad_header_length";
-        case DecodeError::BadVersion: return "bad_version";
-        case DecodeError::BadTotalLength: return "bad_total_length";
-        case DecodeError::BadLength: return "bad_length";
-        case DecodeError::BadOptionLength: return "bad_option_length";
-        case DecodeError::BadChecksum: return "bad_checksum";
-        case DecodeError::TooManyVlanTags: return "too_many_vlan_tags";
-        case DecodeError::TooManyExtHeaders: return "too_many_ext_headers";
-        case DecodeError::Count: break;
+        case DecodeError::None:
+            return "none";
+        case DecodeError::Truncated:
+            return "truncated";
+        case DecodeError::BadHeaderLength:
+            return "bad_header_length";
+        case DecodeError::BadVersion:
+            return "bad_version";
+        case DecodeError::BadTotalLength:
+            return "bad_total_length";
+        case DecodeError::BadLength:
+            return "bad_length";
+        case DecodeError::BadOptionLength:
+            return "bad_option_length";
+        case DecodeError::BadChecksum:
+            return "bad_checksum";
+        case DecodeError::TooManyVlanTags:
+            return "too_many_vlan_tags";
+        case DecodeError::TooManyExtHeaders:
+            return "too_many_ext_headers";
+        case DecodeError::Count:
+            break;
     }
     return "?";
 }

@@ -14,16 +14,16 @@ inline constexpr std::uint16_t kQinQ = 0x88a8;     // 802.1ad S-tag
 inline constexpr std::uint16_t kQinQOld = 0x9100;  // pre-standard S-tag, still seen
 inline constexpr std::uint16_t kIpv6 = 0x86dd;
 inline constexpr std::uint16_t kMinEthertype = 0x0600;  // below: an 802.3 length field
-inline bool is_vlan(std::uint16_t t) { return t == kVlan || t == kQinQ || t == kQinQOld; }
+inline bool is_vlan(std::uint16_t t) {
+    return t == kVlan || t == kQinQ || t == kQinQOld;
+}
 }  // namespace ethertype
 
 struct MacAddr {
     const std::uint8_t* p;
     bool is_group() const { return (p[0] & 0x01) != 0; }  // multicast or broadcast
     bool is_local() const { return (p[0] & 0x02) != 0; }  // locally administered
-    bool is_broadcast() const {
-        return (p[0] & p[1] & p[2] & p[3] & p[4] & p[5]) == 0xff;
-    }
+    bool is_broadcast() const { return (p[0] & p[1] & p[2] & p[3] & p[4] & p[5]) == 0xff; }
 };
 
 struct EthernetView {

@@ -9,7 +9,7 @@ namespace wl {
 
 struct Ipv4View {
     static constexpr std::size_t kMinHeaderLen = 20;
-    Bytes bytes;                   // header + captured payload, padding trimmed
+    Bytes bytes;                     // header + captured payload, padding trimmed
     std::uint32_t payload_wire_len;  // total length - header length
 
     // `captured` are the bytes we have; `wire_len` how many the frame carried
@@ -20,7 +20,10 @@ struct Ipv4View {
         if (captured.size() < kMinHeaderLen) return DecodeError::Truncated;
         const std::size_t hl = (captured[0] & 0x0fu) * 4u;
         if (hl < kMinHeaderLen) return DecodeError::BadHeaderLength;
-        const std::uint16_t total = load_be16(captured.data() + 2);
+        std::uint32_t total = load_be16(captured.data() + 2);
+        // Zero is what TCP segmentation offload (and Linux BIG TCP) leaves in
+        // captures taken on the sending host: the frame says how long it is.
+        if (total == 0) total = wire_len;
         if (total < hl) return DecodeError::BadTotalLength;
         if (total > wire_len) return DecodeError::BadTotalLength;
         if (hl > captured.size()) return DecodeError::Truncated;
@@ -51,7 +54,11 @@ struct Ipv4View {
 
     std::size_t header_len() const { return (bytes[0] & 0x0fu) * 4u; }
     std::uint8_t tos() const { return bytes[1]; }
-    std::uint16_t total_len() const { return load_be16(bytes.data() + 2); }
+    std::uint16_t total_len() const { return load_be16(bytes.data() + 2); }  // the raw field
+    // The datagram's length: the field, or the frame's when the field is 0 (offload).
+    std::uint32_t datagram_len() const {
+        return static_cast<std::uint32_t>(header_len()) + payload_wire_len;
+    }
     std::uint16_t id() const { return load_be16(bytes.data() + 4); }
     bool dont_fragment() const { return (bytes[6] & 0x40) != 0; }
     bool more_fragments() const { return (bytes[6] & 0x20) != 0; }

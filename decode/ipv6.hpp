@@ -69,9 +69,9 @@ struct Ipv6Chain {
     std::uint32_t fragment_id = 0;
 
     static bool is_extension(std::uint8_t nh) {
-        return nh == ipproto::kHopByHop || nh == ipproto::kRouting ||
-               nh == ipproto::kFragment || nh == ipproto::kDestOpts || nh == ipproto::kAh ||
-               nh == ipproto::kMobility || nh == ipproto::kHip || nh == ipproto::kShim6;
+        return nh == ipproto::kHopByHop || nh == ipproto::kRouting || nh == ipproto::kFragment ||
+               nh == ipproto::kDestOpts || nh == ipproto::kAh || nh == ipproto::kMobility ||
+               nh == ipproto::kHip || nh == ipproto::kShim6;
     }
 
     // Walks from `first` over `captured` (the IPv6 payload we have) whose

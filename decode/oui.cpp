@@ -59,15 +59,16 @@ bool OuiRegistry::load_csv(const std::string& path, std::string& error) {
 std::string_view OuiRegistry::find(const Entry* table, std::size_t n, std::uint64_t key,
                                    const char* pool) {
     const Entry* end = table + n;
-    const Entry* it =
-        std::lower_bound(table, end, key, [](const Entry& e, std::uint64_t k) { return e.key < k; });
+    const Entry* it = std::lower_bound(table, end, key,
+                                       [](const Entry& e, std::uint64_t k) { return e.key < k; });
     if (it == end || it->key != key) return {};
     return std::string_view(pool + it->name_at);
 }
 
 std::string_view OuiRegistry::lookup(const std::uint8_t* mac) const {
     std::uint64_t v = 0;
-    for (int i = 0; i < 6; ++i) v = (v << 8) | mac[i];
+    for (int i = 0; i < 6; ++i)
+        v = (v << 8) | mac[i];
     if (auto s = find(t36_, n36_, v >> 12, pool_); !s.empty()) return s;
     if (auto s = find(t28_, n28_, v >> 20, pool_); !s.empty()) return s;
     return find(t24_, n24_, v >> 24, pool_);

@@ -41,13 +41,13 @@ struct OuiTableBuilder {
     void add(const OuiRecord& rec);
     void finish();  // sorts and drops duplicate prefixes
 
-private:
+  private:
     std::unordered_map<std::string, std::uint32_t> index_;  // name -> offset in pool
     std::uint32_t intern(std::string_view name);
 };
 
 class OuiRegistry {
-public:
+  public:
     using Entry = OuiEntry;
 
     // The table compiled into the binary.
@@ -61,7 +61,7 @@ public:
     std::string_view lookup(const std::uint8_t* mac) const;
     std::size_t size() const { return n24_ + n28_ + n36_; }
 
-private:
+  private:
     static std::string_view find(const Entry* table, std::size_t n, std::uint64_t key,
                                  const char* pool);
     const Entry* t24_ = nullptr;

@@ -37,8 +37,8 @@ struct Packet {
     Ipv4View ip4{};
     Ipv6View ip6{};
     Ipv6Chain ip6_chain{};
-    std::uint8_t ip_proto = 0;    // upper-layer protocol, after IPv6 extension headers
-    bool ip_fragment = false;     // part of a fragmented datagram
+    std::uint8_t ip_proto = 0;       // upper-layer protocol, after IPv6 extension headers
+    bool ip_fragment = false;        // part of a fragmented datagram
     bool ip_later_fragment = false;  // not the first fragment: no upper-layer header here
 
     TcpView tcp{};

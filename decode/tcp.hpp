@@ -34,8 +34,8 @@ inline constexpr std::uint8_t kFastOpen = 34;
 
 struct TcpOption {
     std::uint8_t kind;
-    std::uint8_t len;           // whole option, kind and length bytes included (1 for EOL/NOP)
-    const std::uint8_t* data;   // len - 2 bytes of option data
+    std::uint8_t len;          // whole option, kind and length bytes included (1 for EOL/NOP)
+    const std::uint8_t* data;  // len - 2 bytes of option data
     std::uint8_t data_len() const { return len >= 2 ? static_cast<std::uint8_t>(len - 2) : 0; }
 };
 
@@ -61,14 +61,22 @@ struct TcpView {
     // Lengths a well-formed option of a known kind must have.
     static bool option_len_ok(std::uint8_t kind, std::uint8_t len) {
         switch (kind) {
-            case tcpopt::kMss: return len == 4;
-            case tcpopt::kWindowScale: return len == 3;
-            case tcpopt::kSackPermitted: return len == 2;
-            case tcpopt::kSack: return len >= 10 && (len - 2) % 8 == 0;
-            case tcpopt::kTimestamps: return len == 10;
-            case tcpopt::kMd5: return len == 18;
-            case tcpopt::kFastOpen: return len == 2 || (len >= 6 && len <= 18);
-            default: return len >= 2;
+            case tcpopt::kMss:
+                return len == 4;
+            case tcpopt::kWindowScale:
+                return len == 3;
+            case tcpopt::kSackPermitted:
+                return len == 2;
+            case tcpopt::kSack:
+                return len >= 10 && (len - 2) % 8 == 0;
+            case tcpopt::kTimestamps:
+                return len == 10;
+            case tcpopt::kMd5:
+                return len == 18;
+            case tcpopt::kFastOpen:
+                return len == 2 || (len >= 6 && len <= 18);
+            default:
+                return len >= 2;
         }
     }
 

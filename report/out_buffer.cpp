@@ -33,7 +33,8 @@ OutBuffer& OutBuffer::put_ts(std::uint64_t ns, int digits) {
     put_u64(ns / 1000000000ull);
     put('.');
     std::uint64_t frac = ns % 1000000000ull;
-    for (int i = digits; i < 9; ++i) frac /= 10;
+    for (int i = digits; i < 9; ++i)
+        frac /= 10;
     char tmp[9];
     for (int i = digits - 1; i >= 0; --i) {
         tmp[i] = static_cast<char>('0' + frac % 10);
@@ -74,7 +75,8 @@ OutBuffer& OutBuffer::put_ipv4(const std::uint8_t* a) {
 
 OutBuffer& OutBuffer::put_ipv6(const std::uint8_t* a) {
     std::uint16_t w[8];
-    for (int i = 0; i < 8; ++i) w[i] = static_cast<std::uint16_t>((a[2 * i] << 8) | a[2 * i + 1]);
+    for (int i = 0; i < 8; ++i)
+        w[i] = static_cast<std::uint16_t>((a[2 * i] << 8) | a[2 * i + 1]);
     // RFC 5952: the longest run of two or more zero groups becomes "::" (first on ties).
     int best = -1, best_len = 0;
     for (int i = 0; i < 8;) {
@@ -83,7 +85,8 @@ OutBuffer& OutBuffer::put_ipv6(const std::uint8_t* a) {
             continue;
         }
         int j = i;
-        while (j < 8 && w[j] == 0) ++j;
+        while (j < 8 && w[j] == 0)
+            ++j;
         if (j - i > best_len && j - i >= 2) {
             best = i;
             best_len = j - i;

@@ -10,7 +10,7 @@
 namespace wl {
 
 class OutBuffer {
-public:
+  public:
     explicit OutBuffer(std::FILE* file) : file_(file) {}
     ~OutBuffer() { flush(); }
     OutBuffer(const OutBuffer&) = delete;
@@ -40,7 +40,7 @@ public:
     bool flush();
     bool failed() const { return failed_; }
 
-private:
+  private:
     static constexpr std::size_t kSize = 1 << 16;
     std::FILE* file_;
     std::size_t len_ = 0;

@@ -6,31 +6,38 @@ namespace wl {
 
 namespace {
 
-constexpr std::size_t idx(Layer l) { return static_cast<std::size_t>(l); }
+constexpr std::size_t idx(Layer l) {
+    return static_cast<std::size_t>(l);
+}
 
 std::string_view ethertype_name(std::uint16_t t) {
     switch (t) {
-        case ethertype::kIpv4: return "IPv4";
-        case ethertype::kIpv6: return "IPv6";
-        case ethertype::kArp: return "ARP";
-        default: return {};
+        case ethertype::kIpv4:
+            return "IPv4";
+        case ethertype::kIpv6:
+            return "IPv6";
+        case ethertype::kArp:
+            return "ARP";
+        default:
+            return {};
     }
 }
 
 void put_hex16(OutBuffer& out, std::uint16_t v) {
     constexpr char hex[] = "0123456789abcdef";
     out.put("0x");
-    for (int s = 12; s >= 0; s -= 4) out.put(hex[(v >> s) & 15]);
+    for (int s = 12; s >= 0; s -= 4)
+        out.put(hex[(v >> s) & 15]);
 }
 
 void put_time_of_day(OutBuffer& out, std::uint64_t ns) {
     const std::time_t secs = static_cast<std::time_t>(ns / 1000000000ull);
     std::tm tm{};
     gmtime_r(&secs, &tm);
-    char tmp[9] = {static_cast<char>('0' + tm.tm_hour / 10), static_cast<char>('0' + tm.tm_hour % 10),
-                   ':', static_cast<char>('0' + tm.tm_min / 10), static_cast<char>('0' + tm.tm_min % 10),
-                   ':', static_cast<char>('0' + tm.tm_sec / 10), static_cast<char>('0' + tm.tm_sec % 10),
-                   '.'};
+    char tmp[9] = {
+        static_cast<char>('0' + tm.tm_hour / 10), static_cast<char>('0' + tm.tm_hour % 10), ':',
+        static_cast<char>('0' + tm.tm_min / 10),  static_cast<char>('0' + tm.tm_min % 10),  ':',
+        static_cast<char>('0' + tm.tm_sec / 10),  static_cast<char>('0' + tm.tm_sec % 10),  '.'};
     out.put(std::string_view(tmp, 9));
     std::uint64_t us = (ns % 1000000000ull) / 1000;
     char frac[6];
@@ -69,10 +76,18 @@ void put_tcp_options_text(OutBuffer& out, const TcpView& tcp) {
         first = false;
         const bool ok = TcpView::option_len_ok(o.kind, o.len) || o.kind == tcpopt::kNop;
         switch (ok ? o.kind : 255) {
-            case tcpopt::kNop: out.put("nop"); break;
-            case tcpopt::kMss: out.put("mss ").put_u64(load_be16(o.data)); break;
-            case tcpopt::kWindowScale: out.put("wscale ").put_u64(o.data[0]); break;
-            case tcpopt::kSackPermitted: out.put("sackOK"); break;
+            case tcpopt::kNop:
+                out.put("nop");
+                break;
+            case tcpopt::kMss:
+                out.put("mss ").put_u64(load_be16(o.data));
+                break;
+            case tcpopt::kWindowScale:
+                out.put("wscale ").put_u64(o.data[0]);
+                break;
+            case tcpopt::kSackPermitted:
+                out.put("sackOK");
+                break;
             case tcpopt::kSack:
                 out.put("sack ").put_u64(o.data_len() / 8u);
                 for (std::size_t i = 0; i + 8 <= o.data_len(); i += 8) {
@@ -84,14 +99,22 @@ void put_tcp_options_text(OutBuffer& out, const TcpView& tcp) {
                 out.put("TS val ").put_u64(load_be32(o.data)).put(" ecr ");
                 out.put_u64(load_be32(o.data + 4));
                 break;
-            case tcpopt::kFastOpen: out.put(o.data_len() ? "tfo cookie" : "tfo cookiereq"); break;
-            case tcpopt::kMd5: out.put("md5"); break;
-            case tcpopt::kMptcp: out.put("mptcp"); break;
+            case tcpopt::kFastOpen:
+                out.put(o.data_len() ? "tfo cookie" : "tfo cookiereq");
+                break;
+            case tcpopt::kMd5:
+                out.put("md5");
+                break;
+            case tcpopt::kMptcp:
+                out.put("mptcp");
+                break;
             case 255:
                 out.put("[bad opt]");
                 said_bad = true;
                 break;
-            default: out.put("opt-").put_u64(o.kind).put(':').put_u64(o.len); break;
+            default:
+                out.put("opt-").put_u64(o.kind).put(':').put_u64(o.len);
+                break;
         }
     });
     // The walk stops at an option that does not fit; say so, as tcpdump does.
@@ -104,25 +127,41 @@ void put_tcp_options_text(OutBuffer& out, const TcpView& tcp) {
 std::string_view icmp_name(bool v6, std::uint8_t type) {
     if (!v6) {
         switch (type) {
-            case 0: return "echo reply";
-            case 3: return "unreachable";
-            case 5: return "redirect";
-            case 8: return "echo request";
-            case 11: return "time exceeded";
-            default: return {};
+            case 0:
+                return "echo reply";
+            case 3:
+                return "unreachable";
+            case 5:
+                return "redirect";
+            case 8:
+                return "echo request";
+            case 11:
+                return "time exceeded";
+            default:
+                return {};
         }
     }
     switch (type) {
-        case 1: return "unreachable";
-        case 2: return "packet too big";
-        case 3: return "time exceeded";
-        case 128: return "echo request";
-        case 129: return "echo reply";
-        case 133: return "router solicitation";
-        case 134: return "router advertisement";
-        case 135: return "neighbor solicitation";
-        case 136: return "neighbor advertisement";
-        default: return {};
+        case 1:
+            return "unreachable";
+        case 2:
+            return "packet too big";
+        case 3:
+            return "time exceeded";
+        case 128:
+            return "echo request";
+        case 129:
+            return "echo reply";
+        case 133:
+            return "router solicitation";
+        case 134:
+            return "router advertisement";
+        case 135:
+            return "neighbor solicitation";
+        case 136:
+            return "neighbor advertisement";
+        default:
+            return {};
     }
 }
 
@@ -148,7 +187,8 @@ std::size_t tcp_flags_string(std::uint16_t flags, char* out) {
         if (flags & f.bit) out[n++] = f.ch;
     }
     if (n == 0) {
-        for (char c : std::string_view("none")) out[n++] = c;
+        for (char c : std::string_view("none"))
+            out[n++] = c;
     }
     return n;
 }
@@ -166,8 +206,8 @@ void write_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui
         out.put(" > ");
         put_mac_with_vendor(out, pkt.eth.dst().p, oui);
         out.put(", ");
-    } else if (pkt.has(Layer::Link) && (pkt.linktype == linktype::kLinuxSll ||
-                                        pkt.linktype == linktype::kLinuxSll2)) {
+    } else if (pkt.has(Layer::Link) &&
+               (pkt.linktype == linktype::kLinuxSll || pkt.linktype == linktype::kLinuxSll2)) {
         static constexpr std::string_view kDir[] = {"In", "B", "M", "P", "Out"};
         const std::uint16_t t = pkt.sll.packet_type();
         out.put(t < 5 ? kDir[t] : "?").put(' ');
@@ -224,8 +264,8 @@ void write_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui
                 out.put(", code ").put_u64(pkt.icmp.code());
                 out.put(", length ").put_u64(pkt.payload_wire_len + IcmpView::kHeaderLen);
             } else if (pkt.ip_later_fragment) {
-                const std::uint32_t off = v == 4 ? pkt.ip4.fragment_offset() * 8u
-                                                 : pkt.ip6_chain.fragment_offset * 8u;
+                const std::uint32_t off =
+                    v == 4 ? pkt.ip4.fragment_offset() * 8u : pkt.ip6_chain.fragment_offset * 8u;
                 out.put("fragment offset ").put_u64(off).put(", proto ").put_u64(pkt.ip_proto);
                 out.put(", length ").put_u64(pkt.payload_wire_len);
             } else {
@@ -268,8 +308,8 @@ void write_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui
     if (pkt.has(Layer::Ethernet)) {
         mac_fields("eth.src", pkt.eth.src().p);
         mac_fields("eth.dst", pkt.eth.dst().p);
-    } else if (pkt.has(Layer::Link) && (pkt.linktype == linktype::kLinuxSll ||
-                                        pkt.linktype == linktype::kLinuxSll2)) {
+    } else if (pkt.has(Layer::Link) &&
+               (pkt.linktype == linktype::kLinuxSll || pkt.linktype == linktype::kLinuxSll2)) {
         out.put(",\"sll.pkttype\":").put_u64(pkt.sll.packet_type());
         if (pkt.sll.addr_len() == 6) mac_fields("sll.src", pkt.sll.addr());
     }
@@ -301,7 +341,7 @@ void write_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui
         out.put(",\"ip.ttl\":").put_u64(pkt.ip_ttl());
         if (v == 4) {
             out.put(",\"ip.id\":").put_u64(pkt.ip4.id());
-            out.put(",\"ip.len\":").put_u64(pkt.ip4.total_len());
+            out.put(",\"ip.len\":").put_u64(pkt.ip4.datagram_len());
         } else {
             out.put(",\"ip.len\":").put_u64(pkt.ip6.payload_len_field() + Ipv6View::kHeaderLen);
             if (pkt.ip6_chain.count) {
@@ -319,7 +359,7 @@ void write_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui
                 .put_u64(v4 ? pkt.ip4.fragment_offset() * 8u : pkt.ip6_chain.fragment_offset * 8u);
             out.put(",\"ip.more_fragments\":")
                 .put((v4 ? pkt.ip4.more_fragments() : pkt.ip6_chain.more_fragments) ? "true"
-                                                                                      : "false");
+                                                                                    : "false");
         }
     }
     if (pkt.has(Layer::Tcp)) {
@@ -345,9 +385,15 @@ void write_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui
                 if (o.kind == tcpopt::kNop || o.kind == tcpopt::kEnd) return;
                 if (!TcpView::option_len_ok(o.kind, o.len)) return;
                 switch (o.kind) {
-                    case tcpopt::kMss: key("mss"), out.put_u64(load_be16(o.data)); break;
-                    case tcpopt::kWindowScale: key("wscale"), out.put_u64(o.data[0]); break;
-                    case tcpopt::kSackPermitted: key("sack_permitted"), out.put("true"); break;
+                    case tcpopt::kMss:
+                        key("mss"), out.put_u64(load_be16(o.data));
+                        break;
+                    case tcpopt::kWindowScale:
+                        key("wscale"), out.put_u64(o.data[0]);
+                        break;
+                    case tcpopt::kSackPermitted:
+                        key("sack_permitted"), out.put("true");
+                        break;
                     case tcpopt::kSack:
                         key("sack");
                         out.put('[');
@@ -402,12 +448,12 @@ struct ProtoCount {
 template <class F>
 void for_each_protocol(const DecodeCounters& c, F&& f) {
     const ProtoCount list[] = {
-        {"eth", c.layer[idx(Layer::Ethernet)]},   {"vlan", c.layer[idx(Layer::Vlan)]},
-        {"arp", c.layer[idx(Layer::Arp)]},        {"ipv4", c.layer[idx(Layer::Ipv4)]},
-        {"ipv6", c.layer[idx(Layer::Ipv6)]},      {"ipv6_ext", c.layer[idx(Layer::Ipv6Ext)]},
-        {"fragments", c.ip_fragments},            {"tcp", c.layer[idx(Layer::Tcp)]},
-        {"udp", c.layer[idx(Layer::Udp)]},        {"icmp", c.layer[idx(Layer::Icmp)]},
-        {"icmpv6", c.layer[idx(Layer::Icmpv6)]},  {"other_network", c.other_network},
+        {"eth", c.layer[idx(Layer::Ethernet)]},  {"vlan", c.layer[idx(Layer::Vlan)]},
+        {"arp", c.layer[idx(Layer::Arp)]},       {"ipv4", c.layer[idx(Layer::Ipv4)]},
+        {"ipv6", c.layer[idx(Layer::Ipv6)]},     {"ipv6_ext", c.layer[idx(Layer::Ipv6Ext)]},
+        {"fragments", c.ip_fragments},           {"tcp", c.layer[idx(Layer::Tcp)]},
+        {"udp", c.layer[idx(Layer::Udp)]},       {"icmp", c.layer[idx(Layer::Icmp)]},
+        {"icmpv6", c.layer[idx(Layer::Icmpv6)]}, {"other_network", c.other_network},
         {"other_transport", c.other_transport},
     };
     for (const auto& p : list) {
@@ -442,7 +488,11 @@ double duration_s(const DecodeCounters& c) {
 void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSummary& in) {
     out.put("== ").put(in.source == "-" ? std::string_view("stdin") : std::string_view(in.source));
     out.put(" (").put(in.linktype).put(")\n");
-    out.put("packets   ").put_u64(c.packets).put(", ").put_u64(c.wire_bytes).put(" bytes on wire, ");
+    out.put("packets   ")
+        .put_u64(c.packets)
+        .put(", ")
+        .put_u64(c.wire_bytes)
+        .put(" bytes on wire, ");
     out.put_u64(c.captured_bytes).put(" captured");
     if (c.snapped) out.put(", ").put_u64(c.snapped).put(" cut by snap length");
     out.put(", ").put_fixed(duration_s(c), 3).put(" s\n");
@@ -501,7 +551,8 @@ void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummar
         first = false;
         out.put('"').put_i64(type).put("\":").put_u64(n);
     });
-    if (c.unsupported_other) out.put(first ? "" : ",").put("\"other\":").put_u64(c.unsupported_other);
+    if (c.unsupported_other)
+        out.put(first ? "" : ",").put("\"other\":").put_u64(c.unsupported_other);
     out.put("},\"cut_short\":").put(in.cut_short ? "true" : "false");
     if (in.cut_short) out.put(",\"cut_reason\":").put_json_string(in.cut_reason);
     out.put("}\n");

@@ -18,10 +18,10 @@ void write_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui
 std::size_t tcp_flags_string(std::uint16_t flags, char* out /* >= 10 chars */);
 
 struct InputSummary {
-    std::string source;        // file name or "-"
-    std::string linktype;      // "EN10MB (Ethernet)"
-    bool cut_short = false;    // the file ended inside a record
-    std::string cut_reason;    // libpcap's words for it
+    std::string source;      // file name or "-"
+    std::string linktype;    // "EN10MB (Ethernet)"
+    bool cut_short = false;  // the file ended inside a record
+    std::string cut_reason;  // libpcap's words for it
     std::uint64_t filtered_out = 0;
     bool filtered = false;
 };

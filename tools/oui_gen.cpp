@@ -12,7 +12,8 @@ namespace {
 void write_table(std::ostream& out, const char* name, const std::vector<wl::OuiEntry>& t) {
     out << "extern const OuiEntry " << name << "[];\n";
     out << "const OuiEntry " << name << "[] = {\n";
-    for (const auto& e : t) out << "{0x" << std::hex << e.key << std::dec << "u," << e.name_at << "u},\n";
+    for (const auto& e : t)
+        out << "{0x" << std::hex << e.key << std::dec << "u," << e.name_at << "u},\n";
     if (t.empty()) out << "{0u,0u},\n";
     out << "};\nextern const std::size_t " << name << "Count;\nconst std::size_t " << name
         << "Count = " << t.size() << ";\n";

@@ -468,7 +468,7 @@ TEST_CASE("decode: IPv4 lengths that lie", "[decode][ipv4]") {
         CHECK(pkt.layers == bits({Layer::Ethernet}));
     }
     SECTION("total length shorter than the header") {
-        for (std::uint16_t total : {0, 1, 19}) {
+        for (std::uint16_t total : {1, 19}) {
             std::vector<std::uint8_t> f = kSyn;
             put16(f, kEthLen + 2, total);
             const Packet pkt = decode_frame(f);
@@ -476,6 +476,16 @@ TEST_CASE("decode: IPv4 lengths that lie", "[decode][ipv4]") {
             CHECK(pkt.error == DecodeError::BadTotalLength);
             CHECK(pkt.error_layer == Layer::Ipv4);
         }
+    }
+    SECTION("total length zero: offloaded segment, the frame gives the length") {
+        std::vector<std::uint8_t> f = kSyn;
+        put16(f, kEthLen + 2, 0);
+        const Packet pkt = decode_frame(f);
+        CHECK_FALSE(pkt.malformed());
+        REQUIRE(pkt.has(Layer::Tcp));
+        CHECK(pkt.ip4.total_len() == 0);
+        CHECK(pkt.ip4.datagram_len() == f.size() - kEthLen);
+        CHECK(pkt.tcp.src_port() == load_be16(kSyn.data() + kEthLen + 20));
     }
     SECTION("total length longer than the frame on the wire") {
         std::vector<std::uint8_t> f = kSyn;

@@ -1,0 +1,435 @@
+#!/usr/bin/env python3
+"""End-to-end contracts of the wirelens command line.
+
+Asserts:
+  * Fatal errors (missing file, empty file, directory, a text file, a bad BPF
+    filter, -f together with a trailing filter, bad options): exit 1, exactly
+    one stderr line starting "wirelens: ", nothing on stdout - in JSON and in
+    text mode.
+  * A capture cut at every byte offset of its first three records, and around
+    a few later records: never a crash; cut inside the 24-byte file header ->
+    exit 1; cut exactly after a record -> exit 0; cut inside a record -> exit 2,
+    the stats record counts exactly the whole records before the cut (counted
+    here by parsing the record headers in Python), one stderr line saying the
+    input was cut short, and the report of what was read is still printed.
+  * "-r -" (stdin) gives the same records as reading the file; -c 3 stops
+    after three packets; BPF filters (-f and the trailing form) keep exactly
+    the packets tcpdump keeps.
+  * Crafted files: a record longer than the file's snap length, an absurd
+    caplen, a snap length of 1, caplen 0, a file with only a global header, a
+    big-endian file, a nanosecond file.
+  * The packet count equals tcpdump's (tcpdump -w -, records counted) and the
+    number of whole records parsed here, for every sample and ~30 corpus files.
+
+Usage: test_cli.py --wirelens PATH --samples DIR --corpus DIR
+Exit 0 pass, 1 fail, 77 skip.  Standard library only; deterministic.
+"""
+
+import argparse
+import concurrent.futures
+import os
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pcaputil as pu  # noqa: E402
+
+# A well-formed Ethernet/IPv4/TCP frame (54 bytes) used for crafted files.
+ETH_TCP = bytes.fromhex(
+    "ffffffffffff" "020000000001" "0800"  # Ethernet: dst, src, IPv4
+    "45000028000100004006f97cc0a80001c0a80002"  # IPv4, 40 bytes total, TCP
+    "d431005000000001000000005002200000000000"  # TCP SYN 54321 -> 80
+)
+
+# Preferred capture for the cut / stdin / count / filter tests, in order.
+PREFERRED_SAMPLES = ["upload-v4.pcap", "tcp-options.pcap", "vlan-qinq.pcap", "ipv6-ext.pcap"]
+
+
+def one_line_error(f, r, what):
+    """The fatal-error contract of stderr."""
+    ok = f.check(
+        len(r.stderr_lines) == 1 and r.stderr_lines[0].startswith("wirelens: "),
+        "%s: want exactly one stderr line starting 'wirelens: ', got %r" % (what, r.stderr),
+    )
+    return ok
+
+
+def test_error_paths(f, wl, tmp, good):
+    text = os.path.join(tmp, "notes.txt")
+    with open(text, "w") as fh:
+        fh.write("this is not a capture\n" * 20)
+    empty = os.path.join(tmp, "empty.pcap")
+    open(empty, "wb").close()
+    cases = [
+        ("missing file", ["-r", os.path.join(tmp, "no", "such.pcap")]),
+        ("empty file", ["-r", empty]),
+        ("directory", ["-r", tmp]),
+        ("text file", ["-r", text]),
+        ("bad BPF with -f", ["-r", good, "-f", "tcp port"]),
+        ("bad trailing BPF", ["-r", good, "tcp", "port"]),
+        ("-f and trailing filter", ["-r", good, "-f", "tcp", "udp"]),
+        ("no -r", []),
+        ("unknown option", ["-r", good, "--no-such-option"]),
+        ("-c not a number", ["-r", good, "-c", "three"]),
+        ("missing --oui file", ["-r", good, "--oui", os.path.join(tmp, "no-oui.csv")]),
+    ]
+    for mode in (["--packets", "--json"], []):
+        for what, args in cases:
+            label = "%s (%s)" % (what, " ".join(mode) or "text")
+            rc, out, err = pu.run([wl] + mode + args)
+            r = pu.WlRun(rc, out, err)
+            f.check(rc == pu.EXIT_ERROR, "%s: want exit 1, got %s" % (label, r.describe()))
+            one_line_error(f, r, label)
+            f.check(out == b"", "%s: want nothing on stdout, got %r" % (label, out[:200]))
+
+
+def expected_for_cut(pcap, cut):
+    """(exit code, whole records before the cut) for the file cut to `cut` bytes."""
+    if cut < pu.PCAP_HEADER_LEN:
+        return pu.EXIT_ERROR, 0
+    whole = sum(1 for rec in pcap.records if rec.end <= cut)
+    at_boundary = cut == pu.PCAP_HEADER_LEN or any(rec.end == cut for rec in pcap.records)
+    return (pu.EXIT_OK if at_boundary else pu.EXIT_CUT_SHORT), whole
+
+
+def cut_offsets(pcap):
+    """Every offset through the end of record 3, then around a few later records."""
+    recs = pcap.records
+    offsets = set(range(0, recs[min(2, len(recs) - 1)].end + 1))
+    later = sorted({len(recs) // 2, len(recs) - 2, len(recs) - 1} - {0, 1, 2})
+    for i in later:
+        if i < 3 or i >= len(recs):
+            continue
+        rec = recs[i]
+        for d in (0, 1, 8, 15, 16, 17, 16 + rec.caplen // 2, 16 + rec.caplen - 1):
+            if rec.offset + d <= rec.end:
+                offsets.add(rec.offset + d)
+        offsets.add(rec.end)
+    return sorted(offsets)
+
+
+def check_cut(f, wl, data, pcap, cut, path):
+    with open(path, "wb") as fh:
+        fh.write(data[:cut])
+    want_rc, whole = expected_for_cut(pcap, cut)
+    r = pu.wirelens_json(wl, ["--packets", "-r", path], timeout=60)
+    label = "cut at byte %d of %d" % (cut, len(data))
+    if pu.crashed(r.rc):
+        f.fail("%s: crashed: %s" % (label, r.describe()))
+        return
+    if not f.check(r.rc == want_rc, "%s: want exit %d, got %s" % (label, want_rc, r.describe())):
+        return
+    if want_rc == pu.EXIT_ERROR:
+        one_line_error(f, r, label)
+        f.check(r.stdout == b"", "%s: exit 1 but stdout has %r" % (label, r.stdout[:120]))
+        return
+    if not f.check(r.stats is not None, "%s: no stats record" % label):
+        return
+    f.check(
+        r.stats["packets"] == whole and len(r.packets) == whole,
+        "%s: want %d whole records counted, stats say %d, %d packet records"
+        % (label, whole, r.stats["packets"], len(r.packets)),
+    )
+    if want_rc == pu.EXIT_OK:
+        f.check(r.stderr == "", "%s: exit 0 but stderr %r" % (label, r.stderr))
+        f.check(r.stats.get("cut_short") is False, "%s: exit 0 but cut_short set" % label)
+    else:
+        one_line_error(f, r, label)
+        f.check(
+            "cut short" in r.stderr,
+            "%s: stderr does not say the input was cut short: %r" % (label, r.stderr),
+        )
+        f.check(r.stats.get("cut_short") is True, "%s: stats cut_short is not true" % label)
+
+
+def test_cuts(f, wl, tmp, path):
+    with open(path, "rb") as fh:
+        data = fh.read()
+    pcap = pu.parse_pcap(data)
+    offsets = cut_offsets(pcap)
+    cutdir = os.path.join(tmp, "cuts")
+    os.makedirs(cutdir)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        jobs = [
+            pool.submit(check_cut, f, wl, data, pcap, c, os.path.join(cutdir, "cut%06d" % c))
+            for c in offsets
+        ]
+        for j in jobs:
+            j.result()
+    print("cuts: %s cut at %d offsets" % (os.path.basename(path), len(offsets)))
+
+    # The same through a pipe: stdin cut inside record 2.
+    cut = pcap.records[1].offset + 20
+    part = os.path.join(tmp, "cut-stdin.pcap")
+    with open(part, "wb") as fh:
+        fh.write(data[:cut])
+    r = pu.wirelens_json(wl, ["--packets", "-r", "-"], stdin_file=part)
+    f.check(
+        r.rc == pu.EXIT_CUT_SHORT and r.stats is not None and r.stats["packets"] == 1,
+        "stdin cut inside record 2: want exit 2 and 1 packet, got %s, stats %r"
+        % (r.describe(), r.stats),
+    )
+
+
+def without_source(stats):
+    return {k: v for k, v in (stats or {}).items() if k != "source"}
+
+
+def test_stdin_and_count(f, wl, path):
+    full = pu.wirelens_json(wl, ["--packets", "-r", path])
+    if not f.check(full.rc == 0 and full.stats, "reading %s: %s" % (path, full.describe())):
+        return
+    piped = pu.wirelens_json(wl, ["--packets", "-r", "-"], stdin_file=path)
+    f.check(piped.rc == 0, "-r - < %s: %s" % (path, piped.describe()))
+    f.check(
+        piped.packets == full.packets,
+        "-r - gives different packet records than -r %s (%d vs %d records)"
+        % (path, len(piped.packets), len(full.packets)),
+    )
+    f.check(
+        without_source(piped.stats) == without_source(full.stats),
+        "-r - stats differ: %r vs %r" % (piped.stats, full.stats),
+    )
+    f.check(piped.stats and piped.stats.get("source") == "-", "stdin source is not '-'")
+
+    n = min(3, len(full.packets))
+    c3 = pu.wirelens_json(wl, ["--packets", "-c", "3", "-r", path])
+    f.check(c3.rc == 0, "-c 3: %s" % c3.describe())
+    f.check(
+        c3.stats is not None and c3.stats["packets"] == n and c3.packets == full.packets[:n],
+        "-c 3: want the first %d packets, got %d records, stats %r"
+        % (n, len(c3.packets), c3.stats and c3.stats["packets"]),
+    )
+    c3p = pu.wirelens_json(wl, ["--packets", "-c", "3", "-r", "-"], stdin_file=path)
+    f.check(c3p.packets == full.packets[:n], "-c 3 on stdin: not the first %d packets" % n)
+
+
+def test_filters(f, wl, path):
+    base = os.path.basename(path)
+    for expr in ("tcp", "udp", "not tcp", "ip6", "tcp and port 80", "vlan"):
+        want, terr = pu.tcpdump_count(path, expr.split())
+        if want is None:
+            f.fail("tcpdump -r %s %s failed: %s" % (base, expr, terr))
+            continue
+        for form, args in (("-f", ["-f", expr]), ("trailing", expr.split())):
+            r = pu.wirelens_json(wl, ["--packets", "-r", path] + args)
+            label = "filter %r (%s) on %s" % (expr, form, base)
+            if not f.check(r.rc == 0 and r.stats, "%s: %s" % (label, r.describe())):
+                continue
+            f.check(
+                r.stats["packets"] == want and len(r.packets) == want,
+                "%s: tcpdump keeps %d packets, wirelens %d (%d records)"
+                % (label, want, r.stats["packets"], len(r.packets)),
+            )
+
+
+def test_crafted(f, wl, tmp):
+    def run_file(name, records, **kw):
+        path = os.path.join(tmp, name)
+        pu.write_pcap(path, 1, records, **kw)
+        return pu.wirelens_json(wl, ["--packets", "-r", path])
+
+    n = len(ETH_TCP)
+    # Only the global header: a valid, empty capture.
+    r = run_file("header-only.pcap", [])
+    f.check(
+        r.rc == 0 and r.stats and r.stats["packets"] == 0 and not r.packets and r.stderr == "",
+        "header-only file: want exit 0 and 0 packets, got %s stats %r" % (r.describe(), r.stats),
+    )
+
+    # A record longer than the snap length in the file header: libpcap keeps the first snaplen bytes.
+    padded = ETH_TCP + b"\x00" * 40
+    r = run_file("over-snaplen.pcap", [(padded, len(padded))] * 3, snaplen=60)
+    f.check(
+        r.rc == 0 and r.stats and r.stats["packets"] == 3,
+        "caplen > snaplen: want exit 0 and 3 packets, got %s" % r.describe(),
+    )
+    for p in r.packets:
+        f.check(
+            p["caplen"] <= 60 and p["len"] == len(padded) and "malformed" not in p
+            and p.get("src_port") == 54321,
+            "caplen > snaplen: packet not decoded within the snap length: %r" % p,
+        )
+
+    # An absurd caplen after two good records: the two are reported, then exit 2.
+    r = run_file("absurd.pcap", [(ETH_TCP, n), (ETH_TCP, n), (ETH_TCP, n, 1, 0, 0xFFFFFFF0)])
+    f.check(
+        r.rc == pu.EXIT_CUT_SHORT and r.stats and r.stats["packets"] == 2 and len(r.packets) == 2,
+        "absurd caplen: want exit 2 after 2 packets, got %s stats %r" % (r.describe(), r.stats),
+    )
+    if r.rc == pu.EXIT_CUT_SHORT:
+        one_line_error(f, r, "absurd caplen")
+    # Just over libpcap's limit, as the first record.
+    r = run_file("huge.pcap", [(ETH_TCP, n, 1, 0, pu.LIBPCAP_MAX_CAPLEN + 1)])
+    f.check(
+        r.rc == pu.EXIT_CUT_SHORT and r.stats and r.stats["packets"] == 0,
+        "caplen 262145: want exit 2 with 0 packets, got %s" % r.describe(),
+    )
+
+    # Snap length 1: every frame keeps one byte; counted, marked truncated, no crash.
+    r = run_file("snaplen1.pcap", [(ETH_TCP, n)] * 4, snaplen=1)
+    f.check(
+        r.rc == 0 and r.stats and r.stats["packets"] == 4,
+        "snaplen 1: want exit 0 and 4 packets, got %s" % r.describe(),
+    )
+    for p in r.packets:
+        f.check(
+            p["caplen"] == 1 and p["len"] == n and p.get("malformed") == "eth.truncated"
+            and "eth.src" not in p,
+            "snaplen 1: want a 1-byte frame marked eth.truncated, got %r" % p,
+        )
+    if r.stats:
+        f.check(r.stats.get("snapped") == 4, "snaplen 1: stats snapped %r" % r.stats.get("snapped"))
+
+    # caplen 0.
+    r = run_file("caplen0.pcap", [(b"", 60)])
+    f.check(
+        r.rc == 0 and len(r.packets) == 1 and r.packets[0].get("malformed") == "eth.truncated",
+        "caplen 0: want one packet marked eth.truncated, got %s %r" % (r.describe(), r.packets),
+    )
+
+    # Big-endian and nanosecond files decode like the little-endian microsecond one.
+    le = run_file("le.pcap", [(ETH_TCP, n, 5, 123456)])
+    be = run_file("be.pcap", [(ETH_TCP, n, 5, 123456)], endian=">")
+    ns = run_file("ns.pcap", [(ETH_TCP, n, 5, 123456789)], nano=True)
+    f.check(le.rc == 0 and le.packets and le.packets[0].get("dst_port") == 80,
+            "crafted frame: %s %r" % (le.describe(), le.packets))
+    f.check(be.packets == le.packets, "big-endian pcap: %r vs %r" % (be.packets, le.packets))
+    if ns.packets and le.packets:
+        a, b = dict(ns.packets[0]), dict(le.packets[0])
+        f.check(abs(a.pop("ts") - 5.123456789) < 1e-6 and abs(b.pop("ts") - 5.123456) < 1e-9,
+                "timestamps: ns file %r, us file %r" % (ns.packets[0]["ts"], le.packets[0]["ts"]))
+        f.check(a == b, "nanosecond pcap decodes differently: %r vs %r" % (a, b))
+
+
+def test_counts(f, wl, paths, what):
+    """wirelens counts every packet tcpdump reads (and, for classic pcap, every whole
+    record a Python parse finds)."""
+    compared = 0
+    for path in paths:
+        name = os.path.basename(path)
+        want, terr = pu.tcpdump_count(path)
+        r = pu.wirelens_json(wl, ["-r", path])
+        if pu.crashed(r.rc):
+            f.fail("%s: crashed: %s" % (name, r.describe()))
+            continue
+        if want is None or r.rc == pu.EXIT_ERROR:
+            # Neither may read a file the other cannot open.
+            f.check(
+                (want is None) == (r.rc == pu.EXIT_ERROR),
+                "%s: tcpdump %s, wirelens %s" % (name, terr or "reads it", r.describe()),
+            )
+            continue
+        compared += 1
+        f.check(
+            r.stats is not None and r.stats["packets"] == want,
+            "%s: tcpdump reads %d packets, wirelens counts %s"
+            % (name, want, r.stats and r.stats["packets"]),
+        )
+        kind, _ = pu.capture_kind(path)
+        if kind == "pcap" and r.stats:
+            mine = pu.read_pcap(path)
+            f.check(
+                r.stats["packets"] == len(mine.records)
+                and (r.rc == pu.EXIT_OK) == mine.clean,
+                "%s: %d whole records (file %s), wirelens %d with exit %d"
+                % (name, len(mine.records), "clean" if mine.clean else "cut short",
+                   r.stats["packets"], r.rc),
+            )
+    print("%s counts: %d of %d files compared with tcpdump" % (what, compared, len(paths)))
+    return compared
+
+
+def test_corpus_counts(f, wl, corpus):
+    """A spread of about 30 corpus files, every n-th by name."""
+    names = sorted(n for n in os.listdir(corpus) if os.path.isfile(os.path.join(corpus, n)))
+    picked = [os.path.join(corpus, n) for n in names[:: max(1, len(names) // 30)]]
+    compared = test_counts(f, wl, picked, "corpus")
+    f.check(compared >= 5, "too few corpus files compared (%d)" % compared)
+
+
+def ipv4_protocols(pcap):
+    """IP protocol numbers of the untagged Ethernet/IPv4 frames of a pcap."""
+    return {r.data[23] for r in pcap.records if len(r.data) > 23 and r.data[12:14] == b"\x08\x00"}
+
+
+def corpus_candidates(corpus):
+    """Clean Ethernet corpus pcaps with at least 10 records, the first three small."""
+    if not corpus or not os.path.isdir(corpus):
+        return
+    for name in sorted(os.listdir(corpus)):
+        path = os.path.join(corpus, name)
+        p = pu.read_pcap(path) if os.path.isfile(path) else None
+        if p and p.clean and p.linktype == 1 and len(p.records) >= 10 \
+                and p.records[2].end <= 1200:
+            yield path, p
+
+
+def mixed_corpus_capture(corpus):
+    """The first candidate corpus file carrying both TCP and UDP over IPv4."""
+    for path, p in corpus_candidates(corpus):
+        if {6, 17} <= ipv4_protocols(p):
+            return path
+    return None
+
+
+def pick_capture(samples, corpus):
+    """The capture for the cut/stdin/count tests: a preferred sample, else a corpus
+    file with TCP and UDP, else any candidate corpus file."""
+    for name in PREFERRED_SAMPLES:
+        path = os.path.join(samples or "", name)
+        if os.path.isfile(path):
+            p = pu.read_pcap(path)
+            if p and p.clean and len(p.records) >= 4:
+                return path
+    mixed = mixed_corpus_capture(corpus)
+    if mixed:
+        return mixed
+    for path, _ in corpus_candidates(corpus):
+        return path
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--wirelens", required=True)
+    ap.add_argument("--samples", default="")
+    ap.add_argument("--corpus", default="")
+    args = ap.parse_args()
+    if not os.access(args.wirelens, os.X_OK):
+        print("FAIL: no wirelens binary at %s" % args.wirelens)
+        return 1
+    if shutil.which("tcpdump") is None:
+        pu.skip("tcpdump is not installed")
+    capture = pick_capture(args.samples, args.corpus)
+    if capture is None:
+        pu.skip("no sample capture in %s and no usable corpus in %s" % (args.samples, args.corpus))
+    print("capture under test: %s" % capture)
+
+    f = pu.Failures("test_cli")
+    with tempfile.TemporaryDirectory(prefix="wirelens-cli-") as tmp:
+        test_error_paths(f, args.wirelens, tmp, capture)
+        test_cuts(f, args.wirelens, tmp, capture)
+        test_stdin_and_count(f, args.wirelens, capture)
+        filter_files = [capture]
+        for name in PREFERRED_SAMPLES:
+            path = os.path.join(args.samples or "", name)
+            if os.path.isfile(path) and path not in filter_files:
+                filter_files.append(path)
+        mixed = mixed_corpus_capture(args.corpus)
+        if mixed:
+            filter_files.append(mixed)
+        for path in filter_files:
+            test_filters(f, args.wirelens, path)
+        test_counts(f, args.wirelens, pu.sample_captures(args.samples), "samples")
+        test_crafted(f, args.wirelens, tmp)
+    if args.corpus and os.path.isdir(args.corpus):
+        test_corpus_counts(f, args.wirelens, args.corpus)
+    else:
+        print("no corpus at %s: corpus counts not checked" % args.corpus)
+    return f.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
