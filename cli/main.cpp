@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "conn_report.hpp"
 #include "counters.hpp"
+#include "flow_tracker.hpp"
 #include "oui.hpp"
 #include "out_buffer.hpp"
 #include "packet.hpp"
@@ -31,6 +33,12 @@ struct Options {
     bool verify_checksums = false;
     std::uint64_t count = 0;
     bool progress = true;
+    bool no_flows = false;
+    std::uint32_t max_flows = 65536;
+    double tcp_timeout = 300, udp_timeout = 60, icmp_timeout = 60;
+    bool ladder = false;
+    std::string ladder_uid;
+    std::uint32_t ladder_max = 20;
 };
 
 int fail(const std::string& msg) {
@@ -113,6 +121,18 @@ int run(const Options& opt) {
     dopts.verify_checksums = opt.verify_checksums;
     ProgressLine progress(opt.progress && isatty(STDERR_FILENO) != 0);
 
+    wl::FlowOptions fopts;
+    fopts.max_flows = opt.max_flows;
+    fopts.tcp_inactivity_ns = static_cast<std::uint64_t>(opt.tcp_timeout * 1e9);
+    fopts.udp_inactivity_ns = static_cast<std::uint64_t>(opt.udp_timeout * 1e9);
+    fopts.icmp_inactivity_ns = static_cast<std::uint64_t>(opt.icmp_timeout * 1e9);
+    if (opt.ladder) {
+        fopts.ladder_conns = opt.ladder_uid.empty() ? opt.ladder_max : 1;
+        std::snprintf(fopts.ladder_uid, sizeof fopts.ladder_uid, "%s", opt.ladder_uid.c_str());
+    }
+    wl::ConnReporter conns(out, *oui, opt.json);
+    wl::FlowTracker flows(fopts, conns);
+
     wl::RawFrame frame{};
     for (;;) {
         if (opt.count != 0 && counters.packets >= opt.count) break;
@@ -128,6 +148,7 @@ int run(const Options& opt) {
         pkt.wire_len = frame.len;
         wl::decode(wl::Bytes{frame.data, frame.caplen}, pkt, dopts);
         counters.count(pkt);
+        if (!opt.no_flows) flows.process(pkt);
         if (opt.packets) {
             if (opt.json) {
                 wl::write_packet_json(out, pkt, *oui);
@@ -138,11 +159,18 @@ int run(const Options& opt) {
         progress.maybe_draw(*src, counters.packets);
     }
     progress.clear();
+    const wl::FlowCounters* flow_counters = nullptr;
+    if (!opt.no_flows) {
+        if (opt.packets && !opt.json) out.put('\n');
+        flows.flush();
+        conns.finish(flows.counters(), fopts.ladder_conns, opt.ladder);
+        flow_counters = &flows.counters();
+    }
     if (opt.json) {
-        wl::write_stats_json(out, counters, summary);
+        wl::write_stats_json(out, counters, summary, flow_counters);
     } else {
-        if (opt.packets) out.put('\n');
-        wl::write_summary_text(out, counters, summary);
+        out.put('\n');
+        wl::write_summary_text(out, counters, summary, flow_counters);
     }
     if (!out.flush()) return fail("cannot write output");
     if (summary.cut_short) {
@@ -171,9 +199,22 @@ int main(int argc, char** argv) {
     app.add_option("--oui", opt.oui_file, "IEEE registry CSV to use instead of the built-in one");
     app.add_option("-c,--count", opt.count, "Stop after COUNT packets");
     app.add_flag("!--no-progress", opt.progress, "No progress line on stderr");
+    app.add_flag("--no-flows", opt.no_flows, "Decode only: no connection tracking");
+    app.add_option("--max-flows", opt.max_flows, "Connections held at once (default 65536)")
+        ->check(CLI::Range(1u, 1u << 26));
+    app.add_option("--tcp-timeout", opt.tcp_timeout, "TCP inactivity timeout, seconds (300)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--udp-timeout", opt.udp_timeout, "UDP inactivity timeout, seconds (60)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--icmp-timeout", opt.icmp_timeout, "ICMP inactivity timeout, seconds (60)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--ladder", opt.ladder_uid,
+                   "Draw the handshake and teardown of TCP connection UID (or of the first 20)")
+        ->expected(0, 1);
     app.add_option("expression", opt.expression, "BPF filter, as after tcpdump's options");
     try {
         app.parse(argc, argv);
+        opt.ladder = app.count("--ladder") > 0;
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) return app.exit(e);
         std::fprintf(stderr, "wirelens: %s (try --help)\n", e.what());

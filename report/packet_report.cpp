@@ -485,7 +485,8 @@ double duration_s(const DecodeCounters& c) {
 
 }  // namespace
 
-void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSummary& in) {
+void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSummary& in,
+                        const FlowCounters* flows) {
     out.put("== ").put(in.source == "-" ? std::string_view("stdin") : std::string_view(in.source));
     out.put(" (").put(in.linktype).put(")\n");
     out.put("packets   ")
@@ -517,10 +518,18 @@ void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSumm
         if (c.unsupported_other) out.put(" other ").put_u64(c.unsupported_other);
         out.put('\n');
     }
+    if (flows != nullptr) {
+        out.put("flows     ").put_u64(flows->conns_created).put(" connections (");
+        out.put_u64(flows->max_open).put(" open at most), ").put_u64(flows->reused);
+        out.put(" port reuses, ").put_u64(flows->evicted).put(" evicted");
+        if (flows->evicted) out.put(" (").put_u64(flows->evicted_attempts).put(" unanswered)");
+        out.put(", ").put_u64(flows->not_tracked).put(" IP packets untracked\n");
+    }
     if (in.cut_short) out.put("input     cut short: ").put(in.cut_reason).put('\n');
 }
 
-void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummary& in) {
+void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummary& in,
+                      const FlowCounters* flows) {
     out.put("{\"type\":\"stats\",\"source\":").put_json_string(in.source);
     out.put(",\"linktype\":").put_json_string(in.linktype);
     out.put(",\"packets\":").put_u64(c.packets);
@@ -553,7 +562,16 @@ void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummar
     });
     if (c.unsupported_other)
         out.put(first ? "" : ",").put("\"other\":").put_u64(c.unsupported_other);
-    out.put("},\"cut_short\":").put(in.cut_short ? "true" : "false");
+    out.put('}');
+    if (flows != nullptr) {
+        out.put(",\"flows\":{\"connections\":").put_u64(flows->conns_created);
+        out.put(",\"max_open\":").put_u64(flows->max_open);
+        out.put(",\"reused\":").put_u64(flows->reused);
+        out.put(",\"evicted\":").put_u64(flows->evicted);
+        out.put(",\"evicted_unanswered\":").put_u64(flows->evicted_attempts);
+        out.put(",\"not_tracked\":").put_u64(flows->not_tracked).put('}');
+    }
+    out.put(",\"cut_short\":").put(in.cut_short ? "true" : "false");
     if (in.cut_short) out.put(",\"cut_reason\":").put_json_string(in.cut_reason);
     out.put("}\n");
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "counters.hpp"
+#include "flow_tracker.hpp"
 #include "oui.hpp"
 #include "out_buffer.hpp"
 #include "packet.hpp"
@@ -26,7 +27,10 @@ struct InputSummary {
     bool filtered = false;
 };
 
-void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSummary& in);
-void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummary& in);
+// `flows` is null when connections were not tracked.
+void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSummary& in,
+                        const FlowCounters* flows = nullptr);
+void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummary& in,
+                      const FlowCounters* flows = nullptr);
 
 }  // namespace wl

@@ -173,7 +173,7 @@ def run(cmd, stdin_data=None, stdin_file=None, timeout=120):
 
 
 class WlRun:
-    """One wirelens --json run: exit code, packet records, the stats record, stderr."""
+    """One wirelens --json run: exit code, packet and conn records, the stats record, stderr."""
 
     def __init__(self, rc, stdout, stderr):
         self.rc = rc
@@ -181,6 +181,7 @@ class WlRun:
         self.stderr = stderr
         self.stderr_lines = stderr.splitlines()
         self.packets = []
+        self.conns = []
         self.stats = None
         self.bad_lines = []
         for line in stdout.decode("utf-8", "replace").splitlines():
@@ -191,7 +192,9 @@ class WlRun:
                 continue
             if rec.get("type") == "stats":
                 self.stats = rec
-            else:
+            elif rec.get("type") == "conn":
+                self.conns.append(rec)
+            elif rec.get("type") == "packet":
                 self.packets.append(rec)
 
     def describe(self):

@@ -1,0 +1,101 @@
+// One connection as the flow stage follows it: per-endpoint TCP state in the
+// shape of Zeek's TCP analyzer, counters, and the history letters. Fixed
+// size; lives in FlowTable's preallocated pool.
+#pragma once
+
+#include <cstdint>
+
+#include "flow_key.hpp"
+
+namespace wl {
+
+// Zeek's endpoint states (TCP_ENDPOINT_*), plus UDP's active/inactive.
+enum class TcpState : std::uint8_t {
+    Inactive,
+    SynSent,
+    SynAckSent,
+    Partial,
+    Established,
+    Closed,
+    Reset
+};
+
+struct TcpSide {
+    TcpState state = TcpState::Inactive;
+    TcpState prev_state = TcpState::Inactive;
+    bool did_close = false;       // the FIN or RST that closes this side was processed
+    bool seq_init = false;        // start_seq is known
+    std::uint8_t fin_cnt = 0;     // saturating
+    std::uint32_t start_seq = 0;  // ISN (or first seq - 1 when picked up midstream)
+    std::uint64_t last_rel = 0;   // highest sequence end seen, relative to start_seq
+    std::uint64_t ack_rel = 0;    // highest ack the peer sent for our data, relative
+    std::uint64_t hist_last_syn = 0, hist_last_fin = 0, hist_last_rst = 0;
+    bool hist_syn_seen = false, hist_fin_seen = false, hist_rst_seen = false;
+    // Scaled history letters (c, g, t, w): how often each happened.
+    std::uint32_t checksum_errors = 0, gaps = 0, rexmits = 0, zero_windows = 0;
+    std::uint32_t out_of_order = 0;
+    // Sequence ranges skipped when a later segment arrived first; a segment
+    // filling one is out of order, not a retransmission.
+    static constexpr int kHoles = 4;
+    std::uint64_t hole_lo[kHoles] = {}, hole_hi[kHoles] = {};
+    std::uint8_t holes = 0;
+    std::uint64_t gap_checked_rel = 0;  // peer acks up to here were checked for gaps
+    std::uint64_t missed_bytes = 0;
+};
+
+struct ConnSide {
+    std::uint64_t pkts = 0;
+    std::uint64_t ip_bytes = 0;
+    std::uint64_t udp_bytes = 0;  // UDP/ICMP payload bytes
+    bool active = false;          // UDP/ICMP: sent something
+    std::uint8_t mac[6] = {};
+    bool has_mac = false;
+    TcpSide tcp;
+};
+
+enum class Teardown : std::uint8_t { None, Fin, Simultaneous, HalfClosed, ResetOrig, ResetResp };
+
+struct Connection {
+    static constexpr int kHistoryMax = 40;
+
+    FlowKey key;
+    Endpoint orig, resp;        // orig is the originator
+    std::uint64_t uid_seq = 0;  // sequence number the uid is derived from
+    std::uint64_t start_ns = 0;
+    std::uint64_t last_ns = 0;      // Zeek's last_time (not moved by trailing packets after close)
+    std::uint64_t last_pkt_ns = 0;  // any packet
+    std::uint64_t expire_ns = 0;    // when the connection is over if nothing else arrives
+    std::uint64_t syn_ns = 0, synack_ns = 0, ack_ns = 0;  // handshake timestamps
+    std::uint64_t fin_ns[2] = {0, 0};                     // first FIN per side (0 orig, 1 resp)
+    ConnSide side[2];                                     // 0: originator, 1: responder
+    std::uint8_t proto = 0;
+    bool flipped = false;
+    bool seen_first_ack = false;
+    bool simultaneous_close = false;  // a FIN crossed the peer's FIN (sent before acking it)
+    std::int8_t rst_first = -1;       // side that sent the first RST
+    bool close_complete = false;      // Zeek's close_complete: the close timer is running
+    bool close_timer_set = false;
+    std::uint64_t attempt_ns = 0;  // when the originator's SYN started the attempt timer
+    std::uint32_t hist_seen = 0;   // once-only letters already recorded (bit per letter/side)
+    std::uint8_t history_len = 0;
+    bool history_cut = false;
+    char history[kHistoryMax] = {};
+    std::uint32_t ladder = 0xffffffff;  // index of the ladder log, when one is kept
+
+    void add_history(char c) {
+        if (history_len < kHistoryMax) {
+            history[history_len++] = c;
+        } else {
+            history_cut = true;
+        }
+    }
+    // Adds `c` the first time `bit` is seen; true if it was seen before.
+    bool check_history(std::uint32_t bit, char c) {
+        if (hist_seen & bit) return true;
+        hist_seen |= bit;
+        add_history(c);
+        return false;
+    }
+};
+
+}  // namespace wl

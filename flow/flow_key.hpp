@@ -1,0 +1,41 @@
+// The key of a connection: its IP:port pair and transport protocol, the same
+// whichever direction a packet travels (endpoints in canonical order).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "packet.hpp"
+
+namespace wl {
+
+struct Endpoint {
+    std::uint8_t addr[16];  // IPv4 in the first 4 bytes, the rest zero
+    std::uint16_t port;     // ICMP: the message type (orig) or its counterpart/code (resp)
+};
+
+struct FlowKey {
+    Endpoint lo;  // the smaller (address, port)
+    Endpoint hi;
+    std::uint8_t proto;       // 6, 17, 1 or 58
+    std::uint8_t ip_version;  // 4 or 6
+    std::uint8_t pad[2];      // zero: keys are compared and hashed as bytes
+
+    bool operator==(const FlowKey& o) const { return std::memcmp(this, &o, sizeof *this) == 0; }
+    std::uint64_t hash() const;
+};
+static_assert(sizeof(FlowKey) == 40, "FlowKey is compared and hashed as raw bytes");
+
+// What a packet says about its connection: the key, and which side sent it.
+struct FlowPacketInfo {
+    FlowKey key;
+    Endpoint src, dst;
+    bool src_is_lo;     // the sender is key.lo
+    bool icmp_one_way;  // an ICMP message with no reply type (unreachable, ...)
+};
+
+// Fills `info` for a TCP, UDP, ICMP or ICMPv6 packet whose transport header
+// decoded; false for anything else (non-IP, other protocols, later fragments).
+bool flow_info(const Packet& pkt, FlowPacketInfo& info);
+
+}  // namespace wl

@@ -1,0 +1,805 @@
+#include "flow_tracker.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace wl {
+
+namespace {
+
+// History bits for letters recorded at most once per direction (Zeek's HIST_*).
+enum HistBit : std::uint32_t {
+    kHistSyn = 1u << 0,
+    kHistFin = 1u << 1,
+    kHistRst = 1u << 2,
+    kHistFinRst = 1u << 3,
+    kHistData = 1u << 4,
+    kHistAck = 1u << 5,
+    kHistMulti = 1u << 6,
+};
+
+constexpr std::int64_t kTooLargeSeqDelta = 1048576;  // Zeek's TOO_LARGE_SEQ_DELTA
+
+std::uint32_t side_bit(std::uint32_t bit, int dir) {
+    return dir == 0 ? bit : bit << 16;
+}
+char side_letter(char upper, int dir) {
+    return dir == 0 ? upper : static_cast<char>(upper - 'A' + 'a');
+}
+
+// Position of `seq` relative to `start`, unwrapped around `ref_rel` (a
+// position already known): sequence numbers wrap past 2^32, positions do not.
+std::int64_t unwrap(std::uint64_t ref_rel, std::uint32_t start, std::uint32_t seq) {
+    const std::uint32_t ref = start + static_cast<std::uint32_t>(ref_rel);
+    const auto d = static_cast<std::int32_t>(seq - ref);
+    return static_cast<std::int64_t>(ref_rel) + d;
+}
+
+// Zeek records c, g, t and w on the 1st, 10th, 100th, ... occurrence.
+void scaled(Connection& c, std::uint32_t& counter, char upper, int dir) {
+    if (counter != 0xffffffffu) ++counter;
+    std::uint32_t n = counter;
+    while (n % 10 == 0)
+        n /= 10;
+    if (n == 1) c.add_history(side_letter(upper, dir));
+}
+
+void init_side(TcpSide& s, std::uint32_t start, std::uint64_t last_rel) {
+    s.start_seq = start;
+    s.seq_init = true;
+    s.ack_rel = 0;
+    s.last_rel = last_rel;
+    s.holes = 0;
+    s.gap_checked_rel = 1;  // position 0 is the SYN; data starts at 1
+}
+
+void set_state(TcpSide& s, TcpState st) {
+    if (st == s.state) return;
+    s.prev_state = s.state;
+    s.state = st;
+}
+
+bool in_attempt(const Connection& c) {
+    const TcpState o = c.side[0].tcp.state;
+    return (o == TcpState::SynSent || o == TcpState::SynAckSent) &&
+           c.side[1].tcp.state == TcpState::Inactive;
+}
+
+std::uint32_t ip_datagram_len(const Packet& pkt) {
+    return pkt.ip_version == 4
+               ? pkt.ip4.datagram_len()
+               : static_cast<std::uint32_t>(Ipv6View::kHeaderLen) + pkt.ip6.payload_wire_len;
+}
+
+bool same_endpoint(const Endpoint& a, const Endpoint& b) {
+    return a.port == b.port && std::memcmp(a.addr, b.addr, sizeof a.addr) == 0;
+}
+
+// Records a skipped range [lo, hi) of the sender's stream.
+void add_hole(TcpSide& s, std::uint64_t lo, std::uint64_t hi) {
+    if (s.holes == TcpSide::kHoles) return;  // beyond the few we follow: counted as retransmits
+    s.hole_lo[s.holes] = lo;
+    s.hole_hi[s.holes] = hi;
+    ++s.holes;
+}
+
+// A segment [lo, hi) that did not advance the stream: does it fill a hole?
+bool fill_hole(TcpSide& s, std::uint64_t lo, std::uint64_t hi) {
+    for (int i = 0; i < s.holes; ++i) {
+        if (hi <= s.hole_lo[i] || lo >= s.hole_hi[i]) continue;
+        if (lo <= s.hole_lo[i] && hi >= s.hole_hi[i]) {  // filled
+            s.hole_lo[i] = s.hole_lo[s.holes - 1];
+            s.hole_hi[i] = s.hole_hi[s.holes - 1];
+            --s.holes;
+        } else if (lo <= s.hole_lo[i]) {
+            s.hole_lo[i] = hi;
+        } else if (hi >= s.hole_hi[i]) {
+            s.hole_hi[i] = lo;
+        } else if (s.holes < TcpSide::kHoles) {  // split
+            s.hole_lo[s.holes] = hi;
+            s.hole_hi[s.holes] = s.hole_hi[i];
+            s.hole_hi[i] = lo;
+            ++s.holes;
+        }
+        return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+FlowTracker::FlowTracker(const FlowOptions& opts, ConnSink& sink) : opts_(opts), sink_(sink) {
+    if (opts_.max_flows == 0) opts_.max_flows = 1;
+    pool_.resize(opts_.max_flows);
+    hashes_.resize(opts_.max_flows);
+    prev_.resize(opts_.max_flows);
+    next_.resize(opts_.max_flows);
+    list_of_.resize(opts_.max_flows);
+    std::uint64_t cap = 16;
+    while (cap < 2ull * opts_.max_flows)
+        cap <<= 1;  // load factor <= 1/2
+    slots_.assign(cap, 0);
+    slot_mask_ = cap - 1;
+    for (std::uint32_t i = 0; i < opts_.max_flows; ++i)
+        list_push_back(kFree, i);
+    if (opts_.ladder_conns) ladders_.resize(opts_.ladder_conns);
+}
+
+// ---------------------------------------------------------------- table
+
+std::uint32_t FlowTracker::find(const FlowKey& key, std::uint64_t hash) const {
+    for (std::uint64_t i = hash & slot_mask_;; i = (i + 1) & slot_mask_) {
+        const std::uint32_t s = slots_[i];
+        if (s == 0) return kNone;
+        if (hashes_[s - 1] == hash && pool_[s - 1].key == key) return s - 1;
+    }
+}
+
+void FlowTracker::table_insert(std::uint32_t idx, std::uint64_t hash) {
+    hashes_[idx] = hash;
+    std::uint64_t i = hash & slot_mask_;
+    while (slots_[i] != 0)
+        i = (i + 1) & slot_mask_;
+    slots_[i] = idx + 1;
+}
+
+void FlowTracker::table_erase(std::uint32_t idx) {
+    std::uint64_t i = hashes_[idx] & slot_mask_;
+    while (slots_[i] != idx + 1)
+        i = (i + 1) & slot_mask_;
+    // Backward-shift deletion keeps linear probing free of tombstones.
+    for (std::uint64_t j = (i + 1) & slot_mask_;; j = (j + 1) & slot_mask_) {
+        const std::uint32_t s = slots_[j];
+        if (s == 0) break;
+        const std::uint64_t home = hashes_[s - 1] & slot_mask_;
+        const bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+        if (movable) {
+            slots_[i] = s;
+            i = j;
+        }
+    }
+    slots_[i] = 0;
+}
+
+void FlowTracker::list_push_back(ListId list, std::uint32_t idx) {
+    list_of_[idx] = list;
+    prev_[idx] = tail_[list];
+    next_[idx] = kNone;
+    if (tail_[list] != kNone) {
+        next_[tail_[list]] = idx;
+    } else {
+        head_[list] = idx;
+    }
+    tail_[list] = idx;
+}
+
+void FlowTracker::list_unlink(std::uint32_t idx) {
+    const std::uint8_t list = list_of_[idx];
+    if (prev_[idx] != kNone) {
+        next_[prev_[idx]] = next_[idx];
+    } else {
+        head_[list] = next_[idx];
+    }
+    if (next_[idx] != kNone) {
+        prev_[next_[idx]] = prev_[idx];
+    } else {
+        tail_[list] = prev_[idx];
+    }
+}
+
+void FlowTracker::touch(std::uint32_t idx) {
+    // Connections nobody answered wait on their own list, evicted first.
+    const ListId want = pool_[idx].side[1].pkts == 0 ? kAttempts : kActive;
+    if (list_of_[idx] == want && tail_[want] == idx) return;
+    list_unlink(idx);
+    list_push_back(want, idx);
+}
+
+// ---------------------------------------------------------------- lifecycle
+
+std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash,
+                                  const Packet& pkt) {
+    if (head_[kFree] == kNone) {
+        const ListId from = head_[kAttempts] != kNone ? kAttempts : kActive;
+        const std::uint32_t victim = head_[from];
+        const Connection& v = pool_[victim];
+        if (v.expire_ns <= now_ns_) {
+            end(victim, v.close_complete ? ConnEnd::Closed : ConnEnd::Timeout);
+        } else {
+            ++counters_.evicted;
+            if (from == kAttempts) ++counters_.evicted_attempts;
+            end(victim, ConnEnd::Evicted);
+        }
+    }
+    const std::uint32_t idx = head_[kFree];
+    list_unlink(idx);
+    Connection& c = pool_[idx];
+    c = Connection{};
+    c.key = info.key;
+    c.orig = info.src;
+    c.resp = info.dst;
+    c.proto = info.key.proto;
+    c.start_ns = c.last_ns = c.last_pkt_ns = pkt.ts_ns;
+    c.uid_seq = next_uid_++;
+
+    // Who is the originator when the first packet does not say so by a SYN.
+    bool flip = false;
+    const std::uint16_t sport = info.src.port, dport = info.dst.port;
+    if (c.proto == ipproto::kTcp) {
+        const bool syn = pkt.tcp.has(tcpflag::kSyn), ack = pkt.tcp.has(tcpflag::kAck);
+        if (syn && ack) {
+            flip = true;  // a SYN-ACK answers the other side's SYN
+        } else if (!syn && likely_server_port(sport, c.proto)) {
+            flip = likely_server_port(dport, c.proto) ? sport < dport : true;
+        }
+    } else if (c.proto == ipproto::kUdp) {
+        flip = likely_server_port(sport, c.proto) && !likely_server_port(dport, c.proto);
+    }
+    if (flip) {
+        std::swap(c.orig, c.resp);
+        c.flipped = true;
+        c.add_history('^');
+    }
+    if (opts_.ladder_conns != 0 && ladders_used_ < opts_.ladder_conns && c.proto == ipproto::kTcp) {
+        char uid[19];
+        make_uid(c.uid_seq, uid);
+        if (opts_.ladder_uid[0] == '\0' || std::strcmp(uid, opts_.ladder_uid) == 0) {
+            c.ladder = ladders_used_++;
+        }
+    }
+    table_insert(idx, hash);
+    list_push_back(kAttempts, idx);
+    ++open_;
+    ++counters_.conns_created;
+    counters_.max_open = std::max<std::uint64_t>(counters_.max_open, open_);
+    return idx;
+}
+
+void FlowTracker::end(std::uint32_t idx, ConnEnd why) {
+    Connection& c = pool_[idx];
+    const LadderLog* ladder = c.ladder != 0xffffffffu ? &ladders_[c.ladder] : nullptr;
+    sink_.conn_ended(c, why, ladder);
+    table_erase(idx);
+    list_unlink(idx);
+    list_push_back(kFree, idx);
+    --open_;
+    ++counters_.conns_ended;
+}
+
+void FlowTracker::sweep(std::uint64_t now_ns, int budget) {
+    for (int i = 0; i < budget; ++i) {
+        const std::uint32_t idx = sweep_pos_;
+        sweep_pos_ = sweep_pos_ + 1 == opts_.max_flows ? 0 : sweep_pos_ + 1;
+        if (list_of_[idx] == kFree) continue;
+        const Connection& c = pool_[idx];
+        if (c.expire_ns <= now_ns) end(idx, c.close_complete ? ConnEnd::Closed : ConnEnd::Timeout);
+    }
+}
+
+void FlowTracker::expire(std::uint64_t now_ns) {
+    if (now_ns > now_ns_) now_ns_ = now_ns;
+    sweep(now_ns_, static_cast<int>(opts_.max_flows));
+}
+
+void FlowTracker::flush() {
+    for (std::uint32_t idx = 0; idx < opts_.max_flows; ++idx) {
+        if (list_of_[idx] != kFree) {
+            end(idx, pool_[idx].close_complete ? ConnEnd::Closed : ConnEnd::EndOfInput);
+        }
+    }
+}
+
+void FlowTracker::update_expiry(Connection& c) {
+    if (c.proto == ipproto::kTcp) {
+        if (c.close_complete) {
+            // Zeek deletes a closed connection tcp_close_delay after its last time;
+            // trailing packets (the last ACK) do not move that.
+            if (!c.close_timer_set) {
+                c.expire_ns = c.last_ns + opts_.tcp_close_ns;
+                c.close_timer_set = true;
+            }
+        } else if (in_attempt(c)) {
+            c.expire_ns = c.attempt_ns + opts_.tcp_attempt_ns;
+        } else {
+            c.expire_ns = c.last_pkt_ns + opts_.tcp_inactivity_ns;
+        }
+    } else if (c.proto == ipproto::kUdp) {
+        c.expire_ns = c.last_pkt_ns + opts_.udp_inactivity_ns;
+    } else {
+        c.expire_ns = c.last_pkt_ns + opts_.icmp_inactivity_ns;
+    }
+}
+
+// ---------------------------------------------------------------- packets
+
+bool FlowTracker::tcp_is_reuse(const Connection& c, int dir, const Packet& pkt) const {
+    const TcpView& t = pkt.tcp;
+    if (!t.has(tcpflag::kSyn)) return false;
+    const TcpSide& o = c.side[0].tcp;
+    const TcpSide& r = c.side[1].tcp;
+    const TcpSide* conn_orig = &o;
+    if (t.has(tcpflag::kAck)) {
+        if (o.state != TcpState::Inactive) return false;  // a SYN-ACK within the handshake
+        conn_orig = &r;
+    }
+    if (!o.did_close && !r.did_close) {
+        if (t.seq() == conn_orig->start_seq) return false;  // a retransmitted SYN
+        if (!t.has(tcpflag::kAck) && o.state == TcpState::SynAckSent &&
+            r.state == TcpState::Inactive && t.seq() == r.start_seq) {
+            return false;  // SYN and SYN-ACK captured in the wrong order
+        }
+        // The responder's own SYN while the originator's is unanswered:
+        // simultaneous open, not a new connection.
+        if (dir == 1 && !t.has(tcpflag::kAck) && o.state == TcpState::SynSent &&
+            r.state == TcpState::Inactive) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void FlowTracker::process(const Packet& pkt) {
+    if (pkt.ts_ns > now_ns_) now_ns_ = pkt.ts_ns;
+    FlowPacketInfo info;
+    if (!flow_info(pkt, info)) {
+        if (pkt.ip_version != 0) ++counters_.not_tracked;
+        return;
+    }
+    const std::uint64_t hash = info.key.hash();
+    const std::uint64_t ts = pkt.ts_ns;
+    std::uint32_t idx = find(info.key, hash);
+    if (idx != kNone) {
+        Connection& old = pool_[idx];
+        if (old.expire_ns <= ts) {
+            end(idx, old.close_complete ? ConnEnd::Closed : ConnEnd::Timeout);
+            idx = kNone;
+        } else if (old.proto == ipproto::kTcp &&
+                   tcp_is_reuse(old, same_endpoint(info.src, old.orig) ? 0 : 1, pkt)) {
+            ++counters_.reused;
+            end(idx, ConnEnd::Reused);
+            idx = kNone;
+        }
+    }
+    if (idx == kNone) idx = create(info, hash, pkt);
+    Connection& c = pool_[idx];
+    int dir = same_endpoint(info.src, c.orig) ? 0 : 1;
+
+    const bool bad_checksum = pkt.error == DecodeError::BadChecksum &&
+                              (pkt.error_layer == Layer::Tcp || pkt.error_layer == Layer::Udp);
+    if (bad_checksum) {
+        // Zeek's 'c': the packet is counted in the history only, not analysed.
+        TcpSide& s = c.side[dir].tcp;
+        scaled(c, s.checksum_errors, 'C', dir);
+    } else {
+        ConnSide& side = c.side[dir];
+        ++side.pkts;
+        side.ip_bytes += ip_datagram_len(pkt);
+        if (!side.has_mac && pkt.has(Layer::Ethernet)) {
+            std::memcpy(side.mac, pkt.eth.src().p, 6);
+            side.has_mac = true;
+        }
+        c.last_pkt_ns = ts;
+        if (c.proto == ipproto::kTcp) {
+            update_tcp(c, dir, pkt, ts);
+        } else if (c.proto == ipproto::kUdp) {
+            side.active = true;
+            side.udp_bytes += pkt.udp.length() - UdpView::kHeaderLen;
+            c.check_history(side_bit(kHistData, dir), side_letter('D', dir));
+            c.last_ns = ts;
+        } else {
+            side.active = true;
+            // ICMP payload after the 8-byte header, as Zeek sizes ICMP "connections".
+            const std::uint32_t icmp_len = pkt.payload_wire_len + IcmpView::kHeaderLen;
+            side.udp_bytes += icmp_len > 8 ? icmp_len - 8 : 0;
+            c.last_ns = ts;
+        }
+    }
+    update_expiry(c);
+    touch(idx);
+    sweep(now_ns_, 2);
+}
+
+void FlowTracker::update_tcp(Connection& c, int dir, const Packet& pkt, std::uint64_t ts) {
+    const TcpView& t = pkt.tcp;
+    const std::uint16_t flags = t.flags();
+    const bool syn = flags & tcpflag::kSyn, fin = flags & tcpflag::kFin;
+    const bool rst = flags & tcpflag::kRst, ack = flags & tcpflag::kAck;
+    const std::uint32_t len = pkt.payload_wire_len;
+    const std::uint32_t seq = t.seq();
+    std::uint32_t seg_len = len + (syn ? 1 : 0) + (fin ? 1 : 0);
+    if (rst) seg_len -= len;  // a RST's data is not part of the stream
+    const std::uint32_t seq_end = seq + seg_len;
+
+    // Sequence bookkeeping of the sender, as Zeek's init_endpoint.
+    {
+        TcpSide& me = c.side[dir].tcp;
+        switch (me.state) {
+            case TcpState::Inactive:
+                if (syn) {
+                    init_side(me, seq, seg_len);
+                } else {
+                    init_side(me, seq - 1, 1);  // as though a SYN had been seen
+                }
+                break;
+            case TcpState::SynSent:
+            case TcpState::SynAckSent:
+                if (syn && seq != me.start_seq) init_side(me, seq, seg_len);
+                break;
+            case TcpState::Established:
+            case TcpState::Partial:
+                if (syn) init_side(me, seq, seg_len);
+                break;
+            case TcpState::Reset:
+                if (syn && me.prev_state == TcpState::Inactive) init_side(me, seq, seg_len);
+                break;
+            case TcpState::Closed:
+                break;
+        }
+    }
+    TcpSide* me = &c.side[dir].tcp;
+    TcpSide* peer = &c.side[1 - dir].tcp;
+    const std::int64_t rel_seq = unwrap(me->last_rel, me->start_seq, seq);
+    const std::uint64_t rseq = rel_seq < 0 ? 0 : static_cast<std::uint64_t>(rel_seq);
+
+    // History letters.
+    const int bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
+    if (bits > 1) {
+        if (fin && rst) {
+            c.check_history(side_bit(kHistFinRst, dir), side_letter('I', dir));
+        } else {
+            c.check_history(side_bit(kHistMulti, dir), side_letter('Q', dir));
+        }
+    } else if (bits == 1) {
+        if (syn) {
+            const char code = side_letter(ack ? 'H' : 'S', dir);
+            if (c.check_history(side_bit(kHistSyn, dir), code) && rseq != me->hist_last_syn) {
+                c.add_history(code);
+            }
+            me->hist_last_syn = rseq;
+        }
+        if (fin) {
+            // A FIN's position is after the data it carries.
+            if (c.check_history(side_bit(kHistFin, dir), side_letter('F', dir)) &&
+                rseq + len != me->hist_last_fin) {
+                c.add_history(side_letter('F', dir));
+            }
+            me->hist_last_fin = rseq + len;
+        }
+        if (rst) {
+            if (c.check_history(side_bit(kHistRst, dir), side_letter('R', dir)) &&
+                rseq != me->hist_last_rst) {
+                c.add_history(side_letter('R', dir));
+            }
+            me->hist_last_rst = rseq;
+        }
+    } else if (len != 0) {
+        c.check_history(side_bit(kHistData, dir), side_letter('D', dir));
+    } else if (ack) {
+        c.check_history(side_bit(kHistAck, dir), side_letter('A', dir));
+    }
+    if (t.window() == 0 && !rst && peer->state != TcpState::Closed &&
+        me->state != TcpState::Reset) {
+        scaled(c, me->zero_windows, 'W', dir);
+    }
+    if (!c.side[0].tcp.did_close || !c.side[1].tcp.did_close) c.last_ns = ts;
+
+    // Handshake and teardown facts for wirelens' own fields.
+    if (syn && !ack && dir == 0 && c.syn_ns == 0) c.syn_ns = ts;
+    if (syn && ack && dir == 1 && c.synack_ns == 0) c.synack_ns = ts;
+    if (ack && !syn && dir == 0 && c.synack_ns != 0 && c.ack_ns == 0) c.ack_ns = ts;
+    if (rst && c.rst_first < 0) c.rst_first = static_cast<std::int8_t>(dir);
+
+    if (fin && me->fin_cnt < 255) ++me->fin_cnt;
+
+    // What this packet acknowledges of the peer's stream.
+    std::int64_t rel_ack = 0;
+    if (ack) {
+        if (peer->state == TcpState::Inactive) {
+            init_side(*peer, t.ack() - 1, 0);
+            rel_ack = 1;
+        } else {
+            rel_ack = unwrap(peer->ack_rel, peer->start_seq, t.ack());
+            if (rel_ack < 0) {
+                rel_ack = 0;
+            } else if (!rst) {
+                const std::int64_t delta = rel_ack - static_cast<std::int64_t>(peer->ack_rel);
+                if (!(t.ack() == 0 && delta > kTooLargeSeqDelta) && delta > 0) {
+                    peer->ack_rel = static_cast<std::uint64_t>(rel_ack);
+                }
+            }
+        }
+    }
+    if (fin && peer->fin_cnt > 0 &&
+        (!ack || rel_ack <= static_cast<std::int64_t>(peer->hist_last_fin))) {
+        c.simultaneous_close = true;
+    }
+
+    // Advance the sender's highest sequence (Zeek's update_last_seq).
+    {
+        const std::int64_t rel_end = unwrap(me->last_rel, me->start_seq, seq_end);
+        const std::int64_t delta = rel_end - static_cast<std::int64_t>(me->last_rel);
+        if ((syn || rst) && (delta > kTooLargeSeqDelta || delta < -kTooLargeSeqDelta)) {
+            // an outlandish SYN/RST sequence number is not trusted
+        } else if (fin && me->last_rel == 1) {
+            me->last_rel = rel_end < 0 ? 0 : static_cast<std::uint64_t>(rel_end);
+        } else if (me->state == TcpState::Reset) {
+            // nothing after a reset is trusted
+        } else if (delta > 0) {
+            if (len != 0 && rel_seq > static_cast<std::int64_t>(me->last_rel)) {
+                add_hole(*me, me->last_rel, rseq);
+            }
+            me->last_rel = static_cast<std::uint64_t>(rel_end);
+        } else if (len != 0) {
+            scaled(c, me->rexmits, 'T', dir);
+            if (fill_hole(*me, rseq, rseq + len)) ++me->out_of_order;
+        }
+    }
+
+    // The endpoint state machine (Zeek's UpdateStateMachine).
+    bool do_close = false;
+    switch (me->state) {
+        case TcpState::Inactive: {
+            if (syn) {
+                if (dir == 0) {
+                    set_state(*me, ack ? TcpState::SynAckSent : TcpState::SynSent);
+                    c.attempt_ns = ts;
+                } else {
+                    if (!ack && peer->state == TcpState::SynAckSent && seq == me->start_seq) {
+                        // The SYN-ACK was seen before its SYN: swap the roles.
+                        std::swap(c.side[0], c.side[1]);
+                        std::swap(c.orig, c.resp);
+                        std::swap(c.fin_ns[0], c.fin_ns[1]);
+                        c.flipped = !c.flipped;
+                        c.add_history('^');
+                        dir = 1 - dir;
+                        me = &c.side[dir].tcp;
+                        peer = &c.side[1 - dir].tcp;
+                        set_state(*peer, TcpState::Established);
+                    }
+                    if (peer->state == TcpState::SynSent) set_state(*peer, TcpState::Established);
+                    set_state(*me, TcpState::Established);
+                }
+            }
+            if (fin) {
+                set_state(*me, TcpState::Closed);
+                do_close = true;
+            }
+            if (rst) {
+                set_state(*me, TcpState::Reset);
+                do_close = true;
+            }
+            if (me->state == TcpState::Inactive) {
+                if (dir == 1 && len == 0 && c.side[0].tcp.state == TcpState::SynSent) {
+                    // some stacks ACK a SYN before answering it: not a partial connection
+                } else if (ack && peer->state == TcpState::Established) {
+                    set_state(*me, TcpState::Established);  // the SYN was missed, not the rest
+                } else {
+                    set_state(*me, TcpState::Partial);
+                }
+            }
+            break;
+        }
+        case TcpState::SynSent:
+        case TcpState::SynAckSent:
+            if (fin) {
+                set_state(*me, TcpState::Closed);
+                do_close = true;
+            }
+            if (rst) {
+                set_state(*me, TcpState::Reset);
+                do_close = true;
+            }
+            break;
+        case TcpState::Established:
+        case TcpState::Partial:
+            if (syn && me->state == TcpState::Partial && peer->state == TcpState::Inactive &&
+                !ack) {
+                set_state(*me, TcpState::SynSent);
+            }
+            if (fin && !rst) {
+                set_state(*me, TcpState::Closed);
+                if (peer->state == TcpState::Reset && peer->prev_state == TcpState::Closed) {
+                    set_state(*peer, TcpState::Closed);  // FIN then RST was a normal close
+                }
+                do_close = true;
+            }
+            if (rst) {
+                set_state(*me, TcpState::Reset);
+                do_close = true;
+            }
+            break;
+        case TcpState::Closed:
+            if (rst && peer->state != TcpState::Closed) {
+                set_state(*me, TcpState::Reset);
+                if (!me->did_close) do_close = true;
+            }
+            break;
+        case TcpState::Reset:
+            break;
+    }
+    if (fin && c.fin_ns[dir] == 0) c.fin_ns[dir] = ts;
+
+    // Content gaps: the peer acknowledged bytes of ours we never saw.
+    if (ack && rel_ack > 0) {
+        TcpSide& sender = *peer;  // this packet acknowledges the peer's data
+        const std::uint64_t upto = static_cast<std::uint64_t>(rel_ack);
+        if (upto > sender.gap_checked_rel && sender.seq_init) {
+            std::uint64_t lost = 0;
+            for (int i = 0; i < sender.holes;) {
+                if (sender.hole_hi[i] <= upto) {
+                    lost += sender.hole_hi[i] - sender.hole_lo[i];
+                    sender.hole_lo[i] = sender.hole_lo[sender.holes - 1];
+                    sender.hole_hi[i] = sender.hole_hi[sender.holes - 1];
+                    --sender.holes;
+                    continue;
+                }
+                if (sender.hole_lo[i] < upto) {
+                    lost += upto - sender.hole_lo[i];
+                    sender.hole_lo[i] = upto;
+                }
+                ++i;
+            }
+            const std::uint64_t seen = std::max(sender.last_rel, sender.gap_checked_rel);
+            if (upto > seen) lost += upto - seen;
+            sender.gap_checked_rel = upto;
+            if (lost != 0) {
+                sender.missed_bytes += lost;
+                // Gaps revealed by a FIN or RST are not reliable: no letter for them.
+                if (!fin && !rst) scaled(c, sender.gaps, 'G', 1 - dir);
+            }
+        }
+    }
+
+    if (do_close && !me->did_close) {
+        me->did_close = true;
+        if (me->state == TcpState::Reset || peer->did_close || peer->state == TcpState::Inactive) {
+            c.close_complete = true;
+        }
+    }
+    if (c.ladder != 0xffffffffu) log_ladder(c, dir, pkt, ts);
+}
+
+void FlowTracker::log_ladder(Connection& c, int dir, const Packet& pkt, std::uint64_t ts) {
+    LadderLog& log = ladders_[c.ladder];
+    const TcpView& t = pkt.tcp;
+    const TcpSide& me = c.side[dir].tcp;
+    const TcpSide& peer = c.side[1 - dir].tcp;
+    const std::uint16_t flags = t.flags();
+    const std::uint32_t len = pkt.payload_wire_len;
+    const std::uint64_t rel_seq = static_cast<std::uint64_t>(
+        std::max<std::int64_t>(0, unwrap(me.last_rel, me.start_seq, t.seq())));
+    const std::uint64_t rel_ack = (flags & tcpflag::kAck) && peer.seq_init
+                                      ? static_cast<std::uint64_t>(std::max<std::int64_t>(
+                                            0, unwrap(peer.ack_rel, peer.start_seq, t.ack())))
+                                      : 0;
+    const bool control = flags & (tcpflag::kSyn | tcpflag::kFin | tcpflag::kRst);
+    // A pure ACK of the peer's FIN completes a close: it belongs on the ladder.
+    const bool acks_fin =
+        (flags & tcpflag::kAck) && len == 0 && peer.fin_cnt > 0 && rel_ack > peer.hist_last_fin;
+    if (!(log.count < 5 || control || acks_fin)) {
+        ++log.pending_pkts;
+        log.pending_bytes += len;
+        return;
+    }
+    if (log.count == LadderLog::kSteps) {
+        ++log.dropped;
+        return;
+    }
+    log.steps[log.count++] = LadderStep{ts,
+                                        rel_seq,
+                                        rel_ack,
+                                        len,
+                                        flags,
+                                        static_cast<std::uint8_t>(dir),
+                                        log.pending_pkts,
+                                        log.pending_bytes};
+    log.pending_pkts = 0;
+    log.pending_bytes = 0;
+}
+
+// ---------------------------------------------------------------- results
+
+const char* FlowTracker::conn_state(const Connection& c) {
+    if (c.proto == ipproto::kUdp) {
+        const bool o = c.side[0].active, r = c.side[1].active;
+        return o ? (r ? "SF" : "S0") : (r ? "SHR" : "OTH");
+    }
+    if (c.proto != ipproto::kTcp) return "OTH";
+    const TcpState os = c.side[0].tcp.state, rs = c.side[1].tcp.state;
+    const bool o_inactive = os == TcpState::Inactive || os == TcpState::Partial;
+    const bool r_inactive = rs == TcpState::Inactive || rs == TcpState::Partial;
+    if (rs == TcpState::Reset) {
+        if (os == TcpState::SynSent || os == TcpState::SynAckSent ||
+            (os == TcpState::Reset && payload_bytes(c, 0) == 0 && payload_bytes(c, 1) == 0)) {
+            return "REJ";
+        }
+        return o_inactive ? "RSTRH" : "RSTR";
+    }
+    if (os == TcpState::Reset) {
+        if (r_inactive) {
+            // Zeek: history matches /^\^?S[^HAFGIQ]*R.*/
+            const char* h = c.history;
+            int i = 0;
+            if (i < c.history_len && h[i] == '^') ++i;
+            if (i < c.history_len && h[i] == 'S') {
+                for (++i; i < c.history_len; ++i) {
+                    if (h[i] == 'R') return "RSTOS0";
+                    if (std::strchr("HAFGIQ", h[i]) != nullptr) break;
+                }
+            }
+            return "OTH";
+        }
+        return "RSTO";
+    }
+    if (rs == TcpState::Closed && os == TcpState::Closed) return "SF";
+    if (os == TcpState::Closed) return r_inactive ? "SH" : "S2";
+    if (rs == TcpState::Closed) return o_inactive ? "SHR" : "S3";
+    if (os == TcpState::SynSent && rs == TcpState::Inactive) return "S0";
+    if (os == TcpState::Established && rs == TcpState::Established) return "S1";
+    return "OTH";
+}
+
+std::uint64_t FlowTracker::payload_bytes(const Connection& c, int side) {
+    if (c.proto != ipproto::kTcp) return c.side[side].udp_bytes;
+    const TcpSide& s = c.side[side].tcp;
+    const TcpSide& peer = c.side[1 - side].tcp;
+    if (!s.seq_init) return 0;
+    // A half-open attempt discovered and aborted: its sequence numbers mean nothing.
+    if (s.prev_state == TcpState::SynSent && s.state == TcpState::Reset &&
+        peer.state == TcpState::Inactive && s.ack_rel > 1) {
+        return 0;
+    }
+    std::uint64_t size = std::max(s.last_rel, s.ack_rel);
+    if (size != 0) --size;                   // the SYN
+    if (s.fin_cnt > 0 && size != 0) --size;  // the FIN
+    return size;
+}
+
+Teardown FlowTracker::teardown(const Connection& c) {
+    const bool fin0 = c.side[0].tcp.fin_cnt > 0, fin1 = c.side[1].tcp.fin_cnt > 0;
+    if (fin0 && fin1 && c.side[0].tcp.state != TcpState::Reset &&
+        c.side[1].tcp.state != TcpState::Reset) {
+        return c.simultaneous_close ? Teardown::Simultaneous : Teardown::Fin;
+    }
+    if (c.rst_first == 0) return Teardown::ResetOrig;
+    if (c.rst_first == 1) return Teardown::ResetResp;
+    if (fin0 || fin1) return Teardown::HalfClosed;
+    return Teardown::None;
+}
+
+void make_uid(std::uint64_t seq, char out[19]) {
+    static constexpr char kDigits[] =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    std::uint64_t a = seq * 0x9e3779b97f4a7c15ull;
+    a = (a ^ (a >> 30)) * 0xbf58476d1ce4e5b9ull;
+    a = (a ^ (a >> 27)) * 0x94d049bb133111ebull;
+    a ^= a >> 31;
+    std::uint64_t b = (seq + 0x632be59bd9b4e019ull) * 0xd6e8feb86659fd93ull;
+    b ^= b >> 32;
+    out[0] = 'C';
+    for (int i = 1; i <= 17; ++i) {
+        std::uint64_t& w = i <= 10 ? a : b;
+        out[i] = kDigits[w % 62];
+        w /= 62;
+    }
+    out[18] = '\0';
+}
+
+bool likely_server_port(std::uint16_t port, std::uint8_t proto) {
+    // The ports Zeek's analyzers register (likely_server_ports), the common subset.
+    static constexpr std::uint16_t kTcp[] = {
+        21,   22,   23,   25,   53,   80,   81,   88,   110,  111,   135,   139,  143,
+        179,  389,  443,  445,  465,  502,  513,  514,  563,  585,   587,   614,  631,
+        636,  873,  989,  990,  992,  993,  994,  995,  1080, 1433,  1521,  1723, 1883,
+        2049, 2811, 3128, 3306, 3389, 5060, 5222, 5223, 5269, 5432,  5672,  5900, 6379,
+        6666, 6667, 6668, 6669, 8000, 8080, 8443, 8888, 9200, 11211, 20000, 27017};
+    static constexpr std::uint16_t kUdp[] = {53,   67,   68,   69,   88,   111,  123,  137,
+                                             138,  161,  162,  500,  514,  1812, 1813, 2049,
+                                             3478, 4500, 4789, 5060, 5353, 5355, 6081, 20000};
+    if (proto == ipproto::kTcp) {
+        return std::binary_search(std::begin(kTcp), std::end(kTcp), port);
+    }
+    return std::binary_search(std::begin(kUdp), std::end(kUdp), port);
+}
+
+}  // namespace wl

@@ -1,0 +1,129 @@
+// The flow stage: every TCP connection, UDP flow and ICMP exchange followed
+// from its first packet to its end, in a bounded, preallocated table, with
+// Zeek's conn.log semantics (see README "Connections").
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "connection.hpp"
+#include "packet.hpp"
+
+namespace wl {
+
+enum class ConnEnd : std::uint8_t { Closed, Timeout, Reused, Evicted, EndOfInput };
+
+struct FlowOptions {
+    std::uint32_t max_flows = 65536;
+    std::uint64_t tcp_inactivity_ns = 300ull * 1000000000ull;  // Zeek's tcp_inactivity_timeout
+    std::uint64_t udp_inactivity_ns = 60ull * 1000000000ull;   // udp_inactivity_timeout
+    std::uint64_t icmp_inactivity_ns = 60ull * 1000000000ull;  // icmp_inactivity_timeout
+    std::uint64_t tcp_attempt_ns = 5ull * 1000000000ull;       // tcp_attempt_delay
+    std::uint64_t tcp_close_ns = 5ull * 1000000000ull;         // tcp_close_delay
+    // Keep a ladder log (packets of the handshake and teardown) for at most
+    // this many TCP connections; 0: none. With ladder_uid set, only for that one.
+    std::uint32_t ladder_conns = 0;
+    char ladder_uid[19] = {};  // empty: any
+};
+
+// One arrow of a ladder diagram.
+struct LadderStep {
+    std::uint64_t ts_ns;
+    std::uint64_t rel_seq, rel_ack;
+    std::uint32_t len;
+    std::uint16_t flags;
+    std::uint8_t dir;            // 0 orig -> resp, 1 resp -> orig
+    std::uint32_t skipped_pkts;  // data packets elided before this step
+    std::uint64_t skipped_bytes;
+};
+
+struct LadderLog {
+    static constexpr int kSteps = 24;
+    LadderStep steps[kSteps];
+    std::uint8_t count = 0;
+    std::uint32_t pending_pkts = 0;  // elided since the last step
+    std::uint64_t pending_bytes = 0;
+    std::uint32_t dropped = 0;  // steps that did not fit
+};
+
+class ConnSink {
+  public:
+    virtual ~ConnSink() = default;
+    virtual void conn_ended(const Connection& c, ConnEnd why, const LadderLog* ladder) = 0;
+};
+
+struct FlowCounters {
+    std::uint64_t conns_created = 0;
+    std::uint64_t conns_ended = 0;
+    std::uint64_t evicted = 0;           // ended early because the table was full
+    std::uint64_t evicted_attempts = 0;  // of which never answered (SYN-sent, one-sided)
+    std::uint64_t reused = 0;
+    std::uint64_t not_tracked = 0;  // IP packets that belong to no connection we track
+    std::uint64_t max_open = 0;
+};
+
+class FlowTracker {
+  public:
+    FlowTracker(const FlowOptions& opts, ConnSink& sink);
+
+    // Feeds one decoded packet; ts_ns must not go backwards by much (capture time).
+    void process(const Packet& pkt);
+    // Ends every connection whose time is up at `now_ns` (live capture calls this
+    // when packets are scarce; process() does it incrementally).
+    void expire(std::uint64_t now_ns);
+    // Ends everything still open (end of input).
+    void flush();
+
+    const FlowCounters& counters() const { return counters_; }
+    std::size_t open() const { return open_; }
+
+    // Zeek's conn_state for a connection as it stands.
+    static const char* conn_state(const Connection& c);
+    static Teardown teardown(const Connection& c);
+    // orig_bytes / resp_bytes as Zeek counts them.
+    static std::uint64_t payload_bytes(const Connection& c, int side);
+
+  private:
+    static constexpr std::uint32_t kNone = 0xffffffffu;
+    enum ListId : std::uint8_t { kAttempts = 0, kActive = 1, kFree = 2 };
+
+    std::uint32_t find(const FlowKey& key, std::uint64_t hash) const;
+    std::uint32_t create(const FlowPacketInfo& info, std::uint64_t hash, const Packet& pkt);
+    void end(std::uint32_t idx, ConnEnd why);
+    void table_insert(std::uint32_t idx, std::uint64_t hash);
+    void table_erase(std::uint32_t idx);
+    void list_push_back(ListId list, std::uint32_t idx);
+    void list_unlink(std::uint32_t idx);
+    void touch(std::uint32_t idx);
+    void sweep(std::uint64_t now_ns, int budget);
+
+    void update_tcp(Connection& c, int dir, const Packet& pkt, std::uint64_t ts);
+    void update_expiry(Connection& c);
+    void log_ladder(Connection& c, int dir, const Packet& pkt, std::uint64_t ts);
+    bool tcp_is_reuse(const Connection& c, int dir, const Packet& pkt) const;
+
+    FlowOptions opts_;
+    ConnSink& sink_;
+    std::vector<Connection> pool_;
+    std::vector<std::uint32_t> slots_;   // open addressing: conn index + 1, 0 = empty
+    std::vector<std::uint64_t> hashes_;  // per conn, for erase
+    std::vector<std::uint32_t> prev_, next_;
+    std::vector<std::uint8_t> list_of_;
+    std::uint32_t head_[3] = {kNone, kNone, kNone}, tail_[3] = {kNone, kNone, kNone};
+    std::vector<LadderLog> ladders_;
+    std::uint32_t ladders_used_ = 0;
+    std::uint64_t slot_mask_ = 0;
+    std::size_t open_ = 0;
+    std::uint32_t sweep_pos_ = 0;
+    std::uint64_t next_uid_ = 1;
+    std::uint64_t now_ns_ = 0;
+    FlowCounters counters_;
+};
+
+// Zeek-style unique id: "C" and 17 base62 characters, derived from `seq`.
+void make_uid(std::uint64_t seq, char out[19]);
+
+// Ports Zeek's likely_server_ports would list (the well-known service ports).
+bool likely_server_port(std::uint16_t port, std::uint8_t proto);
+
+}  // namespace wl

@@ -1,0 +1,452 @@
+#include "conn_report.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+
+#include "packet_report.hpp"
+
+namespace wl {
+
+namespace {
+
+void put_endpoint(OutBuffer& out, const Endpoint& e, int version) {
+    if (version == 6) {
+        out.put('[').put_ipv6(e.addr).put("]:");
+    } else {
+        out.put_ipv4(e.addr).put(':');
+    }
+    out.put_u64(e.port);
+}
+
+void put_seconds(OutBuffer& out, std::uint64_t ns) {
+    out.put_fixed(static_cast<double>(ns) / 1e9, 6);
+}
+
+void put_clock(OutBuffer& out, std::uint64_t ns) {
+    const std::time_t secs = static_cast<std::time_t>(ns / 1000000000ull);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%03u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<unsigned>((ns % 1000000000ull) / 1000000ull));
+    out.put(buf);
+}
+
+void pad_to(OutBuffer& out, std::size_t written, std::size_t width) {
+    for (std::size_t i = written; i < width; ++i)
+        out.put(' ');
+}
+
+// RFC 793 state names a ladder shows for each side as the packets pass.
+enum class RfcState : std::uint8_t {
+    Unknown,
+    Closed,
+    Listen,
+    SynSent,
+    SynRcvd,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait
+};
+
+const char* rfc_name(RfcState s) {
+    switch (s) {
+        case RfcState::Unknown:
+            return "?";
+        case RfcState::Closed:
+            return "CLOSED";
+        case RfcState::Listen:
+            return "LISTEN";
+        case RfcState::SynSent:
+            return "SYN_SENT";
+        case RfcState::SynRcvd:
+            return "SYN_RCVD";
+        case RfcState::Established:
+            return "ESTABLISHED";
+        case RfcState::FinWait1:
+            return "FIN_WAIT_1";
+        case RfcState::FinWait2:
+            return "FIN_WAIT_2";
+        case RfcState::CloseWait:
+            return "CLOSE_WAIT";
+        case RfcState::Closing:
+            return "CLOSING";
+        case RfcState::LastAck:
+            return "LAST_ACK";
+        case RfcState::TimeWait:
+            return "TIME_WAIT";
+    }
+    return "?";
+}
+
+// Follows both sides' RFC 793 states through the ladder's steps.
+struct LadderStates {
+    RfcState side[2];
+    bool fin_sent[2] = {false, false};
+    std::uint64_t fin_end[2] = {0, 0};  // relative sequence just past each side's FIN
+
+    explicit LadderStates(bool saw_syn)
+        : side{saw_syn ? RfcState::Closed : RfcState::Unknown,
+               saw_syn ? RfcState::Listen : RfcState::Unknown} {}
+
+    void step(const LadderStep& s, RfcState& sender_after, RfcState& receiver_after) {
+        const int snd = s.dir, rcv = 1 - s.dir;
+        const bool syn = s.flags & tcpflag::kSyn, fin = s.flags & tcpflag::kFin;
+        const bool rst = s.flags & tcpflag::kRst, ack = s.flags & tcpflag::kAck;
+        RfcState& S = side[snd];
+        RfcState& R = side[rcv];
+        if (rst) {
+            S = RfcState::Closed;
+            R = RfcState::Closed;
+        } else if (syn) {
+            if (!ack) {
+                S = R == RfcState::SynSent ? RfcState::SynRcvd : RfcState::SynSent;
+                if (R == RfcState::Listen || R == RfcState::Closed || R == RfcState::Unknown) {
+                    R = RfcState::SynRcvd;
+                }
+            } else {
+                S = RfcState::SynRcvd;
+                if (R == RfcState::SynSent || R == RfcState::SynRcvd || R == RfcState::Unknown) {
+                    R = RfcState::Established;
+                }
+            }
+        } else {
+            // The ACK part first: it may complete the handshake or ack a FIN.
+            if (ack) {
+                const bool acks_fin = fin_sent[rcv] && s.rel_ack >= fin_end[rcv];
+                if (R == RfcState::SynRcvd) R = RfcState::Established;
+                if (S == RfcState::SynRcvd || S == RfcState::Unknown) S = RfcState::Established;
+                if (acks_fin) {
+                    if (R == RfcState::FinWait1)
+                        R = RfcState::FinWait2;
+                    else if (R == RfcState::Closing)
+                        R = RfcState::TimeWait;
+                    else if (R == RfcState::LastAck)
+                        R = RfcState::Closed;
+                }
+            }
+            if (fin) {
+                fin_sent[snd] = true;
+                fin_end[snd] = s.rel_seq + s.len + 1;
+                if (S == RfcState::CloseWait) {
+                    S = RfcState::LastAck;
+                } else {
+                    S = RfcState::FinWait1;
+                }
+                if (R == RfcState::FinWait2) {
+                    R = RfcState::TimeWait;
+                } else if (R == RfcState::FinWait1) {
+                    R = RfcState::Closing;
+                } else {
+                    R = RfcState::CloseWait;
+                }
+            }
+        }
+        sender_after = S;
+        receiver_after = R;
+    }
+};
+
+}  // namespace
+
+const char* teardown_name(Teardown t) {
+    switch (t) {
+        case Teardown::None:
+            return "none";
+        case Teardown::Fin:
+            return "fin";
+        case Teardown::Simultaneous:
+            return "simultaneous";
+        case Teardown::HalfClosed:
+            return "half_closed";
+        case Teardown::ResetOrig:
+            return "reset_orig";
+        case Teardown::ResetResp:
+            return "reset_resp";
+    }
+    return "none";
+}
+
+const char* proto_name(std::uint8_t proto) {
+    switch (proto) {
+        case ipproto::kTcp:
+            return "tcp";
+        case ipproto::kUdp:
+            return "udp";
+        default:
+            return "icmp";  // Zeek names ICMPv6 connections "icmp" too
+    }
+}
+
+namespace {
+const char* end_name(ConnEnd why) {
+    switch (why) {
+        case ConnEnd::Closed:
+            return "closed";
+        case ConnEnd::Timeout:
+            return "timeout";
+        case ConnEnd::Reused:
+            return "reused";
+        case ConnEnd::Evicted:
+            return "evicted";
+        case ConnEnd::EndOfInput:
+            return "end_of_input";
+    }
+    return "?";
+}
+}  // namespace
+
+ConnReporter::ConnReporter(OutBuffer& out, const OuiRegistry& oui, bool json)
+    : out_(out), oui_(oui), json_(json) {}
+
+ConnReporter::Row ConnReporter::make_row(const Connection& c) {
+    Row r{};
+    r.start_ns = c.start_ns;
+    r.duration_ns = c.last_ns - c.start_ns;
+    r.orig = c.orig;
+    r.resp = c.resp;
+    r.ip_version = c.key.ip_version;
+    r.proto = c.proto;
+    r.uid_seq = c.uid_seq;
+    for (int s = 0; s < 2; ++s) {
+        r.pkts[s] = c.side[s].pkts;
+        r.bytes[s] = FlowTracker::payload_bytes(c, s);
+    }
+    r.state = FlowTracker::conn_state(c);
+    r.teardown = c.proto == ipproto::kTcp ? FlowTracker::teardown(c) : Teardown::None;
+    r.history_len = c.history_len;
+    std::memcpy(r.history, c.history, c.history_len);
+    return r;
+}
+
+void ConnReporter::conn_ended(const Connection& c, ConnEnd why, const LadderLog* ladder) {
+    if (json_) {
+        write_json(c, why);
+        if (ladder != nullptr) write_ladder_json(make_row(c), *ladder);
+        return;
+    }
+    if (rows_.size() == kMaxBufferedRows) print_rows();
+    if (rows_.capacity() == 0) rows_.reserve(1024);
+    rows_.push_back(make_row(c));
+    if (ladder != nullptr) ladders_.emplace_back(rows_.back(), *ladder);
+}
+
+void ConnReporter::write_json(const Connection& c, ConnEnd why) {
+    char uid[19];
+    make_uid(c.uid_seq, uid);
+    const int v = c.key.ip_version;
+    out_.put("{\"type\":\"conn\",\"ts\":").put_ts(c.start_ns);
+    out_.put(",\"uid\":\"").put(uid).put('"');
+    out_.put(",\"id.orig_h\":\"")
+        .put_ip(c.orig.addr, v)
+        .put("\",\"id.orig_p\":")
+        .put_u64(c.orig.port);
+    out_.put(",\"id.resp_h\":\"")
+        .put_ip(c.resp.addr, v)
+        .put("\",\"id.resp_p\":")
+        .put_u64(c.resp.port);
+    out_.put(",\"proto\":\"").put(proto_name(c.proto)).put('"');
+    // As Zeek: duration and byte counts only for connections that lasted.
+    if (c.last_ns > c.start_ns) {
+        out_.put(",\"duration\":");
+        put_seconds(out_, c.last_ns - c.start_ns);
+        out_.put(",\"orig_bytes\":").put_u64(FlowTracker::payload_bytes(c, 0));
+        out_.put(",\"resp_bytes\":").put_u64(FlowTracker::payload_bytes(c, 1));
+    }
+    out_.put(",\"conn_state\":\"").put(FlowTracker::conn_state(c)).put('"');
+    out_.put(",\"missed_bytes\":").put_u64(c.side[0].tcp.missed_bytes + c.side[1].tcp.missed_bytes);
+    if (c.history_len != 0) {
+        out_.put(",\"history\":\"").put(std::string_view(c.history, c.history_len)).put('"');
+    }
+    for (int s = 0; s < 2; ++s) {
+        const char* who = s == 0 ? "orig" : "resp";
+        out_.put(",\"").put(who).put("_pkts\":").put_u64(c.side[s].pkts);
+        out_.put(",\"").put(who).put("_ip_bytes\":").put_u64(c.side[s].ip_bytes);
+    }
+    for (int s = 0; s < 2; ++s) {
+        if (!c.side[s].has_mac) continue;
+        const char* who = s == 0 ? "orig" : "resp";
+        out_.put(",\"").put(who).put("_l2_addr\":\"").put_mac(c.side[s].mac).put('"');
+    }
+    // wirelens' own fields.
+    if (c.proto == ipproto::kTcp) {
+        if (c.synack_ns > c.syn_ns && c.syn_ns != 0) {
+            out_.put(",\"handshake_rtt\":{\"syn_synack\":");
+            put_seconds(out_, c.synack_ns - c.syn_ns);
+            if (c.ack_ns >= c.synack_ns && c.ack_ns != 0) {
+                out_.put(",\"synack_ack\":");
+                put_seconds(out_, c.ack_ns - c.synack_ns);
+            }
+            out_.put('}');
+        }
+        out_.put(",\"teardown\":\"").put(teardown_name(FlowTracker::teardown(c))).put('"');
+        std::uint64_t rexmit = 0, ooo = 0;
+        for (const auto& s : c.side) {
+            rexmit += s.tcp.rexmits - std::min(s.tcp.rexmits, s.tcp.out_of_order);
+            ooo += s.tcp.out_of_order;
+        }
+        out_.put(",\"retransmits\":").put_u64(rexmit).put(",\"out_of_order\":").put_u64(ooo);
+    }
+    for (int s = 0; s < 2; ++s) {
+        if (!c.side[s].has_mac) continue;
+        const std::string_view vendor = oui_.lookup(c.side[s].mac);
+        if (vendor.empty()) continue;
+        out_.put(s == 0 ? ",\"orig_vendor\":" : ",\"resp_vendor\":").put_json_string(vendor);
+    }
+    out_.put(",\"flipped\":").put(c.flipped ? "true" : "false");
+    out_.put(",\"end\":\"").put(end_name(why)).put("\"}\n");
+}
+
+void ConnReporter::print_rows() {
+    std::stable_sort(rows_.begin(), rows_.end(),
+                     [](const Row& a, const Row& b) { return a.start_ns < b.start_ns; });
+    if (rows_printed_ == 0 && !rows_.empty()) {
+        out_.put("connections, by start time (state and history as in Zeek's conn.log)\n");
+    }
+    for (const Row& r : rows_) {
+        ++rows_printed_;
+        // Line 1: when, what, who, and how it ended.
+        put_clock(out_, r.start_ns);
+        out_.put(' ').put(proto_name(r.proto)).put(' ');
+        put_endpoint(out_, r.orig, r.ip_version);
+        out_.put(" > ");
+        put_endpoint(out_, r.resp, r.ip_version);
+        out_.put(' ').put(r.state).put('\n');
+        // Line 2: the uid, the history and the counts.
+        char uid[19];
+        make_uid(r.uid_seq, uid);
+        out_.put("    ").put(uid).put(' ');
+        const std::string_view hist(r.history, r.history_len);
+        out_.put(hist.empty() ? std::string_view("-") : hist);
+        pad_to(out_, hist.empty() ? 1 : hist.size(), 12);
+        out_.put(" pkts ").put_u64(r.pkts[0]).put('/').put_u64(r.pkts[1]);
+        out_.put(" bytes ").put_u64(r.bytes[0]).put('/').put_u64(r.bytes[1]);
+        out_.put(' ').put_fixed(static_cast<double>(r.duration_ns) / 1e9, 3).put('s');
+        if (r.proto == ipproto::kTcp) out_.put(' ').put(teardown_name(r.teardown));
+        out_.put('\n');
+    }
+    rows_.clear();
+}
+
+void ConnReporter::write_ladder_json(const Row& row, const LadderLog& log) {
+    char uid[19];
+    make_uid(row.uid_seq, uid);
+    out_.put("{\"type\":\"ladder\",\"uid\":\"").put(uid).put("\",\"steps\":[");
+    const std::uint64_t t0 = log.count ? log.steps[0].ts_ns : 0;
+    LadderStates states(log.count && (log.steps[0].flags & tcpflag::kSyn));
+    for (int i = 0; i < log.count; ++i) {
+        const LadderStep& s = log.steps[i];
+        RfcState snd, rcv;
+        states.step(s, snd, rcv);
+        char flags[10];
+        if (i) out_.put(',');
+        out_.put("{\"t\":");
+        put_seconds(out_, s.ts_ns - t0);
+        out_.put(",\"dir\":\"").put(s.dir == 0 ? "orig" : "resp").put("\",\"flags\":\"");
+        out_.put(std::string_view(flags, tcp_flags_string(s.flags, flags)));
+        out_.put("\",\"seq\":").put_u64(s.rel_seq).put(",\"ack\":").put_u64(s.rel_ack);
+        out_.put(",\"len\":").put_u64(s.len);
+        out_.put(",\"orig_state\":\"").put(rfc_name(s.dir == 0 ? snd : rcv));
+        out_.put("\",\"resp_state\":\"").put(rfc_name(s.dir == 0 ? rcv : snd)).put('"');
+        if (s.skipped_pkts) {
+            out_.put(",\"skipped_pkts\":").put_u64(s.skipped_pkts);
+            out_.put(",\"skipped_bytes\":").put_u64(s.skipped_bytes);
+        }
+        out_.put('}');
+    }
+    out_.put("],\"dropped_steps\":").put_u64(log.dropped).put("}\n");
+}
+
+void ConnReporter::write_ladder_text(const Row& row, const LadderLog& log) {
+    char uid[19];
+    make_uid(row.uid_seq, uid);
+    out_.put("\nladder ").put(uid).put("  ");
+    put_endpoint(out_, row.orig, row.ip_version);
+    out_.put(" > ");
+    put_endpoint(out_, row.resp, row.ip_version);
+    out_.put("  ").put(row.state).put(' ').put(std::string_view(row.history, row.history_len));
+    out_.put('\n');
+    // Columns: time (10), orig state (12), arrow (36), resp state.
+    constexpr std::size_t kArrow = 36;
+    out_.put("  time (s)  orig                                                  resp\n");
+    const std::uint64_t t0 = log.count ? log.steps[0].ts_ns : 0;
+    LadderStates states(log.count && (log.steps[0].flags & tcpflag::kSyn));
+    RfcState shown[2] = {states.side[0], states.side[1]};
+    for (int i = 0; i < log.count; ++i) {
+        const LadderStep& s = log.steps[i];
+        if (s.skipped_pkts) {
+            out_.put("            ... ").put_u64(s.skipped_pkts).put(" packets, ");
+            out_.put_u64(s.skipped_bytes).put(" bytes of data ...\n");
+        }
+        RfcState snd, rcv;
+        states.step(s, snd, rcv);
+        const RfcState o = s.dir == 0 ? snd : rcv, r = s.dir == 0 ? rcv : snd;
+        char label[64];
+        char flags[10];
+        const std::size_t fl = tcp_flags_string(s.flags, flags);
+        int n = std::snprintf(label, sizeof label, " %.*s seq %llu", static_cast<int>(fl), flags,
+                              static_cast<unsigned long long>(s.rel_seq));
+        if (s.flags & tcpflag::kAck) {
+            n += std::snprintf(label + n, sizeof label - static_cast<std::size_t>(n), " ack %llu",
+                               static_cast<unsigned long long>(s.rel_ack));
+        }
+        if (s.len) {
+            n += std::snprintf(label + n, sizeof label - static_cast<std::size_t>(n), " len %u",
+                               s.len);
+        }
+        label[n++] = ' ';
+        label[n] = '\0';
+        char tbuf[16];
+        std::snprintf(tbuf, sizeof tbuf, "%10.6f", static_cast<double>(s.ts_ns - t0) / 1e9);
+        out_.put(tbuf).put("  ");
+        const char* oname = o != shown[0] ? rfc_name(o) : "";
+        out_.put(oname);
+        pad_to(out_, std::strlen(oname), 12);
+        // The arrow: label inside a line of dashes, head towards the receiver.
+        const std::size_t lab = std::min<std::size_t>(static_cast<std::size_t>(n), kArrow - 6);
+        if (s.dir == 0) {
+            out_.put("---").put(std::string_view(label, lab));
+            for (std::size_t k = 3 + lab; k < kArrow - 1; ++k)
+                out_.put('-');
+            out_.put('>');
+        } else {
+            out_.put("<--").put(std::string_view(label, lab));
+            for (std::size_t k = 3 + lab; k < kArrow; ++k)
+                out_.put('-');
+        }
+        const char* rname = r != shown[1] ? rfc_name(r) : "";
+        out_.put("  ").put(rname).put('\n');
+        shown[0] = o;
+        shown[1] = r;
+    }
+    if (log.pending_pkts) {
+        out_.put("            ... ").put_u64(log.pending_pkts).put(" packets, ");
+        out_.put_u64(log.pending_bytes).put(" bytes of data ...\n");
+    }
+    if (log.dropped) out_.put("            (").put_u64(log.dropped).put(" more steps not kept)\n");
+}
+
+void ConnReporter::finish(const FlowCounters& counters, std::uint32_t ladder_cap,
+                          bool ladder_wanted) {
+    (void)counters;
+    if (json_) return;
+    print_rows();
+    for (const auto& [row, log] : ladders_)
+        write_ladder_text(row, log);
+    if (ladder_wanted) {
+        if (ladders_.empty()) {
+            out_.put("\nladder: no TCP connection matched\n");
+        } else if (ladders_.size() == ladder_cap && ladder_cap > 1) {
+            out_.put("\nladder: the first ").put_u64(ladder_cap);
+            out_.put(" TCP connections are drawn; name one with --ladder UID\n");
+        }
+    }
+    ladders_.clear();
+}
+
+}  // namespace wl

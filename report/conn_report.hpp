@@ -1,0 +1,59 @@
+// Connection records: Zeek conn.log fields as JSON Lines, a connection table
+// sorted by start time for the terminal, and handshake/teardown ladders.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "flow_tracker.hpp"
+#include "oui.hpp"
+#include "out_buffer.hpp"
+
+namespace wl {
+
+class ConnReporter : public ConnSink {
+  public:
+    // Text rows wait to be sorted by start time; beyond this many they are
+    // printed as a sorted batch so that memory stays bounded.
+    static constexpr std::size_t kMaxBufferedRows = 65536;
+
+    ConnReporter(OutBuffer& out, const OuiRegistry& oui, bool json);
+    void conn_ended(const Connection& c, ConnEnd why, const LadderLog* ladder) override;
+    // Prints what is buffered (text table, ladders). Call once at the end.
+    void finish(const FlowCounters& counters, std::uint32_t ladder_cap, bool ladder_wanted);
+
+  private:
+    struct Row {
+        std::uint64_t start_ns;
+        std::uint64_t duration_ns;
+        Endpoint orig, resp;
+        std::uint8_t ip_version;
+        std::uint8_t proto;
+        std::uint64_t uid_seq;
+        std::uint64_t pkts[2];
+        std::uint64_t bytes[2];
+        const char* state;
+        Teardown teardown;
+        std::uint8_t history_len;
+        char history[Connection::kHistoryMax];
+    };
+
+    static Row make_row(const Connection& c);
+    void write_json(const Connection& c, ConnEnd why);
+    void write_ladder_json(const Row& row, const LadderLog& log);
+    void write_ladder_text(const Row& row, const LadderLog& log);
+    void print_rows();
+
+    OutBuffer& out_;
+    const OuiRegistry& oui_;
+    bool json_;
+    std::vector<Row> rows_;
+    std::uint64_t rows_printed_ = 0;
+    // Text ladders wait for the table to be printed (bounded by --ladder's cap).
+    std::vector<std::pair<Row, LadderLog>> ladders_;
+};
+
+const char* teardown_name(Teardown t);
+const char* proto_name(std::uint8_t proto);
+
+}  // namespace wl
