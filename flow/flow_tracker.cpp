@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
+#include <type_traits>
 
 namespace wl {
 
@@ -108,9 +110,13 @@ bool fill_hole(TcpSide& s, std::uint64_t lo, std::uint64_t hi) {
 
 }  // namespace
 
+static_assert(std::is_trivially_destructible_v<Connection>,
+              "connections are reused in place without destruction");
+
 FlowTracker::FlowTracker(const FlowOptions& opts, ConnSink& sink) : opts_(opts), sink_(sink) {
     if (opts_.max_flows == 0) opts_.max_flows = 1;
-    pool_.resize(opts_.max_flows);
+    pool_.reset(static_cast<Connection*>(std::calloc(opts_.max_flows, sizeof(Connection))));
+    if (!pool_) throw std::bad_alloc();
     hashes_.resize(opts_.max_flows);
     prev_.resize(opts_.max_flows);
     next_.resize(opts_.max_flows);
@@ -213,8 +219,7 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
     }
     const std::uint32_t idx = head_[kFree];
     list_unlink(idx);
-    Connection& c = pool_[idx];
-    c = Connection{};
+    Connection& c = *new (&pool_[idx]) Connection{};
     c.key = info.key;
     c.orig = info.src;
     c.resp = info.dst;

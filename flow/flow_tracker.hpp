@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "connection.hpp"
@@ -104,7 +106,12 @@ class FlowTracker {
 
     FlowOptions opts_;
     ConnSink& sink_;
-    std::vector<Connection> pool_;
+    // calloc'd: pages of connections never used are never touched, so the
+    // resident size follows the connections open, not --max-flows.
+    struct FreeDeleter {
+        void operator()(Connection* p) const { std::free(p); }
+    };
+    std::unique_ptr<Connection[], FreeDeleter> pool_;
     std::vector<std::uint32_t> slots_;   // open addressing: conn index + 1, 0 = empty
     std::vector<std::uint64_t> hashes_;  // per conn, for erase
     std::vector<std::uint32_t> prev_, next_;

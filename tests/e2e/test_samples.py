@@ -8,6 +8,11 @@
   (the IPv6 file to its IPv6 SYN); the 802.11 file is counted as unsupported.
 * The live and crafted captures hold no malformed frame, and their protocol
   counts are what the capture scripts sent.
+* Connections of the live captures: each upload connection is SF with the
+  history of a clean handshake, transfer and four-way close; its byte counts
+  equal the TCP payload its packets carried (summed here from the packet
+  records), its packet counts the packets seen per direction; the refused
+  attempts are REJ, the UDP echo flows SF, the unanswered datagram S0.
 
 Usage: test_samples.py --wirelens PATH --samples DIR [--corpus DIR]
 Exit 0 pass, 1 fail, 77 skip.
@@ -129,6 +134,54 @@ def test_clean_captures(wl, samples):
               "%s: TCP outside port 5001" % name)
 
 
+def conns_of(wl, path):
+    out = subprocess.run([wl, "-r", path, "--json", "--packets"], capture_output=True, text=True,
+                         timeout=120)
+    check(out.returncode == 0, "%s: exit %d" % (path, out.returncode))
+    recs = [json.loads(line) for line in out.stdout.splitlines()]
+    return [r for r in recs if r["type"] == "packet"], [r for r in recs if r["type"] == "conn"]
+
+
+def test_connections(wl, samples):
+    for name in ("upload-v4.pcap", "upload-v6.pcap"):
+        pkts, conns = conns_of(wl, os.path.join(samples, name))
+        conns = [c for c in conns if c["proto"] == "tcp"]  # upload-v6 also holds the ND exchange
+        check(len(conns) == 2, "%s: %d connections, want 2" % (name, len(conns)))
+        for c in conns:
+            label = "%s %s" % (name, c["uid"])
+            check(c["conn_state"] == "SF", "%s: state %s" % (label, c["conn_state"]))
+            check(c["history"] == "ShADadFf", "%s: history %s" % (label, c["history"]))
+            check(c["teardown"] == "fin" and c["retransmits"] == 0 and c["missed_bytes"] == 0,
+                  "%s: %r" % (label, c))
+            check(c["id.resp_p"] == 5001, "%s: responder port %d" % (label, c["id.resp_p"]))
+            mine = [p for p in pkts if "tcp.flags" in p and
+                    {p["src_port"], p["dst_port"]} == {c["id.orig_p"], c["id.resp_p"]}]
+            fwd = [p for p in mine if p["src_port"] == c["id.orig_p"]]
+            rev = [p for p in mine if p["src_port"] == c["id.resp_p"]]
+            check(c["orig_pkts"] == len(fwd) and c["resp_pkts"] == len(rev),
+                  "%s: pkts %d/%d, packet records %d/%d" % (label, c["orig_pkts"], c["resp_pkts"],
+                                                            len(fwd), len(rev)))
+            check(c["orig_bytes"] == sum(p["payload_len"] for p in fwd),
+                  "%s: orig_bytes %d" % (label, c["orig_bytes"]))
+            check(c["resp_bytes"] == sum(p["payload_len"] for p in rev),
+                  "%s: resp_bytes %d" % (label, c["resp_bytes"]))
+            check(c["orig_ip_bytes"] == sum(p["ip.len"] for p in fwd),
+                  "%s: orig_ip_bytes %d" % (label, c["orig_ip_bytes"]))
+            rtt = c.get("handshake_rtt", {})
+            check("syn_synack" in rtt and "synack_ack" in rtt, "%s: handshake_rtt %r" % (label, rtt))
+        # Three uploads and replies in the first connection, one in the second.
+        replies = sorted(c["resp_bytes"] for c in conns)
+        check(replies == [63, 189], "%s: reply bytes %r, want one and three 63-byte replies"
+              % (name, replies))
+    _, conns = conns_of(wl, os.path.join(samples, "refused-and-udp.pcap"))
+    got = sorted((c["proto"], c["id.resp_p"], c["conn_state"], c.get("history", "-"),
+                  c["orig_pkts"], c["resp_pkts"]) for c in conns)
+    want = sorted([("tcp", 9, "REJ", "Sr", 1, 1), ("tcp", 9, "REJ", "Sr", 1, 1),
+                   ("udp", 7, "SF", "Dd", 3, 3), ("udp", 7, "SF", "Dd", 1, 1),
+                   ("udp", 9, "S0", "D", 1, 0), ("icmp", 3, "OTH", "-", 1, 0)])
+    check(got == want, "refused-and-udp.pcap connections:\n  got  %r\n  want %r" % (got, want))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wirelens", required=True)
@@ -141,6 +194,7 @@ def main():
     test_malformed(a.wirelens, a.samples)
     test_linktypes(a.wirelens, a.samples)
     test_clean_captures(a.wirelens, a.samples)
+    test_connections(a.wirelens, a.samples)
     for f in failures:
         print("FAIL:", f)
     print("test_samples: %s" % ("FAILED" if failures else "passed"))
