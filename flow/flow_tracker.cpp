@@ -61,6 +61,12 @@ void set_state(TcpSide& s, TcpState st) {
     s.state = st;
 }
 
+// Zeek's is_clean (TCP_Reassembler): established, or closed from established.
+bool cleanly_open(const TcpSide& s) {
+    return s.state == TcpState::Established ||
+           (s.state == TcpState::Closed && s.prev_state == TcpState::Established);
+}
+
 bool in_attempt(const Connection& c) {
     const TcpState o = c.side[0].tcp.state;
     return (o == TcpState::SynSent || o == TcpState::SynAckSent) &&
@@ -649,8 +655,11 @@ void FlowTracker::update_tcp(Connection& c, int dir, const Packet& pkt, std::uin
             sender.gap_checked_rel = upto;
             if (lost != 0) {
                 sender.missed_bytes += lost;
-                // Gaps revealed by a FIN or RST are not reliable: no letter for them.
-                if (!fin && !rst) scaled(c, sender.gaps, 'G', 1 - dir);
+                // Zeek letters a gap only while both sides are cleanly established
+                // or closing: not in partial connections, nor once a side reset.
+                if (cleanly_open(sender) && cleanly_open(*me)) {
+                    scaled(c, sender.gaps, 'G', 1 - dir);
+                }
             }
         }
     }
