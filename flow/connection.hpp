@@ -33,7 +33,9 @@ struct TcpSide {
     bool hist_syn_seen = false, hist_fin_seen = false, hist_rst_seen = false;
     // Scaled history letters (c, g, t, w): how often each happened.
     std::uint32_t checksum_errors = 0, gaps = 0, rexmits = 0, zero_windows = 0;
-    std::uint32_t out_of_order = 0;
+    std::uint32_t out_of_order = 0;  // data segments that filled a hole
+    std::uint32_t retransmits = 0;   // data segments repeating bytes already seen
+    bool syn_seen = false;           // the stream's start is known
     // Sequence ranges skipped when a later segment arrived first; a segment
     // filling one is out of order, not a retransmission.
     static constexpr int kHoles = 4;

@@ -1,5 +1,7 @@
 #include "flow_tracker.hpp"
 
+#include "tcp_reassembler.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -46,8 +48,9 @@ void scaled(Connection& c, std::uint32_t& counter, char upper, int dir) {
     if (n == 1) c.add_history(side_letter(upper, dir));
 }
 
-void init_side(TcpSide& s, std::uint32_t start, std::uint64_t last_rel) {
+void init_side(TcpSide& s, std::uint32_t start, std::uint64_t last_rel, bool by_syn) {
     s.start_seq = start;
+    s.syn_seen = by_syn;
     s.seq_init = true;
     s.ack_rel = 0;
     s.last_rel = last_rel;
@@ -260,6 +263,7 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
     }
     table_insert(idx, hash);
     list_push_back(kAttempts, idx);
+    if (reasm_ != nullptr && c.proto == ipproto::kTcp) reasm_->start(idx);
     ++open_;
     ++counters_.conns_created;
     counters_.max_open = std::max<std::uint64_t>(counters_.max_open, open_);
@@ -269,6 +273,12 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
 void FlowTracker::end(std::uint32_t idx, ConnEnd why) {
     Connection& c = pool_[idx];
     const LadderLog* ladder = c.ladder != 0xffffffffu ? &ladders_[c.ladder] : nullptr;
+    if (reasm_ != nullptr && c.proto == ipproto::kTcp) {
+        // What waits in the reassembler is delivered (or declared lost) first.
+        const bool reset =
+            c.side[0].tcp.state == TcpState::Reset || c.side[1].tcp.state == TcpState::Reset;
+        reasm_->finish(idx, why, reset);
+    }
     sink_.conn_ended(c, why, ladder);
     table_erase(idx);
     list_unlink(idx);
@@ -391,7 +401,7 @@ void FlowTracker::process(const Packet& pkt) {
         }
         c.last_pkt_ns = ts;
         if (c.proto == ipproto::kTcp) {
-            update_tcp(c, dir, pkt, ts);
+            update_tcp(idx, c, dir, pkt, ts);
         } else if (c.proto == ipproto::kUdp) {
             side.active = true;
             side.udp_bytes += pkt.udp.length() - UdpView::kHeaderLen;
@@ -410,7 +420,8 @@ void FlowTracker::process(const Packet& pkt) {
     sweep(now_ns_, 2);
 }
 
-void FlowTracker::update_tcp(Connection& c, int dir, const Packet& pkt, std::uint64_t ts) {
+void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Packet& pkt,
+                             std::uint64_t ts) {
     const TcpView& t = pkt.tcp;
     const std::uint16_t flags = t.flags();
     const bool syn = flags & tcpflag::kSyn, fin = flags & tcpflag::kFin;
@@ -427,21 +438,21 @@ void FlowTracker::update_tcp(Connection& c, int dir, const Packet& pkt, std::uin
         switch (me.state) {
             case TcpState::Inactive:
                 if (syn) {
-                    init_side(me, seq, seg_len);
+                    init_side(me, seq, seg_len, true);
                 } else {
-                    init_side(me, seq - 1, 1);  // as though a SYN had been seen
+                    init_side(me, seq - 1, 1, false);  // as though a SYN had been seen
                 }
                 break;
             case TcpState::SynSent:
             case TcpState::SynAckSent:
-                if (syn && seq != me.start_seq) init_side(me, seq, seg_len);
+                if (syn && seq != me.start_seq) init_side(me, seq, seg_len, true);
                 break;
             case TcpState::Established:
             case TcpState::Partial:
-                if (syn) init_side(me, seq, seg_len);
+                if (syn) init_side(me, seq, seg_len, true);
                 break;
             case TcpState::Reset:
-                if (syn && me.prev_state == TcpState::Inactive) init_side(me, seq, seg_len);
+                if (syn && me.prev_state == TcpState::Inactive) init_side(me, seq, seg_len, true);
                 break;
             case TcpState::Closed:
                 break;
@@ -506,7 +517,7 @@ void FlowTracker::update_tcp(Connection& c, int dir, const Packet& pkt, std::uin
     std::int64_t rel_ack = 0;
     if (ack) {
         if (peer->state == TcpState::Inactive) {
-            init_side(*peer, t.ack() - 1, 0);
+            init_side(*peer, t.ack() - 1, 0, false);
             rel_ack = 1;
         } else {
             rel_ack = unwrap(peer->ack_rel, peer->start_seq, t.ack());
@@ -542,7 +553,11 @@ void FlowTracker::update_tcp(Connection& c, int dir, const Packet& pkt, std::uin
             me->last_rel = static_cast<std::uint64_t>(rel_end);
         } else if (len != 0) {
             scaled(c, me->rexmits, 'T', dir);
-            if (fill_hole(*me, rseq, rseq + len)) ++me->out_of_order;
+            if (fill_hole(*me, rseq, rseq + len)) {
+                ++me->out_of_order;
+            } else if (!(syn && delta == 0)) {  // Zeek's 't' for a SYN's own data is none
+                ++me->retransmits;
+            }
         }
     }
 
@@ -560,6 +575,7 @@ void FlowTracker::update_tcp(Connection& c, int dir, const Packet& pkt, std::uin
                         std::swap(c.side[0], c.side[1]);
                         std::swap(c.orig, c.resp);
                         std::swap(c.fin_ns[0], c.fin_ns[1]);
+                        if (reasm_ != nullptr) reasm_->swap(idx);
                         c.flipped = !c.flipped;
                         c.add_history('^');
                         dir = 1 - dir;
@@ -668,6 +684,18 @@ void FlowTracker::update_tcp(Connection& c, int dir, const Packet& pkt, std::uin
         me->did_close = true;
         if (me->state == TcpState::Reset || peer->did_close || peer->state == TcpState::Inactive) {
             c.close_complete = true;
+        }
+    }
+    if (reasm_ != nullptr) {
+        // Stream positions: the SYN is position 0, data starts at 1.
+        const std::uint64_t data_rel = rseq + (syn ? 1 : 0);
+        if (len != 0 && !rst && rel_seq >= 0) {
+            reasm_->segment(idx, dir, data_rel, pkt.payload.data(),
+                            static_cast<std::uint32_t>(pkt.payload.size()), len, me->syn_seen, ts);
+        }
+        if (fin && rel_seq >= 0) reasm_->fin(idx, dir, data_rel + len);
+        if (ack && rel_ack > 0 && !rst) {
+            reasm_->acked(idx, 1 - dir, static_cast<std::uint64_t>(rel_ack));
         }
     }
     if (c.ladder != 0xffffffffu) log_ladder(c, dir, pkt, ts);

@@ -13,6 +13,8 @@
 
 namespace wl {
 
+class TcpReassembler;
+
 enum class ConnEnd : std::uint8_t { Closed, Timeout, Reused, Evicted, EndOfInput };
 
 struct FlowOptions {
@@ -78,6 +80,10 @@ class FlowTracker {
 
     const FlowCounters& counters() const { return counters_; }
     std::size_t open() const { return open_; }
+    // The connection in slot `idx` (for stream consumers, while it is open).
+    const Connection& connection(std::uint32_t idx) const { return pool_[idx]; }
+    // Feeds TCP payload to `r` (null: no reassembly).
+    void set_reassembler(TcpReassembler* r) { reasm_ = r; }
 
     // Zeek's conn_state for a connection as it stands.
     static const char* conn_state(const Connection& c);
@@ -99,7 +105,7 @@ class FlowTracker {
     void touch(std::uint32_t idx);
     void sweep(std::uint64_t now_ns, int budget);
 
-    void update_tcp(Connection& c, int dir, const Packet& pkt, std::uint64_t ts);
+    void update_tcp(std::uint32_t idx, Connection& c, int dir, const Packet& pkt, std::uint64_t ts);
     void update_expiry(Connection& c);
     void log_ladder(Connection& c, int dir, const Packet& pkt, std::uint64_t ts);
     bool tcp_is_reuse(const Connection& c, int dir, const Packet& pkt) const;
@@ -125,6 +131,7 @@ class FlowTracker {
     std::uint64_t next_uid_ = 1;
     std::uint64_t now_ns_ = 0;
     FlowCounters counters_;
+    TcpReassembler* reasm_ = nullptr;
 };
 
 // Zeek-style unique id: "C" and 17 base62 characters, derived from `seq`.

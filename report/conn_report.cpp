@@ -287,7 +287,7 @@ void ConnReporter::write_json(const Connection& c, ConnEnd why) {
         out_.put(",\"teardown\":\"").put(teardown_name(FlowTracker::teardown(c))).put('"');
         std::uint64_t rexmit = 0, ooo = 0;
         for (const auto& s : c.side) {
-            rexmit += s.tcp.rexmits - std::min(s.tcp.rexmits, s.tcp.out_of_order);
+            rexmit += s.tcp.retransmits;
             ooo += s.tcp.out_of_order;
         }
         out_.put(",\"retransmits\":").put_u64(rexmit).put(",\"out_of_order\":").put_u64(ooo);

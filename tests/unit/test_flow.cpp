@@ -468,6 +468,7 @@ TEST_CASE("flow: retransmitted data is 't' (T for the originator)", "[flow]") {
         check(c, {"S1", "ShADT", 4, 4 * kTcp4 + 200, 100, 1, kTcp4, 0});
         CHECK(c.side[0].tcp.rexmits == 1);
         CHECK(c.side[0].tcp.out_of_order == 0);
+        CHECK(c.side[0].tcp.retransmits == 1);
     }
     SECTION("responder") {
         h.tcp({{R, "PA", J + 1, I + 1, 80}, {R, "PA", J + 1, I + 1, 80}});
@@ -745,6 +746,7 @@ TEST_CASE("flow: data on the SYN and before the handshake completes", "[flow]") 
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         check(ended[0].c, {"SF", "SThAFf", 4, 4 * kTcp4 + 20, 20, 2, 2 * kTcp4, 0});
+        CHECK(ended[0].c.side[0].tcp.retransmits == 0);  // Zeek's 't', but nothing was resent
     }
     SECTION("data sent before the SYN-ACK") {
         h.tcp({{O, "S", I}, {O, "P", I + 1, 0, 30}, {R, "SA", J, I + 31}, {O, "A", I + 31, J + 1}});
@@ -792,6 +794,7 @@ TEST_CASE("flow: out-of-order data is not a retransmission", "[flow]") {
         CHECK(c.side[0].tcp.rexmits == 1);
         CHECK(c.side[0].tcp.out_of_order == 1);
         CHECK(c.side[0].tcp.rexmits - c.side[0].tcp.out_of_order == 0);
+        CHECK(c.side[0].tcp.retransmits == 0);
         CHECK(c.side[0].tcp.missed_bytes == 0);
     }
     SECTION("and a real retransmission after it") {
@@ -803,6 +806,7 @@ TEST_CASE("flow: out-of-order data is not a retransmission", "[flow]") {
         CHECK(c.side[0].tcp.rexmits == 2);
         CHECK(c.side[0].tcp.out_of_order == 1);
         CHECK(c.side[0].tcp.rexmits - c.side[0].tcp.out_of_order == 1);
+        CHECK(c.side[0].tcp.retransmits == 1);
     }
 }
 

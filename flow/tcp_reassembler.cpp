@@ -1,0 +1,317 @@
+#include "tcp_reassembler.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <type_traits>
+
+namespace wl {
+
+namespace {
+
+// A cheap hash of a delivered range, 8 bytes at a time: enough to tell a
+// retransmission with other bytes from a faithful one.
+std::uint32_t range_hash(const std::uint8_t* p, std::uint32_t n) {
+    std::uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    std::uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    for (; i < n; ++i)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    h ^= h >> 32;
+    return static_cast<std::uint32_t>(h);
+}
+
+}  // namespace
+
+TcpReassembler::TcpReassembler(std::uint32_t max_flows, const ReassemblyOptions& opts,
+                               StreamConsumer& consumer)
+    : opts_(opts), consumer_(consumer) {
+    static_assert(std::is_trivially_copyable_v<Stream>);
+    // calloc: streams and blocks never used are never touched.
+    streams_.reset(static_cast<Stream*>(std::calloc(2ull * max_flows, sizeof(Stream))));
+    nblocks_ = static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(opts_.max_bytes / kBlock, std::uint64_t{1} << 28));
+    arena_.reset(
+        static_cast<std::uint8_t*>(std::calloc(std::max<std::uint64_t>(nblocks_, 1), kBlock)));
+    if (!streams_ || !arena_) throw std::bad_alloc();
+    block_next_.resize(nblocks_);
+    waiting_.resize(nblocks_);  // a waiting segment holds at least one block
+    for (std::uint32_t i = 0; i < nblocks_; ++i) {
+        block_next_[i] = i + 1 < nblocks_ ? i + 1 : kNone;
+        waiting_[i].next = i + 1 < nblocks_ ? i + 1 : kNone;
+    }
+    free_block_ = nblocks_ ? 0 : kNone;
+    free_waiting_ = nblocks_ ? 0 : kNone;
+}
+
+void TcpReassembler::start(std::uint32_t conn) {
+    for (int dir = 0; dir < 2; ++dir) {
+        Stream& s = stream(conn, dir);
+        std::memset(&s, 0, sizeof s);
+        s.head = kNone;
+    }
+    consumer_.stream_start(conn);
+}
+
+void TcpReassembler::deliver(std::uint32_t conn, int dir, Stream& s, const std::uint8_t* p,
+                             std::uint32_t n, std::uint32_t segment, std::uint64_t ts) {
+    if (n == 0) return;
+    s.recent[s.recent_pos] = Recent{s.next, n, range_hash(p, n)};
+    s.recent_pos = static_cast<std::uint8_t>((s.recent_pos + 1) % kRecent);
+    const std::uint64_t offset = s.next - s.base;
+    s.next += n;
+    counters_.delivered_bytes += n;
+    consumer_.stream_data(conn, dir, offset, p, n, segment, ts, s.from_start);
+}
+
+void TcpReassembler::check_delivered(std::uint32_t conn, int dir, Stream& s, std::uint64_t rel,
+                                     const std::uint8_t* p, std::uint32_t n) {
+    ++counters_.overlaps;
+    // Delivered bytes are not kept; the last few ranges are remembered by a
+    // hash, which catches the common case: the same segment sent again.
+    for (const Recent& r : s.recent) {
+        if (r.len == n && r.rel == rel && r.len != 0) {
+            if (r.hash != range_hash(p, n)) {
+                ++counters_.inconsistent;
+                consumer_.stream_inconsistent(conn, dir, rel - s.base, n);
+            }
+            return;
+        }
+    }
+}
+
+bool TcpReassembler::same_as_stored(const Waiting& w, std::uint64_t rel, const std::uint8_t* p,
+                                    std::uint32_t n) const {
+    std::uint64_t skip = rel - w.rel;
+    std::uint32_t b = w.first_block;
+    while (skip >= kBlock) {
+        b = block_next_[b];
+        skip -= kBlock;
+    }
+    std::uint32_t at = static_cast<std::uint32_t>(skip);
+    while (n != 0) {
+        const std::uint32_t k = std::min(n, kBlock - at);
+        if (std::memcmp(arena_.get() + std::uint64_t{b} * kBlock + at, p, k) != 0) return false;
+        p += k;
+        n -= k;
+        at = 0;
+        b = block_next_[b];
+    }
+    return true;
+}
+
+bool TcpReassembler::store_piece(Stream& s, std::uint32_t after, std::uint64_t rel,
+                                 const std::uint8_t* p, std::uint32_t n, std::uint32_t segment,
+                                 std::uint64_t ts) {
+    const std::uint32_t need = (n + kBlock - 1) / kBlock;
+    if (s.buffered + std::uint64_t{n} > opts_.max_per_stream || used_blocks_ + need > nblocks_ ||
+        free_waiting_ == kNone) {
+        return false;
+    }
+    // Take `need` blocks off the free list and copy the bytes in.
+    std::uint32_t first = kNone, last = kNone;
+    for (std::uint32_t i = 0; i < need; ++i) {
+        const std::uint32_t b = free_block_;
+        free_block_ = block_next_[b];
+        block_next_[b] = kNone;
+        const std::uint32_t k = std::min<std::uint32_t>(kBlock, n - i * kBlock);
+        std::memcpy(arena_.get() + std::uint64_t{b} * kBlock, p + std::uint64_t{i} * kBlock, k);
+        if (first == kNone) {
+            first = b;
+        } else {
+            block_next_[last] = b;
+        }
+        last = b;
+    }
+    used_blocks_ += need;
+    const std::uint32_t w = free_waiting_;
+    free_waiting_ = waiting_[w].next;
+    Waiting& nw = waiting_[w];
+    nw = Waiting{rel, ts, n, segment, first, kNone};
+    if (after == kNone) {
+        nw.next = s.head;
+        s.head = w;
+    } else {
+        nw.next = waiting_[after].next;
+        waiting_[after].next = w;
+    }
+    s.buffered += n;
+    buffered_ += n;
+    counters_.buffered_peak = std::max(counters_.buffered_peak, buffered_);
+    return true;
+}
+
+void TcpReassembler::store(Stream& s, std::uint64_t rel, const std::uint8_t* p, std::uint32_t n,
+                           std::uint32_t segment, std::uint64_t ts) {
+    // Insert the parts of [rel, rel+n) no waiting segment covers yet: the
+    // first copy of a byte wins.
+    const std::uint64_t end = rel + n;
+    std::uint64_t cur = rel;
+    std::uint32_t prev = kNone, w = s.head;
+    bool overlapped = false, differs = false;
+    while (cur < end) {
+        while (w != kNone && waiting_[w].rel + waiting_[w].len <= cur) {
+            prev = w;
+            w = waiting_[w].next;
+        }
+        const std::uint64_t piece_end =
+            w == kNone ? end : std::min(end, std::max(cur, waiting_[w].rel));
+        if (piece_end > cur) {
+            const auto k = static_cast<std::uint32_t>(piece_end - cur);
+            if (!store_piece(s, prev, cur, p + (cur - rel), k, segment, ts)) {
+                ++counters_.dropped_segments;
+                counters_.dropped_bytes += end - cur;
+                return;
+            }
+            prev = prev == kNone ? s.head : waiting_[prev].next;
+            cur = piece_end;
+            continue;
+        }
+        // waiting_[w] covers cur.
+        const std::uint64_t ov_end = std::min(end, waiting_[w].rel + waiting_[w].len);
+        overlapped = true;
+        if (!same_as_stored(waiting_[w], cur, p + (cur - rel),
+                            static_cast<std::uint32_t>(ov_end - cur))) {
+            differs = true;
+        }
+        cur = ov_end;
+    }
+    if (overlapped) ++counters_.overlaps;
+    if (differs) ++counters_.inconsistent;
+}
+
+void TcpReassembler::free_waiting(Stream& s, std::uint32_t w) {
+    Waiting& x = waiting_[w];
+    s.head = x.next;
+    s.buffered -= x.len;
+    buffered_ -= x.len;
+    std::uint32_t b = x.first_block;
+    while (b != kNone) {
+        const std::uint32_t nx = block_next_[b];
+        block_next_[b] = free_block_;
+        free_block_ = b;
+        --used_blocks_;
+        b = nx;
+    }
+    x.next = free_waiting_;
+    free_waiting_ = w;
+}
+
+void TcpReassembler::deliver_waiting(std::uint32_t conn, int dir, Stream& s) {
+    while (s.head != kNone && waiting_[s.head].rel <= s.next) {
+        const std::uint32_t w = s.head;
+        const Waiting x = waiting_[w];
+        if (x.rel + x.len > s.next) {
+            // Deliver the part beyond what is already out, block by block.
+            std::uint64_t skip = s.next - x.rel;
+            std::uint32_t b = x.first_block;
+            while (skip >= kBlock) {
+                b = block_next_[b];
+                skip -= kBlock;
+            }
+            auto at = static_cast<std::uint32_t>(skip);
+            std::uint32_t left = static_cast<std::uint32_t>(x.rel + x.len - s.next);
+            while (left != 0) {
+                const std::uint32_t k = std::min(left, kBlock - at);
+                deliver(conn, dir, s, arena_.get() + std::uint64_t{b} * kBlock + at, k, x.segment,
+                        x.ts_ns);
+                left -= k;
+                at = 0;
+                b = block_next_[b];
+            }
+        }
+        free_waiting(s, w);
+    }
+}
+
+void TcpReassembler::skip_to(std::uint32_t conn, int dir, Stream& s, std::uint64_t to) {
+    if (to > s.next) {
+        ++counters_.gaps;
+        counters_.gap_bytes += to - s.next;
+        consumer_.stream_gap(conn, dir, s.next - s.base, to - s.next);
+        s.next = to;
+    }
+    deliver_waiting(conn, dir, s);
+}
+
+void TcpReassembler::segment(std::uint32_t conn, int dir, std::uint64_t rel,
+                             const std::uint8_t* captured, std::uint32_t captured_len,
+                             std::uint32_t wire_len, bool syn_seen, std::uint64_t ts) {
+    if (wire_len == 0) return;
+    Stream& s = stream(conn, dir);
+    if (!s.active) {
+        s.active = true;
+        s.from_start = syn_seen;
+        s.next = syn_seen ? 1 : rel;
+        s.base = s.next;
+    }
+    const std::uint32_t seg_id = s.segments++;
+    if (captured_len < wire_len) {
+        // Bytes the snap length cut are unknown: leave the hole to become a gap.
+        ++counters_.snapped_segments;
+        return;
+    }
+    std::uint64_t end = rel + wire_len;
+    if (s.fin_at != 0 && end > s.fin_at) end = std::max(rel, s.fin_at);  // nothing after the FIN
+    const std::uint8_t* p = captured;
+    if (end <= s.next) {
+        if (end > rel) check_delivered(conn, dir, s, rel, p, static_cast<std::uint32_t>(end - rel));
+        return;
+    }
+    if (rel < s.next) {
+        ++counters_.overlaps;
+        p += s.next - rel;
+        rel = s.next;
+    }
+    const auto n = static_cast<std::uint32_t>(end - rel);
+    if (rel == s.next) {
+        deliver(conn, dir, s, p, n, seg_id, ts);
+        deliver_waiting(conn, dir, s);
+        return;
+    }
+    store(s, rel, p, n, seg_id, ts);
+}
+
+void TcpReassembler::swap(std::uint32_t conn) {
+    std::swap(stream(conn, 0), stream(conn, 1));
+}
+
+void TcpReassembler::fin(std::uint32_t conn, int dir, std::uint64_t rel) {
+    Stream& s = stream(conn, dir);
+    if (s.fin_at == 0) s.fin_at = rel;
+}
+
+void TcpReassembler::acked(std::uint32_t conn, int dir, std::uint64_t rel_ack) {
+    Stream& s = stream(conn, dir);
+    if (!s.active) return;
+    std::uint64_t limit = rel_ack;
+    if (s.fin_at != 0 && limit > s.fin_at) limit = s.fin_at;  // the FIN is no stream byte
+    while (s.next < limit) {
+        if (s.head != kNone && waiting_[s.head].rel <= s.next) {
+            deliver_waiting(conn, dir, s);
+            continue;
+        }
+        const std::uint64_t hole_end =
+            s.head != kNone ? std::min(limit, waiting_[s.head].rel) : limit;
+        skip_to(conn, dir, s, hole_end);
+    }
+}
+
+void TcpReassembler::finish(std::uint32_t conn, ConnEnd why, bool reset) {
+    for (int dir = 0; dir < 2; ++dir) {
+        Stream& s = stream(conn, dir);
+        if (!s.active) continue;
+        while (s.head != kNone)
+            skip_to(conn, dir, s, waiting_[s.head].rel);
+        if (s.fin_at > s.next) skip_to(conn, dir, s, s.fin_at);
+        consumer_.stream_end(conn, dir, why, reset);
+        s.active = false;
+    }
+}
+
+}  // namespace wl
