@@ -1,21 +1,27 @@
 // wirelens: the command line. Wires the pipeline together:
-// capture -> decode -> report.
+// capture -> decode -> flow (connections, reassembly) -> analyzers (uploads) -> report.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "conn_report.hpp"
 #include "counters.hpp"
+#include "file_extractor.hpp"
 #include "flow_tracker.hpp"
 #include "oui.hpp"
 #include "out_buffer.hpp"
 #include "packet.hpp"
 #include "packet_report.hpp"
 #include "pcap_source.hpp"
+#include "tcp_reassembler.hpp"
+#include "upload_analyzer.hpp"
+#include "upload_report.hpp"
 
 namespace {
 
@@ -39,6 +45,16 @@ struct Options {
     bool ladder = false;
     std::string ladder_uid;
     std::uint32_t ladder_max = 20;
+    bool no_reassembly = false;
+    std::uint64_t max_reassembly = 32ull << 20;
+    std::uint32_t max_header = 65536;
+    std::string size_key;
+    bool sha256 = false;
+    std::vector<std::uint16_t> upload_ports;
+    std::string extract_dir;
+    bool extract_partial = false;
+    std::uint64_t extract_max = 1ull << 30;
+    std::uint32_t max_uploads = 1024;
 };
 
 int fail(const std::string& msg) {
@@ -133,6 +149,34 @@ int run(const Options& opt) {
     wl::ConnReporter conns(out, *oui, opt.json);
     wl::FlowTracker flows(fopts, conns);
 
+    // Reassembly and the framed-upload analyzer, unless only connections are wanted.
+    wl::FileExtractor extractor;
+    if (!opt.extract_dir.empty()) {
+        wl::ExtractOptions eo;
+        eo.dir = opt.extract_dir;
+        eo.keep_partial = opt.extract_partial;
+        eo.max_size = opt.extract_max;
+        if (!extractor.open(eo, err)) return fail(err);
+    }
+    wl::UploadOptions uopts;
+    uopts.max_header = opt.max_header;
+    uopts.size_key = opt.size_key;
+    uopts.sha256 = opt.sha256;
+    wl::UploadReporter uploads(out, opt.json);
+    std::unique_ptr<wl::UploadAnalyzer> analyzer;
+    std::unique_ptr<wl::TcpReassembler> reassembler;
+    if (!opt.no_flows && !opt.no_reassembly) {
+        analyzer = std::make_unique<wl::UploadAnalyzer>(
+            uopts, opt.upload_ports, fopts.max_flows, opt.max_uploads, flows, uploads,
+            opt.extract_dir.empty() ? nullptr : &extractor);
+        wl::ReassemblyOptions ropts;
+        ropts.max_bytes = opt.max_reassembly;
+        ropts.max_per_stream = static_cast<std::uint32_t>(
+            std::min<std::uint64_t>(opt.max_reassembly / 4 + 1, 1u << 30));
+        reassembler = std::make_unique<wl::TcpReassembler>(fopts.max_flows, ropts, *analyzer);
+        flows.set_reassembler(reassembler.get());
+    }
+
     wl::RawFrame frame{};
     for (;;) {
         if (opt.count != 0 && counters.packets >= opt.count) break;
@@ -164,6 +208,7 @@ int run(const Options& opt) {
         if (opt.packets && !opt.json) out.put('\n');
         flows.flush();
         conns.finish(flows.counters(), fopts.ladder_conns, opt.ladder);
+        uploads.finish();
         flow_counters = &flows.counters();
     }
     if (opt.json) {
@@ -211,6 +256,24 @@ int main(int argc, char** argv) {
     app.add_option("--ladder", opt.ladder_uid,
                    "Draw the handshake and teardown of TCP connection UID (or of the first 20)")
         ->expected(0, 1);
+    app.add_flag("--no-reassembly", opt.no_reassembly,
+                 "Connections only: no stream reassembly, no upload decoding");
+    app.add_option("--max-reassembly", opt.max_reassembly,
+                   "Bytes of out-of-order TCP data buffered at once, all connections (32 MiB)");
+    app.add_option("--max-header", opt.max_header,
+                   "Largest framed-upload length prefix / JSON header, bytes (65536)")
+        ->check(CLI::Range(16u, 1u << 24));
+    app.add_option("--size-key", opt.size_key, "Header key giving the body size, tried first");
+    app.add_flag("--sha256", opt.sha256, "SHA-256 of every upload body, besides MD5");
+    app.add_option("--upload-port", opt.upload_ports,
+                   "Treat TCP streams to/from PORT as framed uploads (repeatable)");
+    app.add_option("--extract", opt.extract_dir, "Write each complete upload body into DIR");
+    app.add_flag("--extract-partial", opt.extract_partial,
+                 "Also keep incomplete bodies, as NAME.partial");
+    app.add_option("--extract-max", opt.extract_max,
+                   "Do not extract bodies declared larger than this many bytes (1 GiB)");
+    app.add_option("--max-uploads", opt.max_uploads, "Streams examined for framing at once (1024)")
+        ->check(CLI::Range(1u, 1u << 20));
     app.add_option("expression", opt.expression, "BPF filter, as after tcpdump's options");
     try {
         app.parse(argc, argv);

@@ -1,0 +1,165 @@
+#include "upload_analyzer.hpp"
+
+#include <algorithm>
+
+namespace wl {
+
+StreamEnd stream_end_of(ConnEnd why, bool reset) {
+    if (reset) return StreamEnd::Reset;
+    switch (why) {
+        case ConnEnd::Closed:
+            return StreamEnd::Fin;
+        case ConnEnd::Timeout:
+            return StreamEnd::Timeout;
+        case ConnEnd::Evicted:
+            return StreamEnd::Evicted;
+        case ConnEnd::Reused:
+            return StreamEnd::Fin;
+        case ConnEnd::EndOfInput:
+            return StreamEnd::EndOfInput;
+    }
+    return StreamEnd::EndOfInput;
+}
+
+UploadAnalyzer::UploadAnalyzer(const UploadOptions& opts, std::vector<std::uint16_t> forced_ports,
+                               std::uint32_t max_flows, std::uint32_t max_decoders,
+                               const FlowTracker& flows, UploadRecordSink& out,
+                               FileExtractor* extractor)
+    : opts_(opts),
+      forced_ports_(std::move(forced_ports)),
+      flows_(flows),
+      out_(out),
+      extractor_(extractor),
+      decoder_of_(2ull * max_flows, kNone),
+      sticky_(max_flows) {
+    // Decoders are made once, up front, and reused: none is allocated per packet.
+    decoders_.reserve(max_decoders);
+    free_decoders_.reserve(max_decoders);
+    for (std::uint32_t i = 0; i < max_decoders; ++i) {
+        decoders_.push_back(std::make_unique<FramedStreamDecoder>());
+        free_decoders_.push_back(max_decoders - 1 - i);
+    }
+}
+
+UploadAnalyzer::~UploadAnalyzer() = default;
+
+bool UploadAnalyzer::forced(const Connection& c) const {
+    return std::find(forced_ports_.begin(), forced_ports_.end(), c.resp.port) !=
+               forced_ports_.end() ||
+           std::find(forced_ports_.begin(), forced_ports_.end(), c.orig.port) !=
+               forced_ports_.end();
+}
+
+void UploadAnalyzer::release(std::uint32_t conn, int dir) {
+    std::uint32_t& d = slot(conn, dir);
+    if (d != kNone && d != kRejected) free_decoders_.push_back(d);
+    d = kRejected;
+}
+
+void UploadAnalyzer::stream_start(std::uint32_t conn) {
+    slot(conn, 0) = kNone;
+    slot(conn, 1) = kNone;
+    sticky_[conn] = StickySummary{};
+}
+
+void UploadAnalyzer::stream_data(std::uint32_t conn, int dir, std::uint64_t offset,
+                                 const std::uint8_t* p, std::size_t n, std::uint32_t segment,
+                                 std::uint64_t ts_ns, bool from_start) {
+    std::uint32_t& d = slot(conn, dir);
+    if (d == kRejected) return;
+    if (d == kNone) {
+        const Connection& c = flows_.connection(conn);
+        const bool force = forced(c);
+        // Only a stream seen from its first byte can be recognised by its first bytes.
+        if ((!from_start || offset != 0) && !force) {
+            d = kRejected;
+            return;
+        }
+        if (free_decoders_.empty()) {
+            ++counters_.decoders_busy;
+            d = kRejected;
+            return;
+        }
+        d = free_decoders_.back();
+        free_decoders_.pop_back();
+        UploadOptions o = opts_;
+        o.forced = force;
+        decoders_[d]->reset(o);
+        ++counters_.streams_examined;
+    }
+    cur_conn_ = conn;
+    cur_dir_ = dir;
+    FramedStreamDecoder& dec = *decoders_[d];
+    dec.data(p, n, offset, segment, ts_ns, *this);
+    if (dec.rejected()) release(conn, dir);
+}
+
+void UploadAnalyzer::stream_gap(std::uint32_t conn, int dir, std::uint64_t offset,
+                                std::uint64_t len) {
+    const std::uint32_t d = slot(conn, dir);
+    if (d == kNone || d == kRejected) {
+        if (d == kNone) slot(conn, dir) = kRejected;  // a stream that starts with a hole
+        return;
+    }
+    cur_conn_ = conn;
+    cur_dir_ = dir;
+    decoders_[d]->gap(offset, len, *this);
+    if (decoders_[d]->rejected()) release(conn, dir);
+}
+
+void UploadAnalyzer::stream_inconsistent(std::uint32_t conn, int dir, std::uint64_t offset,
+                                         std::uint64_t len) {
+    out_.inconsistent(flows_.connection(conn), dir, offset, len);
+}
+
+void UploadAnalyzer::stream_end(std::uint32_t conn, int dir, ConnEnd why, bool reset) {
+    const std::uint32_t d = slot(conn, dir);
+    if (d != kNone && d != kRejected) {
+        cur_conn_ = conn;
+        cur_dir_ = dir;
+        decoders_[d]->end(stream_end_of(why, reset), *this);
+    }
+    release(conn, dir);
+    slot(conn, dir) = kNone;
+}
+
+void UploadAnalyzer::stream_framed(ByteOrder, bool) {
+    ++counters_.streams_framed;
+}
+
+void UploadAnalyzer::body_begin(const UploadFrame& f) {
+    cur_file_ = -1;
+    cur_refusal_.clear();
+    if (extractor_ == nullptr || !f.has_size) return;
+    cur_file_ = extractor_->begin(f.file_name, f.declared_size, cur_refusal_);
+}
+
+void UploadAnalyzer::body_data(const std::uint8_t* p, std::size_t n) {
+    if (cur_file_ >= 0 && !extractor_->write(cur_file_, p, n)) {
+        // The extractor recorded the error; finish() reports it.
+    }
+}
+
+void UploadAnalyzer::frame_done(const UploadFrame& f) {
+    std::string kept;
+    if (cur_file_ >= 0) {
+        kept = extractor_->finish(cur_file_, f.complete, cur_refusal_);
+        cur_file_ = -1;
+    }
+    StickySummary& s = sticky_[cur_conn_];
+    ++s.frames;
+    if (f.coalesced) ++s.coalesced;
+    if (f.split) ++s.split;
+    if (f.complete) ++s.complete;
+    ++counters_.frames;
+    if (f.complete) ++counters_.complete;
+    if (f.digest_ok == 0) ++counters_.digest_mismatch;
+    if (!kept.empty()) ++counters_.extracted;
+    if (extractor_ != nullptr && f.has_size && kept.empty()) ++counters_.extract_refused;
+    out_.upload(UploadRecord{
+        &flows_.connection(cur_conn_), cur_dir_, &f, kept,
+        extractor_ != nullptr && f.has_size ? std::string_view(cur_refusal_) : std::string_view()});
+    cur_refusal_.clear();
+}
+
+}  // namespace wl

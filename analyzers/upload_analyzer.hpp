@@ -1,0 +1,109 @@
+// The framed-upload analyzer: attaches a FramedStreamDecoder to every TCP
+// stream whose first bytes could be a framed upload, feeds it the reassembled
+// bytes, carves bodies through the FileExtractor, and hands each finished
+// frame to an UploadRecordSink.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "file_extractor.hpp"
+#include "flow_tracker.hpp"
+#include "framed_upload.hpp"
+#include "tcp_reassembler.hpp"
+
+namespace wl {
+
+// A finished frame with the connection it belongs to.
+struct UploadRecord {
+    const Connection* conn;
+    int dir;  // 0: sent by the originator
+    const UploadFrame* frame;
+    std::string_view extracted;  // path inside the extraction folder, empty if none
+    std::string_view refused;    // why it was not extracted (empty if it was, or not asked)
+};
+
+// Per connection, the sticky-packet facts of its framed streams.
+struct StickySummary {
+    std::uint32_t frames = 0;
+    std::uint32_t coalesced = 0;  // frames that shared a segment with another frame
+    std::uint32_t split = 0;      // frames spread over more than one segment
+    std::uint32_t complete = 0;
+};
+
+class UploadRecordSink {
+  public:
+    virtual ~UploadRecordSink() = default;
+    virtual void upload(const UploadRecord& rec) = 0;
+    virtual void inconsistent(const Connection& c, int dir, std::uint64_t offset,
+                              std::uint64_t len) = 0;
+};
+
+struct UploadAnalyzerCounters {
+    std::uint64_t streams_examined = 0;
+    std::uint64_t streams_framed = 0;
+    std::uint64_t frames = 0;
+    std::uint64_t complete = 0;
+    std::uint64_t digest_mismatch = 0;
+    std::uint64_t extracted = 0;
+    std::uint64_t extract_refused = 0;
+    std::uint64_t decoders_busy = 0;  // streams not examined: every decoder in use
+};
+
+class UploadAnalyzer : public StreamConsumer, private UploadSink {
+  public:
+    // `forced_ports`: --upload-port; `extractor` may be null (no --extract).
+    UploadAnalyzer(const UploadOptions& opts, std::vector<std::uint16_t> forced_ports,
+                   std::uint32_t max_flows, std::uint32_t max_decoders, const FlowTracker& flows,
+                   UploadRecordSink& out, FileExtractor* extractor);
+    ~UploadAnalyzer() override;
+
+    void stream_start(std::uint32_t conn) override;
+    void stream_data(std::uint32_t conn, int dir, std::uint64_t offset, const std::uint8_t* p,
+                     std::size_t n, std::uint32_t segment, std::uint64_t ts_ns,
+                     bool from_start) override;
+    void stream_gap(std::uint32_t conn, int dir, std::uint64_t offset, std::uint64_t len) override;
+    void stream_inconsistent(std::uint32_t conn, int dir, std::uint64_t offset,
+                             std::uint64_t len) override;
+    void stream_end(std::uint32_t conn, int dir, ConnEnd why, bool reset) override;
+
+    // The sticky-packet summary of a connection (valid while it is open).
+    const StickySummary& sticky(std::uint32_t conn) const { return sticky_[conn]; }
+    const UploadAnalyzerCounters& counters() const { return counters_; }
+
+  private:
+    static constexpr std::uint32_t kNone = 0xffffffffu;
+    static constexpr std::uint32_t kRejected = 0xfffffffeu;
+
+    // UploadSink, for the decoder currently fed.
+    void body_begin(const UploadFrame& f) override;
+    void body_data(const std::uint8_t* p, std::size_t n) override;
+    void frame_done(const UploadFrame& f) override;
+    void stream_framed(ByteOrder order, bool has_header) override;
+
+    std::uint32_t& slot(std::uint32_t conn, int dir) { return decoder_of_[2ull * conn + dir]; }
+    void release(std::uint32_t conn, int dir);
+    bool forced(const Connection& c) const;
+
+    UploadOptions opts_;
+    std::vector<std::uint16_t> forced_ports_;
+    const FlowTracker& flows_;
+    UploadRecordSink& out_;
+    FileExtractor* extractor_;
+    std::vector<std::uint32_t> decoder_of_;  // per stream: decoder index, kNone, kRejected
+    std::vector<StickySummary> sticky_;
+    std::vector<std::unique_ptr<FramedStreamDecoder>> decoders_;
+    std::vector<std::uint32_t> free_decoders_;
+    // The stream being fed, for the UploadSink callbacks.
+    std::uint32_t cur_conn_ = 0;
+    int cur_dir_ = 0;
+    int cur_file_ = -1;  // extractor handle of the body being written
+    std::string cur_refusal_;
+    UploadAnalyzerCounters counters_;
+};
+
+StreamEnd stream_end_of(ConnEnd why, bool reset);
+
+}  // namespace wl

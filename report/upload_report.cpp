@@ -1,0 +1,175 @@
+#include "upload_report.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <map>
+
+namespace wl {
+
+namespace {
+
+void put_endpoint_fields(OutBuffer& out, const Connection& c) {
+    const int v = c.key.ip_version;
+    out.put(",\"id.orig_h\":\"")
+        .put_ip(c.orig.addr, v)
+        .put("\",\"id.orig_p\":")
+        .put_u64(c.orig.port);
+    out.put(",\"id.resp_h\":\"")
+        .put_ip(c.resp.addr, v)
+        .put("\",\"id.resp_p\":")
+        .put_u64(c.resp.port);
+}
+
+// The header as sent is valid JSON (the decoder parsed it); JSON Lines
+// needs it on one line, and line breaks can only be whitespace outside strings.
+void put_header_one_line(OutBuffer& out, std::string_view json) {
+    for (char ch : json)
+        out.put(ch == '\n' || ch == '\r' ? ' ' : ch);
+}
+
+double throughput(const UploadFrame& f) {
+    if (f.ts_end <= f.ts_start) return 0.0;
+    return static_cast<double>(f.received) / (static_cast<double>(f.ts_end - f.ts_start) / 1e9);
+}
+
+void put_size(OutBuffer& out, std::uint64_t n) {
+    char buf[32];
+    if (n >= 10ull << 20) {
+        std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n) / (1 << 20));
+    } else if (n >= 10ull << 10) {
+        std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(n) / 1024);
+    } else {
+        std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(n));
+    }
+    out.put(buf);
+}
+
+}  // namespace
+
+void UploadReporter::upload(const UploadRecord& rec) {
+    const UploadFrame& f = *rec.frame;
+    const Connection& c = *rec.conn;
+    if (!json_) {
+        if (rows_.size() == kMaxBufferedRows) print_rows();
+        rows_.push_back(Row{c.uid_seq, rec.dir, f.index, std::string(f.file_name), f.declared_size,
+                            f.received, f.complete, f.has_size, f.digest_ok, throughput(f),
+                            f.coalesced, f.split, f.missing != nullptr ? f.missing : "",
+                            std::string(rec.extracted)});
+        return;
+    }
+    char uid[19];
+    make_uid(c.uid_seq, uid);
+    out_.put("{\"type\":\"upload\",\"uid\":\"").put(uid).put('"');
+    put_endpoint_fields(out_, c);
+    out_.put(",\"dir\":\"").put(rec.dir == 0 ? "orig" : "resp").put('"');
+    out_.put(",\"index\":").put_u64(f.index).put(",\"offset\":").put_u64(f.offset);
+    out_.put(",\"byte_order\":\"").put(f.byte_order == ByteOrder::Little ? "little" : "big");
+    out_.put('"');
+    if (f.has_header) {
+        out_.put(",\"header\":");
+        put_header_one_line(out_, f.header_json);
+    }
+    if (!f.file_name.empty()) out_.put(",\"file_name\":").put_json_string(f.file_name);
+    if (f.has_size) out_.put(",\"declared_size\":").put_u64(f.declared_size);
+    out_.put(",\"received\":").put_u64(f.received);
+    out_.put(",\"complete\":").put(f.complete ? "true" : "false");
+    if (f.missing != nullptr) out_.put(",\"missing\":\"").put(f.missing).put('"');
+    if (f.has_size) out_.put(",\"md5\":\"").put(f.md5).put('"');
+    if (f.has_sha256) out_.put(",\"sha256\":\"").put(f.sha256).put('"');
+    if (f.digest_ok >= 0) out_.put(",\"digest_ok\":").put(f.digest_ok ? "true" : "false");
+    out_.put(",\"ts_start\":").put_ts(f.ts_start).put(",\"ts_end\":").put_ts(f.ts_end);
+    out_.put(",\"throughput\":").put_fixed(throughput(f), 1);
+    out_.put(",\"segments\":").put_u64(f.segments);
+    out_.put(",\"coalesced\":").put(f.coalesced ? "true" : "false");
+    out_.put(",\"split\":").put(f.split ? "true" : "false");
+    if (!rec.extracted.empty()) out_.put(",\"extracted\":").put_json_string(rec.extracted);
+    if (!rec.refused.empty()) out_.put(",\"extract_refused\":").put_json_string(rec.refused);
+    out_.put("}\n");
+}
+
+void UploadReporter::inconsistent(const Connection& c, int dir, std::uint64_t offset,
+                                  std::uint64_t len) {
+    ++inconsistent_;
+    if (!json_) return;
+    char uid[19];
+    make_uid(c.uid_seq, uid);
+    out_.put("{\"type\":\"anomaly\",\"kind\":\"inconsistent_retransmission\",\"uid\":\"");
+    out_.put(uid).put('"');
+    put_endpoint_fields(out_, c);
+    out_.put(",\"dir\":\"").put(dir == 0 ? "orig" : "resp").put("\",\"offset\":").put_u64(offset);
+    out_.put(",\"len\":").put_u64(len).put("}\n");
+}
+
+void UploadReporter::print_rows() {
+    if (rows_.empty()) return;
+    if (printed_ == 0) {
+        out_.put("uploads (framed: 4-byte length, JSON header, body)\n");
+        out_.put(
+            "uid                dir  #  file                     size        digest    rate\n");
+    }
+    for (const Row& r : rows_) {
+        ++printed_;
+        char uid[19];
+        make_uid(r.uid_seq, uid);
+        std::string name = r.file.empty() ? (r.has_size ? "(no name)" : "(reply)") : r.file;
+        if (name.size() > 24) name = name.substr(0, 21) + "...";
+        // Names come from the network: keep the table on one line per frame.
+        for (char& ch : name) {
+            if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+        }
+        char size[48] = "-";
+        if (r.has_size) {
+            if (r.complete) {
+                std::snprintf(size, sizeof size, "%llu",
+                              static_cast<unsigned long long>(r.received));
+            } else {
+                std::snprintf(size, sizeof size, "%llu/%llu",
+                              static_cast<unsigned long long>(r.received),
+                              static_cast<unsigned long long>(r.declared));
+            }
+        }
+        const char* verdict = !r.complete        ? r.missing.c_str()
+                              : !r.has_size      ? "-"
+                              : r.digest_ok == 1 ? "ok"
+                              : r.digest_ok == 0 ? "MISMATCH"
+                                                 : "no digest";
+        char line[160];
+        std::snprintf(line, sizeof line, "%s %s %3u  %-24s %-11s %-9s ", uid,
+                      r.dir == 0 ? ">" : "<", r.index, name.c_str(), size, verdict);
+        out_.put(line);
+        if (r.throughput > 0) {
+            put_size(out_, static_cast<std::uint64_t>(r.throughput));
+            out_.put("/s");
+        }
+        if (!r.extracted.empty()) out_.put("  -> ").put_json_string(r.extracted);
+        out_.put('\n');
+    }
+    // The sticky-packet summary, per connection.
+    std::map<std::uint64_t, std::array<std::uint32_t, 3>> per_conn;  // frames, coalesced, split
+    for (const Row& r : rows_) {
+        auto& a = per_conn[r.uid_seq];
+        ++a[0];
+        a[1] += r.coalesced;
+        a[2] += r.split;
+    }
+    out_.put("sticky packets (frames sharing a segment / frames split over segments)\n");
+    for (const auto& [seq, a] : per_conn) {
+        char uid[19];
+        make_uid(seq, uid);
+        out_.put("  ").put(uid).put("  ").put_u64(a[0]).put(" frames: ").put_u64(a[1]);
+        out_.put(" coalesced, ").put_u64(a[2]).put(" split\n");
+    }
+    rows_.clear();
+}
+
+void UploadReporter::finish() {
+    if (json_) return;
+    print_rows();
+    if (inconsistent_) {
+        out_.put("anomalies ").put_u64(inconsistent_);
+        out_.put(" retransmissions with bytes that differ from the first copy\n");
+    }
+}
+
+}  // namespace wl

@@ -1,0 +1,47 @@
+// Upload records: one per framed-upload frame, as JSON Lines, or an upload
+// table with each connection's sticky-packet summary for the terminal.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "out_buffer.hpp"
+#include "upload_analyzer.hpp"
+
+namespace wl {
+
+class UploadReporter : public UploadRecordSink {
+  public:
+    // Text rows beyond this many are printed in batches to keep memory bounded.
+    static constexpr std::size_t kMaxBufferedRows = 16384;
+
+    UploadReporter(OutBuffer& out, bool json) : out_(out), json_(json) {}
+    void upload(const UploadRecord& rec) override;
+    void inconsistent(const Connection& c, int dir, std::uint64_t offset,
+                      std::uint64_t len) override;
+    void finish();
+
+  private:
+    struct Row {
+        std::uint64_t uid_seq;
+        int dir;
+        std::uint32_t index;
+        std::string file;
+        std::uint64_t declared, received;
+        bool complete, has_size;
+        int digest_ok;
+        double throughput;
+        bool coalesced, split;
+        std::string missing;
+        std::string extracted;
+    };
+    void print_rows();
+
+    OutBuffer& out_;
+    bool json_;
+    std::vector<Row> rows_;
+    std::uint64_t printed_ = 0;
+    std::uint64_t inconsistent_ = 0;
+};
+
+}  // namespace wl
