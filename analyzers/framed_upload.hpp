@@ -49,6 +49,9 @@ struct UploadOptions {
     bool sha256 = false;   // --sha256: always compute SHA-256 of bodies
     bool forced = false;   // --upload-port matched: treat as framed even if detection is unsure
     std::uint64_t max_headerless = 16u << 20;  // largest raw frame of the header-less variant
+    // The header-less variant is length-prefixed framing as many protocols use it (SSH's
+    // binary packets, Kafka, Thrift, ...): only considered when this is set.
+    bool allow_headerless = true;
 };
 
 enum class ByteOrder : std::uint8_t { Little, Big };

@@ -62,6 +62,8 @@ void UploadAnalyzer::stream_start(std::uint32_t conn) {
     sticky_[conn] = StickySummary{};
 }
 
+void UploadAnalyzer::stream_swap(std::uint32_t conn) { std::swap(slot(conn, 0), slot(conn, 1)); }
+
 void UploadAnalyzer::stream_data(std::uint32_t conn, int dir, std::uint64_t offset,
                                  const std::uint8_t* p, std::size_t n, std::uint32_t segment,
                                  std::uint64_t ts_ns, bool from_start) {
@@ -84,6 +86,9 @@ void UploadAnalyzer::stream_data(std::uint32_t conn, int dir, std::uint64_t offs
         free_decoders_.pop_back();
         UploadOptions o = opts_;
         o.forced = force;
+        // Header-less frames (length + raw bytes) are everywhere in binary protocols; they
+        // count as uploads only as the answer to JSON-framed requests, or on --upload-port.
+        o.allow_headerless = (sticky_[conn].json_framed & (1u << (1 - dir))) != 0;
         decoders_[d]->reset(o);
         ++counters_.streams_examined;
     }

@@ -31,6 +31,7 @@ struct StickySummary {
     std::uint32_t coalesced = 0;  // frames that shared a segment with another frame
     std::uint32_t split = 0;      // frames spread over more than one segment
     std::uint32_t complete = 0;
+    std::uint8_t json_framed = 0;  // bit per direction: frames with a JSON header were seen
 };
 
 class UploadRecordSink {
@@ -61,6 +62,7 @@ class UploadAnalyzer : public StreamConsumer, private UploadSink {
     ~UploadAnalyzer() override;
 
     void stream_start(std::uint32_t conn) override;
+    void stream_swap(std::uint32_t conn) override;
     void stream_data(std::uint32_t conn, int dir, std::uint64_t offset, const std::uint8_t* p,
                      std::size_t n, std::uint32_t segment, std::uint64_t ts_ns,
                      bool from_start) override;

@@ -10,20 +10,51 @@ namespace wl {
 namespace {
 
 // A cheap hash of a delivered range, 8 bytes at a time: enough to tell a
-// retransmission with other bytes from a faithful one.
-std::uint32_t range_hash(const std::uint8_t* p, std::uint32_t n) {
-    std::uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-    std::uint32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 29;
+// retransmission with other bytes from a faithful one. Fed in pieces (a
+// buffered segment lies in several blocks) it gives what one call would.
+class RangeHash {
+  public:
+    explicit RangeHash(std::uint32_t n) : h_(0x9e3779b97f4a7c15ull ^ n) {}
+    void add(const std::uint8_t* p, std::uint32_t n) {
+        if (fill_ != 0) {  // complete the word a previous piece began
+            const std::uint32_t k = std::min(n, 8 - fill_);
+            std::memcpy(part_ + fill_, p, k);
+            fill_ += k;
+            p += k;
+            n -= k;
+            if (fill_ < 8) return;
+            word(part_);
+            fill_ = 0;
+        }
+        for (; n >= 8; p += 8, n -= 8)
+            word(p);
+        std::memcpy(part_, p, n);
+        fill_ = n;
     }
-    for (; i < n; ++i)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    h ^= h >> 32;
-    return static_cast<std::uint32_t>(h);
+    std::uint32_t value() const {
+        std::uint64_t h = h_;
+        for (std::uint32_t i = 0; i < fill_; ++i)
+            h = (h ^ part_[i]) * 0x100000001b3ull;
+        h ^= h >> 32;
+        return static_cast<std::uint32_t>(h);
+    }
+
+  private:
+    void word(const std::uint8_t* p) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        h_ = (h_ ^ w) * 0xff51afd7ed558ccdull;
+        h_ ^= h_ >> 29;
+    }
+    std::uint64_t h_;
+    std::uint8_t part_[8] = {};
+    std::uint32_t fill_ = 0;
+};
+
+std::uint32_t range_hash(const std::uint8_t* p, std::uint32_t n) {
+    RangeHash h(n);
+    h.add(p, n);
+    return h.value();
 }
 
 }  // namespace
@@ -52,6 +83,11 @@ TcpReassembler::TcpReassembler(std::uint32_t max_flows, const ReassemblyOptions&
 void TcpReassembler::start(std::uint32_t conn) {
     for (int dir = 0; dir < 2; ++dir) {
         Stream& s = stream(conn, dir);
+        // The slot's previous connection may not have been finished.
+        if (s.active) {
+            while (s.head != kNone)
+                free_waiting(s, s.head);
+        }
         std::memset(&s, 0, sizeof s);
         s.head = kNone;
     }
@@ -59,14 +95,19 @@ void TcpReassembler::start(std::uint32_t conn) {
 }
 
 void TcpReassembler::deliver(std::uint32_t conn, int dir, Stream& s, const std::uint8_t* p,
-                             std::uint32_t n, std::uint32_t segment, std::uint64_t ts) {
+                             std::uint32_t n, std::uint32_t segment, std::uint64_t ts,
+                             bool record) {
     if (n == 0) return;
-    s.recent[s.recent_pos] = Recent{s.next, n, range_hash(p, n)};
-    s.recent_pos = static_cast<std::uint8_t>((s.recent_pos + 1) % kRecent);
+    if (record) remember(s, s.next, n, range_hash(p, n));
     const std::uint64_t offset = s.next - s.base;
     s.next += n;
     counters_.delivered_bytes += n;
     consumer_.stream_data(conn, dir, offset, p, n, segment, ts, s.from_start);
+}
+
+void TcpReassembler::remember(Stream& s, std::uint64_t rel, std::uint32_t n, std::uint32_t hash) {
+    s.recent[s.recent_pos] = Recent{rel, n, hash};
+    s.recent_pos = static_cast<std::uint8_t>((s.recent_pos + 1) % kRecent);
 }
 
 void TcpReassembler::check_delivered(std::uint32_t conn, int dir, Stream& s, std::uint64_t rel,
@@ -146,8 +187,9 @@ bool TcpReassembler::store_piece(Stream& s, std::uint32_t after, std::uint64_t r
     return true;
 }
 
-void TcpReassembler::store(Stream& s, std::uint64_t rel, const std::uint8_t* p, std::uint32_t n,
-                           std::uint32_t segment, std::uint64_t ts) {
+void TcpReassembler::store(std::uint32_t conn, int dir, Stream& s, std::uint64_t rel,
+                           const std::uint8_t* p, std::uint32_t n, std::uint32_t segment,
+                           std::uint64_t ts) {
     // Insert the parts of [rel, rel+n) no waiting segment covers yet: the
     // first copy of a byte wins.
     const std::uint64_t end = rel + n;
@@ -178,6 +220,7 @@ void TcpReassembler::store(Stream& s, std::uint64_t rel, const std::uint8_t* p, 
         if (!same_as_stored(waiting_[w], cur, p + (cur - rel),
                             static_cast<std::uint32_t>(ov_end - cur))) {
             differs = true;
+            consumer_.stream_inconsistent(conn, dir, cur - s.base, ov_end - cur);
         }
         cur = ov_end;
     }
@@ -215,15 +258,20 @@ void TcpReassembler::deliver_waiting(std::uint32_t conn, int dir, Stream& s) {
                 skip -= kBlock;
             }
             auto at = static_cast<std::uint32_t>(skip);
-            std::uint32_t left = static_cast<std::uint32_t>(x.rel + x.len - s.next);
-            while (left != 0) {
+            const std::uint64_t from = s.next;
+            const auto n = static_cast<std::uint32_t>(x.rel + x.len - s.next);
+            // Remembered as one range, so a retransmission of the segment is checked.
+            RangeHash hash(n);
+            for (std::uint32_t left = n; left != 0;) {
                 const std::uint32_t k = std::min(left, kBlock - at);
-                deliver(conn, dir, s, arena_.get() + std::uint64_t{b} * kBlock + at, k, x.segment,
-                        x.ts_ns);
+                const std::uint8_t* p = arena_.get() + std::uint64_t{b} * kBlock + at;
+                hash.add(p, k);
+                deliver(conn, dir, s, p, k, x.segment, x.ts_ns, false);
                 left -= k;
                 at = 0;
                 b = block_next_[b];
             }
+            remember(s, from, n, hash.value());
         }
         free_waiting(s, w);
     }
@@ -251,6 +299,7 @@ void TcpReassembler::segment(std::uint32_t conn, int dir, std::uint64_t rel,
         s.base = s.next;
     }
     const std::uint32_t seg_id = s.segments++;
+    s.seen_end = std::max(s.seen_end, rel + wire_len);
     if (captured_len < wire_len) {
         // Bytes the snap length cut are unknown: leave the hole to become a gap.
         ++counters_.snapped_segments;
@@ -263,22 +312,45 @@ void TcpReassembler::segment(std::uint32_t conn, int dir, std::uint64_t rel,
         if (end > rel) check_delivered(conn, dir, s, rel, p, static_cast<std::uint32_t>(end - rel));
         return;
     }
+    bool overlapped = false;
     if (rel < s.next) {
-        ++counters_.overlaps;
+        overlapped = true;
         p += s.next - rel;
         rel = s.next;
     }
     const auto n = static_cast<std::uint32_t>(end - rel);
-    if (rel == s.next) {
-        deliver(conn, dir, s, p, n, seg_id, ts);
-        deliver_waiting(conn, dir, s);
+    if (rel != s.next) {
+        store(conn, dir, s, rel, p, n, seg_id, ts);
         return;
     }
-    store(s, rel, p, n, seg_id, ts);
+    // In order, but bytes already waiting came first and win over this copy.
+    bool differs = false;
+    for (std::uint32_t w = s.head; w != kNone && waiting_[w].rel < end; w = waiting_[w].next) {
+        const Waiting& x = waiting_[w];
+        const std::uint64_t from = std::max(rel, x.rel), to = std::min(end, x.rel + x.len);
+        if (to <= from) continue;
+        overlapped = true;
+        if (!same_as_stored(x, from, p + (from - rel), static_cast<std::uint32_t>(to - from))) {
+            differs = true;
+            consumer_.stream_inconsistent(conn, dir, from - s.base, to - from);
+        }
+    }
+    if (overlapped) ++counters_.overlaps;
+    if (differs) ++counters_.inconsistent;
+    while (s.next < end) {
+        const std::uint64_t stop = s.head == kNone ? end : std::min(end, waiting_[s.head].rel);
+        if (stop > s.next) {
+            deliver(conn, dir, s, p + (s.next - rel), static_cast<std::uint32_t>(stop - s.next),
+                    seg_id, ts, true);
+        }
+        deliver_waiting(conn, dir, s);
+    }
+    deliver_waiting(conn, dir, s);
 }
 
 void TcpReassembler::swap(std::uint32_t conn) {
     std::swap(stream(conn, 0), stream(conn, 1));
+    consumer_.stream_swap(conn);
 }
 
 void TcpReassembler::fin(std::uint32_t conn, int dir, std::uint64_t rel) {
@@ -308,7 +380,10 @@ void TcpReassembler::finish(std::uint32_t conn, ConnEnd why, bool reset) {
         if (!s.active) continue;
         while (s.head != kNone)
             skip_to(conn, dir, s, waiting_[s.head].rel);
-        if (s.fin_at > s.next) skip_to(conn, dir, s, s.fin_at);
+        // Up to the FIN, or without one, past everything seen: segments not
+        // kept (a limit, the snap length) at the stream's end are lost too.
+        const std::uint64_t end = s.fin_at != 0 ? s.fin_at : s.seen_end;
+        if (end > s.next) skip_to(conn, dir, s, end);
         consumer_.stream_end(conn, dir, why, reset);
         s.active = false;
     }

@@ -38,6 +38,8 @@ class StreamConsumer {
     virtual ~StreamConsumer() = default;
     // A new connection took slot `conn`: forget whatever was there before.
     virtual void stream_start(std::uint32_t conn) { (void)conn; }
+    // The connection's roles were swapped: what was direction 0 is now 1.
+    virtual void stream_swap(std::uint32_t conn) { (void)conn; }
     // `offset` counts from the first byte after the SYN (from_start) or from
     // the first byte seen when the connection was picked up midstream.
     virtual void stream_data(std::uint32_t conn, int dir, std::uint64_t offset,
@@ -90,6 +92,7 @@ class TcpReassembler {
         std::uint64_t next;      // sequence position of the next byte to deliver
         std::uint64_t base;      // sequence position of stream offset 0
         std::uint64_t fin_at;    // position of the FIN, 0 if none seen
+        std::uint64_t seen_end;  // end of the furthest segment seen, kept or not
         std::uint32_t head;      // first waiting segment (sorted by position)
         std::uint32_t buffered;  // bytes waiting
         std::uint32_t segments;  // segments seen, for segment ids
@@ -109,11 +112,12 @@ class TcpReassembler {
 
     Stream& stream(std::uint32_t conn, int dir) { return streams_[2ull * conn + dir]; }
     void deliver(std::uint32_t conn, int dir, Stream& s, const std::uint8_t* p, std::uint32_t n,
-                 std::uint32_t segment, std::uint64_t ts);
+                 std::uint32_t segment, std::uint64_t ts, bool record);
+    void remember(Stream& s, std::uint64_t rel, std::uint32_t n, std::uint32_t hash);
     void deliver_waiting(std::uint32_t conn, int dir, Stream& s);
     void skip_to(std::uint32_t conn, int dir, Stream& s, std::uint64_t to);
-    void store(Stream& s, std::uint64_t rel, const std::uint8_t* p, std::uint32_t n,
-               std::uint32_t segment, std::uint64_t ts);
+    void store(std::uint32_t conn, int dir, Stream& s, std::uint64_t rel, const std::uint8_t* p,
+               std::uint32_t n, std::uint32_t segment, std::uint64_t ts);
     bool store_piece(Stream& s, std::uint32_t after, std::uint64_t rel, const std::uint8_t* p,
                      std::uint32_t n, std::uint32_t segment, std::uint64_t ts);
     void free_waiting(Stream& s, std::uint32_t w);
