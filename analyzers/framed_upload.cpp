@@ -220,8 +220,8 @@ void FramedStreamDecoder::data(const std::uint8_t* p, std::size_t n, std::uint64
         started_ = true;
         next_ = offset;
         for (Track& t : tracks_) {
-            t.alive = t.has_header || (opts_.max_headerless > 0 &&
-                                       (opts_.allow_headerless || opts_.forced));
+            t.alive = t.has_header ||
+                      (opts_.max_headerless > 0 && (opts_.allow_headerless || opts_.forced));
             t.acceptable = !t.has_header && opts_.forced;
         }
     }

@@ -62,7 +62,9 @@ void UploadAnalyzer::stream_start(std::uint32_t conn) {
     sticky_[conn] = StickySummary{};
 }
 
-void UploadAnalyzer::stream_swap(std::uint32_t conn) { std::swap(slot(conn, 0), slot(conn, 1)); }
+void UploadAnalyzer::stream_swap(std::uint32_t conn) {
+    std::swap(slot(conn, 0), slot(conn, 1));
+}
 
 void UploadAnalyzer::stream_data(std::uint32_t conn, int dir, std::uint64_t offset,
                                  const std::uint8_t* p, std::size_t n, std::uint32_t segment,

@@ -203,19 +203,21 @@ int run(const Options& opt) {
         progress.maybe_draw(*src, counters.packets);
     }
     progress.clear();
-    const wl::FlowCounters* flow_counters = nullptr;
+    wl::StageCounters stages;
     if (!opt.no_flows) {
         if (opt.packets && !opt.json) out.put('\n');
         flows.flush();
         conns.finish(flows.counters(), fopts.ladder_conns, opt.ladder);
         uploads.finish();
-        flow_counters = &flows.counters();
+        stages.flows = &flows.counters();
+        if (reassembler) stages.reassembly = &reassembler->counters();
+        if (analyzer) stages.uploads = &analyzer->counters();
     }
     if (opt.json) {
-        wl::write_stats_json(out, counters, summary, flow_counters);
+        wl::write_stats_json(out, counters, summary, stages);
     } else {
         out.put('\n');
-        wl::write_summary_text(out, counters, summary, flow_counters);
+        wl::write_summary_text(out, counters, summary, stages);
     }
     if (!out.flush()) return fail("cannot write output");
     if (summary.cut_short) {

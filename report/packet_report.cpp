@@ -486,7 +486,8 @@ double duration_s(const DecodeCounters& c) {
 }  // namespace
 
 void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSummary& in,
-                        const FlowCounters* flows) {
+                        const StageCounters& stages) {
+    const FlowCounters* flows = stages.flows;
     out.put("== ").put(in.source == "-" ? std::string_view("stdin") : std::string_view(in.source));
     out.put(" (").put(in.linktype).put(")\n");
     out.put("packets   ")
@@ -525,11 +526,29 @@ void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSumm
         if (flows->evicted) out.put(" (").put_u64(flows->evicted_attempts).put(" unanswered)");
         out.put(", ").put_u64(flows->not_tracked).put(" IP packets untracked\n");
     }
+    if (const ReassemblyCounters* r = stages.reassembly) {
+        out.put("streams   ").put_u64(r->delivered_bytes).put(" B in order, ");
+        out.put_u64(r->gaps).put(" gaps (").put_u64(r->gap_bytes).put(" B), ");
+        out.put_u64(r->overlaps).put(" overlaps (").put_u64(r->inconsistent);
+        out.put(" differ), ").put_u64(r->dropped_bytes).put(" B over limits\n");
+    }
+    if (const UploadAnalyzerCounters* u = stages.uploads) {
+        out.put("uploads   ").put_u64(u->frames).put(" frames in ").put_u64(u->streams_framed);
+        out.put(" framed streams, ").put_u64(u->complete).put(" complete, ");
+        out.put_u64(u->digest_mismatch).put(" digest mismatches");
+        if (u->extracted || u->extract_refused) {
+            out.put(", ").put_u64(u->extracted).put(" extracted, ").put_u64(u->extract_refused);
+            out.put(" not extracted");
+        }
+        if (u->decoders_busy) out.put(", ").put_u64(u->decoders_busy).put(" streams unexamined");
+        out.put('\n');
+    }
     if (in.cut_short) out.put("input     cut short: ").put(in.cut_reason).put('\n');
 }
 
 void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummary& in,
-                      const FlowCounters* flows) {
+                      const StageCounters& stages) {
+    const FlowCounters* flows = stages.flows;
     out.put("{\"type\":\"stats\",\"source\":").put_json_string(in.source);
     out.put(",\"linktype\":").put_json_string(in.linktype);
     out.put(",\"packets\":").put_u64(c.packets);
@@ -570,6 +589,25 @@ void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummar
         out.put(",\"evicted\":").put_u64(flows->evicted);
         out.put(",\"evicted_unanswered\":").put_u64(flows->evicted_attempts);
         out.put(",\"not_tracked\":").put_u64(flows->not_tracked).put('}');
+    }
+    if (const ReassemblyCounters* r = stages.reassembly) {
+        out.put(",\"reassembly\":{\"delivered_bytes\":").put_u64(r->delivered_bytes);
+        out.put(",\"buffered_peak\":").put_u64(r->buffered_peak);
+        out.put(",\"gaps\":").put_u64(r->gaps).put(",\"gap_bytes\":").put_u64(r->gap_bytes);
+        out.put(",\"overlaps\":").put_u64(r->overlaps);
+        out.put(",\"inconsistent\":").put_u64(r->inconsistent);
+        out.put(",\"dropped_segments\":").put_u64(r->dropped_segments);
+        out.put(",\"dropped_bytes\":").put_u64(r->dropped_bytes);
+        out.put(",\"snapped_segments\":").put_u64(r->snapped_segments).put('}');
+    }
+    if (const UploadAnalyzerCounters* u = stages.uploads) {
+        out.put(",\"uploads\":{\"streams_examined\":").put_u64(u->streams_examined);
+        out.put(",\"streams_framed\":").put_u64(u->streams_framed);
+        out.put(",\"frames\":").put_u64(u->frames).put(",\"complete\":").put_u64(u->complete);
+        out.put(",\"digest_mismatch\":").put_u64(u->digest_mismatch);
+        out.put(",\"extracted\":").put_u64(u->extracted);
+        out.put(",\"extract_refused\":").put_u64(u->extract_refused);
+        out.put(",\"streams_unexamined\":").put_u64(u->decoders_busy).put('}');
     }
     out.put(",\"cut_short\":").put(in.cut_short ? "true" : "false");
     if (in.cut_short) out.put(",\"cut_reason\":").put_json_string(in.cut_reason);

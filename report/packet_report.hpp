@@ -9,6 +9,8 @@
 #include "oui.hpp"
 #include "out_buffer.hpp"
 #include "packet.hpp"
+#include "tcp_reassembler.hpp"
+#include "upload_analyzer.hpp"
 
 namespace wl {
 
@@ -27,10 +29,16 @@ struct InputSummary {
     bool filtered = false;
 };
 
-// `flows` is null when connections were not tracked.
+// What the later stages counted; a null member: that stage did not run.
+struct StageCounters {
+    const FlowCounters* flows = nullptr;
+    const ReassemblyCounters* reassembly = nullptr;
+    const UploadAnalyzerCounters* uploads = nullptr;
+};
+
 void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSummary& in,
-                        const FlowCounters* flows = nullptr);
+                        const StageCounters& stages = {});
 void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummary& in,
-                      const FlowCounters* flows = nullptr);
+                      const StageCounters& stages = {});
 
 }  // namespace wl
