@@ -487,7 +487,7 @@ void FramedStreamDecoder::on_header(Track& t, UploadSink& sink) {
     }
     if (!t.chosen) choose(t, sink);  // the first header to complete decides
 
-    for (const char* key : {"file_name", "filename", "name"}) {
+    for (const char* key : {"file_name", "filename", "fileName", "file", "name", "path"}) {
         if (const std::string* s = find_string(doc, key)) {
             t.file_name = *s;
             break;
@@ -495,21 +495,24 @@ void FramedStreamDecoder::on_header(Track& t, UploadSink& sink) {
     }
     t.cur.file_name = std::string_view(t.file_name);
 
-    for (const char* key : {"md5", "md5sum"}) {
+    for (const char* key : {"md5", "md5sum", "file_md5", "md5_hash", "MD5"}) {
         if (const std::string* s = find_string(doc, key)) {
             t.want_md5 = *s;
             t.want_md5_set = true;
             break;
         }
     }
-    for (const char* key : {"sha256", "sha256sum"}) {
+    for (const char* key : {"sha256", "sha256sum", "file_sha256", "sha256_hash", "SHA256"}) {
         if (const std::string* s = find_string(doc, key)) {
             t.want_sha = *s;
             t.want_sha_set = true;
             break;
         }
     }
-    if (const std::string* s = find_string(doc, "checksum")) {
+    // Keys that do not name the algorithm: the length of the hex digest does.
+    for (const char* key : {"checksum", "hash", "digest"}) {
+        const std::string* s = find_string(doc, key);
+        if (s == nullptr) continue;
         if (!t.want_md5_set && all_hex(*s, 32)) {
             t.want_md5 = *s;
             t.want_md5_set = true;
