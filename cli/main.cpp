@@ -131,6 +131,7 @@ int run(const Options& opt) {
 
     wl::OutBuffer out(stdout);
     wl::Packet pkt;
+    wl::Packet inner[2];  // packets carried in tunnels, decoded in turn
     pkt.linktype = src->linktype();
     wl::DecodeCounters counters;
     wl::DecodeOptions dopts;
@@ -192,7 +193,27 @@ int run(const Options& opt) {
         pkt.wire_len = frame.len;
         wl::decode(wl::Bytes{frame.data, frame.caplen}, pkt, dopts);
         counters.count(pkt);
-        if (!opt.no_flows) flows.process(pkt);
+        if (!opt.no_flows) {
+            flows.process(pkt);
+            // Tunnels: the carried packet is a packet of its own for the flow stage
+            // (its outer UDP flow, if any, was counted above), as Zeek logs both.
+            const wl::Packet* outer = &pkt;
+            for (int depth = 0; depth < 4 && outer->encap != wl::Packet::Encap::None &&
+                                !outer->malformed();
+                 ++depth) {
+                const wl::Bytes bytes = outer->encap_bytes;
+                wl::Packet& in = inner[depth & 1];
+                in.ts_ns = pkt.ts_ns;
+                in.caplen = static_cast<std::uint32_t>(bytes.size());
+                in.wire_len = outer->encap_wire_len;
+                in.linktype = outer->encap == wl::Packet::Encap::Ethernet ? wl::linktype::kEthernet
+                                                                          : wl::linktype::kRaw;
+                wl::decode(bytes, in, dopts);
+                ++counters.tunneled;
+                flows.process(in);
+                outer = &in;
+            }
+        }
         if (opt.packets) {
             if (opt.json) {
                 wl::write_packet_json(out, pkt, *oui);

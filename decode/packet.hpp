@@ -49,6 +49,14 @@ struct Packet {
     Bytes payload{};
     std::uint32_t payload_wire_len = 0;
 
+    // A packet carried inside this one (IP-in-IP, GRE, VXLAN, Geneve, Teredo,
+    // GTP-U): its bytes, for the caller to decode as a packet of its own.
+    enum class Encap : std::uint8_t { None, Ethernet, Ip };
+    Encap encap = Encap::None;
+    Bytes encap_bytes{};
+    std::uint32_t encap_wire_len = 0;
+    const char* encap_name = nullptr;  // "ipip", "gre", "vxlan", "geneve", "teredo", "gtpu"
+
     // Where and why decoding stopped; None for a clean packet.
     Layer error_layer = Layer::None;
     DecodeError error = DecodeError::None;
