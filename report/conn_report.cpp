@@ -172,6 +172,17 @@ const char* teardown_name(Teardown t) {
     return "none";
 }
 
+void put_conn_id(OutBuffer& out, const Connection& c) {
+    char uid[19];
+    make_uid(c.uid_seq, uid);
+    const int v = c.key.ip_version;
+    out.put(",\"uid\":\"").put(uid).put('"');
+    out.put(",\"id.orig_h\":\"").put_ip(c.orig.addr, v);
+    out.put("\",\"id.orig_p\":").put_u64(c.orig.port);
+    out.put(",\"id.resp_h\":\"").put_ip(c.resp.addr, v);
+    out.put("\",\"id.resp_p\":").put_u64(c.resp.port);
+}
+
 const char* proto_name(std::uint8_t proto) {
     switch (proto) {
         case ipproto::kTcp:
@@ -237,19 +248,8 @@ void ConnReporter::conn_ended(const Connection& c, ConnEnd why, const LadderLog*
 }
 
 void ConnReporter::write_json(const Connection& c, ConnEnd why) {
-    char uid[19];
-    make_uid(c.uid_seq, uid);
-    const int v = c.key.ip_version;
     out_.put("{\"type\":\"conn\",\"ts\":").put_ts(c.start_ns);
-    out_.put(",\"uid\":\"").put(uid).put('"');
-    out_.put(",\"id.orig_h\":\"")
-        .put_ip(c.orig.addr, v)
-        .put("\",\"id.orig_p\":")
-        .put_u64(c.orig.port);
-    out_.put(",\"id.resp_h\":\"")
-        .put_ip(c.resp.addr, v)
-        .put("\",\"id.resp_p\":")
-        .put_u64(c.resp.port);
+    put_conn_id(out_, c);
     out_.put(",\"proto\":\"").put(proto_name(c.proto)).put('"');
     // As Zeek: duration and byte counts only for connections that lasted.
     if (c.last_ns > c.start_ns) {

@@ -54,6 +54,8 @@ class ConnReporter : public ConnSink {
 };
 
 const char* teardown_name(Teardown t);
+// The uid and Zeek's id.* fields of a connection, each preceded by a comma.
+void put_conn_id(OutBuffer& out, const Connection& c);
 const char* proto_name(std::uint8_t proto);
 
 }  // namespace wl

@@ -1,5 +1,7 @@
 #include "upload_report.hpp"
 
+#include "conn_report.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -8,18 +10,6 @@
 namespace wl {
 
 namespace {
-
-void put_endpoint_fields(OutBuffer& out, const Connection& c) {
-    const int v = c.key.ip_version;
-    out.put(",\"id.orig_h\":\"")
-        .put_ip(c.orig.addr, v)
-        .put("\",\"id.orig_p\":")
-        .put_u64(c.orig.port);
-    out.put(",\"id.resp_h\":\"")
-        .put_ip(c.resp.addr, v)
-        .put("\",\"id.resp_p\":")
-        .put_u64(c.resp.port);
-}
 
 // The header as sent is valid JSON (the decoder parsed it); JSON Lines
 // needs it on one line, and line breaks can only be whitespace outside strings.
@@ -58,10 +48,8 @@ void UploadReporter::upload(const UploadRecord& rec) {
                             std::string(rec.extracted)});
         return;
     }
-    char uid[19];
-    make_uid(c.uid_seq, uid);
-    out_.put("{\"type\":\"upload\",\"uid\":\"").put(uid).put('"');
-    put_endpoint_fields(out_, c);
+    out_.put("{\"type\":\"upload\"");
+    put_conn_id(out_, c);
     out_.put(",\"dir\":\"").put(rec.dir == 0 ? "orig" : "resp").put('"');
     out_.put(",\"index\":").put_u64(f.index).put(",\"offset\":").put_u64(f.offset);
     out_.put(",\"byte_order\":\"").put(f.byte_order == ByteOrder::Little ? "little" : "big");
@@ -92,11 +80,8 @@ void UploadReporter::inconsistent(const Connection& c, int dir, std::uint64_t of
                                   std::uint64_t len) {
     ++inconsistent_;
     if (!json_) return;
-    char uid[19];
-    make_uid(c.uid_seq, uid);
-    out_.put("{\"type\":\"anomaly\",\"kind\":\"inconsistent_retransmission\",\"uid\":\"");
-    out_.put(uid).put('"');
-    put_endpoint_fields(out_, c);
+    out_.put("{\"type\":\"anomaly\",\"kind\":\"inconsistent_retransmission\"");
+    put_conn_id(out_, c);
     out_.put(",\"dir\":\"").put(dir == 0 ? "orig" : "resp").put("\",\"offset\":").put_u64(offset);
     out_.put(",\"len\":").put_u64(len).put("}\n");
 }
