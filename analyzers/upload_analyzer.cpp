@@ -33,6 +33,8 @@ UploadAnalyzer::UploadAnalyzer(const UploadOptions& opts, std::vector<std::uint1
       decoder_of_(2ull * max_flows, kNone),
       sticky_(max_flows) {
     // Decoders are made once, up front, and reused: none is allocated per packet.
+    carving_.resize(max_decoders);
+    carving_prev_.resize(max_decoders);
     decoders_.reserve(max_decoders);
     free_decoders_.reserve(max_decoders);
     for (std::uint32_t i = 0; i < max_decoders; ++i) {
@@ -52,7 +54,10 @@ bool UploadAnalyzer::forced(const Connection& c) const {
 
 void UploadAnalyzer::release(std::uint32_t conn, int dir) {
     std::uint32_t& d = slot(conn, dir);
-    if (d != kNone && d != kRejected) free_decoders_.push_back(d);
+    if (d != kNone && d != kRejected) {
+        drop_carvings(d);
+        free_decoders_.push_back(d);
+    }
     d = kRejected;
 }
 
@@ -130,28 +135,74 @@ void UploadAnalyzer::stream_end(std::uint32_t conn, int dir, ConnEnd why, bool r
     slot(conn, dir) = kNone;
 }
 
-void UploadAnalyzer::stream_framed(ByteOrder, bool) {
+void UploadAnalyzer::stream_framed(ByteOrder, bool has_header) {
     ++counters_.streams_framed;
+    if (has_header) sticky_[cur_conn_].json_framed |= static_cast<std::uint8_t>(1u << cur_dir_);
+}
+
+UploadAnalyzer::Carving* UploadAnalyzer::carving_for(const UploadFrame& f) {
+    const std::uint32_t d = slot(cur_conn_, cur_dir_);
+    if (d == kNone || d == kRejected) return nullptr;
+    if (carving_prev_[d].active && carving_prev_[d].index == f.index) return &carving_prev_[d];
+    if (carving_[d].active && carving_[d].index == f.index) return &carving_[d];
+    return nullptr;
+}
+
+void UploadAnalyzer::drop_carvings(std::uint32_t decoder) {
+    for (Carving* c : {&carving_prev_[decoder], &carving_[decoder]}) {
+        if (c->active && c->file >= 0 && extractor_ != nullptr) {
+            extractor_->finish(c->file, false, c->refusal);
+        }
+        *c = Carving{};
+    }
 }
 
 void UploadAnalyzer::body_begin(const UploadFrame& f) {
-    cur_file_ = -1;
-    cur_refusal_.clear();
-    if (extractor_ == nullptr || !f.has_size) return;
-    cur_file_ = extractor_->begin(f.file_name, f.declared_size, cur_refusal_);
+    const std::uint32_t d = slot(cur_conn_, cur_dir_);
+    if (d == kNone || d == kRejected) return;
+    Carving& cur = carving_[d];
+    if (cur.active) {  // the previous frame's body, not reported yet
+        if (carving_prev_[d].active && carving_prev_[d].file >= 0) {
+            extractor_->finish(carving_prev_[d].file, false, carving_prev_[d].refusal);
+        }
+        carving_prev_[d] = std::move(cur);
+    }
+    cur = Carving{};
+    cur.active = true;
+    cur.index = f.index;
+    if (extractor_ != nullptr && f.has_size) {
+        cur.file = extractor_->begin(f.file_name, f.declared_size, cur.refusal);
+    }
 }
 
 void UploadAnalyzer::body_data(const std::uint8_t* p, std::size_t n) {
-    if (cur_file_ >= 0 && !extractor_->write(cur_file_, p, n)) {
-        // The extractor recorded the error; finish() reports it.
+    const std::uint32_t d = slot(cur_conn_, cur_dir_);
+    if (d == kNone || d == kRejected || carving_[d].file < 0) return;
+    // A failed write is recorded by the extractor; finish() reports it.
+    extractor_->write(carving_[d].file, p, n);
+}
+
+void UploadAnalyzer::body_gap(std::uint64_t n) {
+    // Bytes never seen: zeros keep what follows at its place in a .partial file.
+    static const std::uint8_t kZeros[4096] = {};
+    const std::uint32_t d = slot(cur_conn_, cur_dir_);
+    if (d == kNone || d == kRejected || carving_[d].file < 0) return;
+    while (n != 0) {
+        const std::size_t k = n < sizeof kZeros ? static_cast<std::size_t>(n) : sizeof kZeros;
+        if (!extractor_->write(carving_[d].file, kZeros, k)) return;
+        n -= k;
     }
 }
 
 void UploadAnalyzer::frame_done(const UploadFrame& f) {
     std::string kept;
-    if (cur_file_ >= 0) {
-        kept = extractor_->finish(cur_file_, f.complete, cur_refusal_);
-        cur_file_ = -1;
+    std::string_view refusal;
+    Carving* carve = carving_for(f);
+    if (carve != nullptr) {
+        if (carve->file >= 0) kept = extractor_->finish(carve->file, f.complete, carve->refusal);
+        carve->file = -1;
+        carve->active = false;
+        refusal = carve->refusal;
     }
     StickySummary& s = sticky_[cur_conn_];
     ++s.frames;
@@ -165,8 +216,7 @@ void UploadAnalyzer::frame_done(const UploadFrame& f) {
     if (extractor_ != nullptr && f.has_size && kept.empty()) ++counters_.extract_refused;
     out_.upload(UploadRecord{
         &flows_.connection(cur_conn_), cur_dir_, &f, kept,
-        extractor_ != nullptr && f.has_size ? std::string_view(cur_refusal_) : std::string_view()});
-    cur_refusal_.clear();
+        extractor_ != nullptr && f.has_size && kept.empty() ? refusal : std::string_view()});
 }
 
 }  // namespace wl

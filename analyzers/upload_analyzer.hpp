@@ -82,6 +82,7 @@ class UploadAnalyzer : public StreamConsumer, private UploadSink {
     // UploadSink, for the decoder currently fed.
     void body_begin(const UploadFrame& f) override;
     void body_data(const std::uint8_t* p, std::size_t n) override;
+    void body_gap(std::uint64_t n) override;
     void frame_done(const UploadFrame& f) override;
     void stream_framed(ByteOrder order, bool has_header) override;
 
@@ -101,8 +102,17 @@ class UploadAnalyzer : public StreamConsumer, private UploadSink {
     // The stream being fed, for the UploadSink callbacks.
     std::uint32_t cur_conn_ = 0;
     int cur_dir_ = 0;
-    int cur_file_ = -1;  // extractor handle of the body being written
-    std::string cur_refusal_;
+    // What is being carved for a decoder's frames. A frame is reported only once the
+    // byte after it arrives, so a body may begin before the previous frame is done.
+    struct Carving {
+        bool active = false;
+        std::uint32_t index = 0;  // the frame's index in its stream
+        int file = -1;            // extractor handle; -1: none (refused, or no extraction)
+        std::string refusal;
+    };
+    std::vector<Carving> carving_, carving_prev_;  // per decoder
+    Carving* carving_for(const UploadFrame& f);
+    void drop_carvings(std::uint32_t decoder);
     UploadAnalyzerCounters counters_;
 };
 
