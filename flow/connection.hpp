@@ -30,7 +30,6 @@ struct TcpSide {
     std::uint64_t last_rel = 0;   // highest sequence end seen, relative to start_seq
     std::uint64_t ack_rel = 0;    // highest ack the peer sent for our data, relative
     std::uint64_t hist_last_syn = 0, hist_last_fin = 0, hist_last_rst = 0;
-    bool hist_syn_seen = false, hist_fin_seen = false, hist_rst_seen = false;
     // Scaled history letters (c, g, t, w): how often each happened.
     std::uint32_t checksum_errors = 0, gaps = 0, rexmits = 0, zero_windows = 0;
     std::uint32_t out_of_order = 0;  // data segments that filled a hole
@@ -68,11 +67,9 @@ struct Connection {
     std::uint64_t last_pkt_ns = 0;  // any packet
     std::uint64_t expire_ns = 0;    // when the connection is over if nothing else arrives
     std::uint64_t syn_ns = 0, synack_ns = 0, ack_ns = 0;  // handshake timestamps
-    std::uint64_t fin_ns[2] = {0, 0};                     // first FIN per side (0 orig, 1 resp)
     ConnSide side[2];                                     // 0: originator, 1: responder
     std::uint8_t proto = 0;
     bool flipped = false;
-    bool seen_first_ack = false;
     bool simultaneous_close = false;  // a FIN crossed the peer's FIN (sent before acking it)
     std::int8_t rst_first = -1;       // side that sent the first RST
     bool close_complete = false;      // Zeek's close_complete: the close timer is running

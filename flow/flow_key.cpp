@@ -103,7 +103,6 @@ bool flow_info(const Packet& pkt, FlowPacketInfo& info) {
         info.key.proto = v6 ? ipproto::kIcmpv6 : ipproto::kIcmp;
         // Zeek's keying: (type, counterpart type), so that a reply from the
         // other side is the same pair reversed; one-way messages use the code.
-        info.icmp_one_way = other < 0;
         info.src.port = type;
         info.dst.port = other < 0 ? pkt.icmp.code() : static_cast<std::uint16_t>(other);
     } else {

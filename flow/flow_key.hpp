@@ -30,8 +30,7 @@ static_assert(sizeof(FlowKey) == 40, "FlowKey is compared and hashed as raw byte
 struct FlowPacketInfo {
     FlowKey key;
     Endpoint src, dst;
-    bool src_is_lo;     // the sender is key.lo
-    bool icmp_one_way;  // an ICMP message with no reply type (unreachable, ...)
+    bool src_is_lo;  // the sender is key.lo
 };
 
 // Fills `info` for a TCP, UDP, ICMP or ICMPv6 packet whose transport header

@@ -574,7 +574,6 @@ void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Pa
                         // The SYN-ACK was seen before its SYN: swap the roles.
                         std::swap(c.side[0], c.side[1]);
                         std::swap(c.orig, c.resp);
-                        std::swap(c.fin_ns[0], c.fin_ns[1]);
                         if (reasm_ != nullptr) reasm_->swap(idx);
                         c.flipped = !c.flipped;
                         c.add_history('^');
@@ -644,7 +643,6 @@ void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Pa
         case TcpState::Reset:
             break;
     }
-    if (fin && c.fin_ns[dir] == 0) c.fin_ns[dir] = ts;
 
     // Content gaps: the peer acknowledged bytes of ours we never saw.
     if (ack && rel_ack > 0) {

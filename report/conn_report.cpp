@@ -262,6 +262,7 @@ void ConnReporter::write_json(const Connection& c, ConnEnd why) {
     out_.put(",\"missed_bytes\":").put_u64(c.side[0].tcp.missed_bytes + c.side[1].tcp.missed_bytes);
     if (c.history_len != 0) {
         out_.put(",\"history\":\"").put(std::string_view(c.history, c.history_len)).put('"');
+        if (c.history_cut) out_.put(",\"history_truncated\":true");
     }
     for (int s = 0; s < 2; ++s) {
         const char* who = s == 0 ? "orig" : "resp";
