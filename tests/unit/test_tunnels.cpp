@@ -75,6 +75,9 @@ wl::Packet decode_inner(const Bytes& frame, wl::Packet::Encap kind, const char* 
     return in;
 }
 
+// The decoded packet's views point into `frame`: it must outlive them.
+wl::Packet decode_inner(Bytes&& frame, wl::Packet::Encap kind, const char* name) = delete;
+
 void check_inner_tcp(const wl::Packet& in) {
     REQUIRE(in.has(wl::Layer::Tcp));
     CHECK(in.ip_version == 4);
@@ -85,40 +88,39 @@ void check_inner_tcp(const wl::Packet& in) {
 }  // namespace
 
 TEST_CASE("tunnels: IP-in-IP and IPv6-in-IPv4", "[tunnel]") {
-    check_inner_tcp(decode_inner(outer_ip(4, inner_ipv4_tcp()), wl::Packet::Encap::Ip, "ipip"));
-    const wl::Packet in =
-        decode_inner(outer_ip(41, inner_ipv6_udp()), wl::Packet::Encap::Ip, "ipip");
+    const Bytes v4 = outer_ip(4, inner_ipv4_tcp());
+    check_inner_tcp(decode_inner(v4, wl::Packet::Encap::Ip, "ipip"));
+    const Bytes v6 = outer_ip(41, inner_ipv6_udp());
+    const wl::Packet in = decode_inner(v6, wl::Packet::Encap::Ip, "ipip");
     REQUIRE(in.has(wl::Layer::Udp));
     CHECK(in.ip_version == 6);
     CHECK(in.udp.dst_port() == 53);
 }
 
 TEST_CASE("tunnels: GRE with and without optional words", "[tunnel]") {
-    const Bytes plain = {0x00, 0x00, 0x08, 0x00};
-    check_inner_tcp(
-        decode_inner(outer_ip(47, cat(plain, inner_ipv4_tcp())), wl::Packet::Encap::Ip, "gre"));
+    const Bytes plain = outer_ip(47, cat({0x00, 0x00, 0x08, 0x00}, inner_ipv4_tcp()));
+    check_inner_tcp(decode_inner(plain, wl::Packet::Encap::Ip, "gre"));
     // Checksum, key and sequence present: 12 more bytes before the payload.
-    Bytes full = {0xb0, 0x00, 0x08, 0x00, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 9};
-    check_inner_tcp(
-        decode_inner(outer_ip(47, cat(full, inner_ipv4_tcp())), wl::Packet::Encap::Ip, "gre"));
-    const Bytes teb = {0x00, 0x00, 0x65, 0x58};
-    check_inner_tcp(
-        decode_inner(outer_ip(47, cat(teb, inner_ethernet())), wl::Packet::Encap::Ethernet, "gre"));
+    const Bytes full = outer_ip(
+        47, cat({0xb0, 0x00, 0x08, 0x00, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 9}, inner_ipv4_tcp()));
+    check_inner_tcp(decode_inner(full, wl::Packet::Encap::Ip, "gre"));
+    const Bytes teb = outer_ip(47, cat({0x00, 0x00, 0x65, 0x58}, inner_ethernet()));
+    check_inner_tcp(decode_inner(teb, wl::Packet::Encap::Ethernet, "gre"));
 }
 
 TEST_CASE("tunnels: VXLAN, Geneve, Teredo, GTP-U", "[tunnel]") {
-    const Bytes vxlan = {0x08, 0, 0, 0, 0, 0, 42, 0};
-    check_inner_tcp(decode_inner(outer_udp(4789, cat(vxlan, inner_ethernet())),
-                                 wl::Packet::Encap::Ethernet, "vxlan"));
-    const Bytes geneve = {0x00, 0x00, 0x65, 0x58, 0, 0, 7, 0};
-    check_inner_tcp(decode_inner(outer_udp(6081, cat(geneve, inner_ethernet())),
-                                 wl::Packet::Encap::Ethernet, "geneve"));
-    const wl::Packet t =
-        decode_inner(outer_udp(3544, inner_ipv6_udp()), wl::Packet::Encap::Ip, "teredo");
+    const Bytes vxlan = outer_udp(4789, cat({0x08, 0, 0, 0, 0, 0, 42, 0}, inner_ethernet()));
+    check_inner_tcp(decode_inner(vxlan, wl::Packet::Encap::Ethernet, "vxlan"));
+    const Bytes geneve =
+        outer_udp(6081, cat({0x00, 0x00, 0x65, 0x58, 0, 0, 7, 0}, inner_ethernet()));
+    check_inner_tcp(decode_inner(geneve, wl::Packet::Encap::Ethernet, "geneve"));
+    const Bytes teredo = outer_udp(3544, inner_ipv6_udp());
+    const wl::Packet t = decode_inner(teredo, wl::Packet::Encap::Ip, "teredo");
     CHECK(t.udp.dst_port() == 53);
     const Bytes inner = inner_ipv4_tcp();
-    Bytes gtp = {0x30, 0xff, 0, static_cast<std::uint8_t>(inner.size()), 0, 0, 0, 1};
-    check_inner_tcp(decode_inner(outer_udp(2152, cat(gtp, inner)), wl::Packet::Encap::Ip, "gtpu"));
+    const Bytes gtp = outer_udp(
+        2152, cat({0x30, 0xff, 0, static_cast<std::uint8_t>(inner.size()), 0, 0, 0, 1}, inner));
+    check_inner_tcp(decode_inner(gtp, wl::Packet::Encap::Ip, "gtpu"));
 }
 
 TEST_CASE("tunnels: what is not a tunnel is left alone", "[tunnel]") {
