@@ -198,8 +198,8 @@ int run(const Options& opt) {
             // Tunnels: the carried packet is a packet of its own for the flow stage
             // (its outer UDP flow, if any, was counted above), as Zeek logs both.
             const wl::Packet* outer = &pkt;
-            for (int depth = 0; depth < 4 && outer->encap != wl::Packet::Encap::None &&
-                                !outer->malformed();
+            for (int depth = 0;
+                 depth < 4 && outer->encap != wl::Packet::Encap::None && !outer->malformed();
                  ++depth) {
                 const wl::Bytes bytes = outer->encap_bytes;
                 wl::Packet& in = inner[depth & 1];

@@ -23,8 +23,8 @@ struct DecodeCounters {
     // Packets in which each layer decoded (Layer order).
     std::array<std::uint64_t, static_cast<std::size_t>(Layer::Count)> layer{};
     std::uint64_t ip_fragments = 0;
-    std::uint64_t tunneled = 0;  // packets found inside tunnels (and given to the flow stage)
-    std::uint64_t other_network = 0;    // link decoded, network protocol not ours
+    std::uint64_t tunneled = 0;       // packets found inside tunnels (and given to the flow stage)
+    std::uint64_t other_network = 0;  // link decoded, network protocol not ours
     std::uint64_t other_transport = 0;  // IP decoded, upper protocol not ours
 
     std::uint64_t malformed = 0;

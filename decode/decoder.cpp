@@ -278,9 +278,7 @@ class FrameDecoder {
             return;  // only whole, captured datagrams
         }
         const Cursor c{p, static_cast<std::uint32_t>(p.size())};
-        auto on = [&](std::uint16_t port) {
-            return u.dst_port() == port || u.src_port() == port;
-        };
+        auto on = [&](std::uint16_t port) { return u.dst_port() == port || u.src_port() == port; };
         if (on(4789) && p.size() >= 8 && (p[0] & 0x08) != 0) {
             encapsulated(Packet::Encap::Ethernet, c, 8, "vxlan");
         } else if (on(6081) && p.size() >= 8 && (p[0] >> 6) == 0) {

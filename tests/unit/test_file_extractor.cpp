@@ -548,7 +548,8 @@ TEST_CASE("FileExtractor never follows a symlink planted at its temporary name",
         if (k % 2 == 0) {
             fs::create_symlink(tree.outside / "victim", planted);
         } else {
-            fs::create_symlink(tree.outside / (std::string("dangling").append(std::to_string(k))), planted);
+            fs::create_symlink(tree.outside / (std::string("dangling").append(std::to_string(k))),
+                               planted);
         }
     }
     const auto outside_before = snapshot(tree.root, tree.dir);
