@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wl=${1:-build}/wirelens
+[[ -x /usr/bin/time ]] || { echo "bench/quick.sh: needs /usr/bin/time (Debian package 'time')" >&2; exit 1; }
+[[ -x "$wl" ]] || { echo "bench/quick.sh: no $wl: build first (cmake -S . -B build && cmake --build build)" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 bench/replicate_pcap.py samples/upload-v4.pcap "$work/big.pcap" 2000
