@@ -826,16 +826,15 @@ void make_uid(std::uint64_t seq, char out[19]) {
 }
 
 bool likely_server_port(std::uint16_t port, std::uint8_t proto) {
-    // The ports Zeek's analyzers register (likely_server_ports), the common subset.
+    // The ports Zeek's base protocol scripts add to likely_server_ports (its
+    // analyzers' well-known ports), as far as they are known here.
     static constexpr std::uint16_t kTcp[] = {
-        21,   22,   23,   25,   53,   80,   81,   88,   110,  111,   135,   139,  143,
-        179,  389,  443,  445,  465,  502,  513,  514,  563,  585,   587,   614,  631,
-        636,  873,  989,  990,  992,  993,  994,  995,  1080, 1433,  1521,  1723, 1883,
-        2049, 2811, 3128, 3306, 3389, 5060, 5222, 5223, 5269, 5432,  5672,  5900, 6379,
-        6666, 6667, 6668, 6669, 8000, 8080, 8443, 8888, 9200, 11211, 20000, 27017};
-    static constexpr std::uint16_t kUdp[] = {53,   67,   68,   69,   88,   111,  123,  137,
-                                             138,  161,  162,  500,  514,  1812, 1813, 2049,
-                                             3478, 4500, 4789, 5060, 5353, 5355, 6081, 20000};
+        21,   22,   23,   25,   53,   79,   80,   81,   88,   110,  111,  135,  139,
+        143,  389,  443,  445,  465,  502,  563,  585,  587,  614,  631,  636,  989,
+        990,  992,  993,  995,  1080, 1883, 2049, 2811, 3128, 3268, 3306, 3389, 5222,
+        5223, 5269, 5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000};
+    static constexpr std::uint16_t kUdp[] = {53,  67,  68,  88,   111,  123,  137,  161,  162,
+                                             389, 443, 514, 1812, 2049, 5060, 5353, 5355, 20000};
     if (proto == ipproto::kTcp) {
         return std::binary_search(std::begin(kTcp), std::end(kTcp), port);
     }
