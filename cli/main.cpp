@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "alert_report.hpp"
 #include "conn_report.hpp"
 #include "counters.hpp"
 #include "file_extractor.hpp"
@@ -19,6 +20,7 @@
 #include "packet.hpp"
 #include "packet_report.hpp"
 #include "pcap_source.hpp"
+#include "syn_flood.hpp"
 #include "tcp_reassembler.hpp"
 #include "upload_analyzer.hpp"
 #include "upload_report.hpp"
@@ -55,7 +57,27 @@ struct Options {
     bool extract_partial = false;
     std::uint64_t extract_max = 1ull << 30;
     std::uint32_t max_uploads = 1024;
+    bool no_flood = false;
+    wl::SynFloodOptions flood;
 };
+
+// Completed handshakes tell the flood detector which SYNs were legitimate.
+class HandshakesToDetector : public wl::HandshakeObserver {
+  public:
+    explicit HandshakesToDetector(wl::SynFloodDetector& d) : d_(d) {}
+    void handshake_completed(const wl::Connection& c, std::uint64_t ts_ns) override {
+        d_.completed(ts_ns, c.key.ip_version, c.resp.addr, c.resp.port);
+    }
+
+  private:
+    wl::SynFloodDetector& d_;
+};
+
+void feed_flood(wl::SynFloodDetector& d, const wl::Packet& p) {
+    if (!p.has(wl::Layer::Tcp)) return;
+    d.packet(p.ts_ns, p.ip_version, p.ip_src(), p.tcp.src_port(), p.ip_dst(), p.tcp.dst_port(),
+             p.tcp.flags());
+}
 
 int fail(const std::string& msg) {
     std::fprintf(stderr, "wirelens: %s\n", msg.c_str());
@@ -164,6 +186,14 @@ int run(const Options& opt) {
     uopts.size_key = opt.size_key;
     uopts.sha256 = opt.sha256;
     wl::UploadReporter uploads(out, opt.json);
+    wl::AlertReporter alerts(out, opt.json);
+    std::unique_ptr<wl::SynFloodDetector> flood;
+    std::unique_ptr<HandshakesToDetector> handshakes;
+    if (!opt.no_flood) {
+        flood = std::make_unique<wl::SynFloodDetector>(opt.flood, alerts);
+        handshakes = std::make_unique<HandshakesToDetector>(*flood);
+        flows.set_handshake_observer(handshakes.get());
+    }
     std::unique_ptr<wl::UploadAnalyzer> analyzer;
     std::unique_ptr<wl::TcpReassembler> reassembler;
     if (!opt.no_flows && !opt.no_reassembly) {
@@ -193,6 +223,7 @@ int run(const Options& opt) {
         pkt.wire_len = frame.len;
         wl::decode(wl::Bytes{frame.data, frame.caplen}, pkt, dopts);
         counters.count(pkt);
+        if (flood) feed_flood(*flood, pkt);
         if (!opt.no_flows) {
             flows.process(pkt);
             // Tunnels: the carried packet is a packet of its own for the flow stage
@@ -210,6 +241,7 @@ int run(const Options& opt) {
                                                                           : wl::linktype::kRaw;
                 wl::decode(bytes, in, dopts);
                 ++counters.tunneled;
+                if (flood) feed_flood(*flood, in);
                 flows.process(in);
                 outer = &in;
             }
@@ -224,6 +256,7 @@ int run(const Options& opt) {
         progress.maybe_draw(*src, counters.packets);
     }
     progress.clear();
+    if (flood) flood->finish(counters.last_ts_ns);  // ends alerts still open
     wl::StageCounters stages;
     if (!opt.no_flows) {
         if (opt.packets && !opt.json) out.put('\n');
@@ -233,6 +266,10 @@ int run(const Options& opt) {
         stages.flows = &flows.counters();
         if (reassembler) stages.reassembly = &reassembler->counters();
         if (analyzer) stages.uploads = &analyzer->counters();
+    }
+    if (flood) {
+        alerts.finish();  // the flood section and its charts
+        stages.flood = flood.get();
     }
     if (opt.json) {
         wl::write_stats_json(out, counters, summary, stages);
@@ -297,6 +334,19 @@ int main(int argc, char** argv) {
                    "Do not extract bodies declared larger than this many bytes (1 GiB)");
     app.add_option("--max-uploads", opt.max_uploads, "Streams examined for framing at once (1024)")
         ->check(CLI::Range(1u, 1u << 20));
+    app.add_flag("--no-flood", opt.no_flood, "No SYN-flood detection");
+    app.add_option("--flood-syn-rate", opt.flood.min_syn_rate,
+                   "SYNs per second to one victim that can make a flood (1000)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--flood-max-completion", opt.flood.max_completion,
+                   "Largest share of completed handshakes in a flood (0.2)")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--flood-half-open", opt.flood.min_half_open,
+                   "Half-open attempts in one second that can make a flood (500)")
+        ->check(CLI::Range(1u, 1u << 30));
+    app.add_option("--flood-quiet", opt.flood.quiet_seconds,
+                   "Seconds below the thresholds before an alert ends (5)")
+        ->check(CLI::PositiveNumber);
     app.add_option("expression", opt.expression, "BPF filter, as after tcpdump's options");
     try {
         app.parse(argc, argv);

@@ -508,7 +508,10 @@ void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Pa
     // Handshake and teardown facts for wirelens' own fields.
     if (syn && !ack && dir == 0 && c.syn_ns == 0) c.syn_ns = ts;
     if (syn && ack && dir == 1 && c.synack_ns == 0) c.synack_ns = ts;
-    if (ack && !syn && dir == 0 && c.synack_ns != 0 && c.ack_ns == 0) c.ack_ns = ts;
+    if (ack && !syn && dir == 0 && c.synack_ns != 0 && c.ack_ns == 0) {
+        c.ack_ns = ts;
+        if (handshake_observer_ != nullptr) handshake_observer_->handshake_completed(c, ts);
+    }
     if (rst && c.rst_first < 0) c.rst_first = static_cast<std::int8_t>(dir);
 
     if (fin && me->fin_cnt < 255) ++me->fin_cnt;

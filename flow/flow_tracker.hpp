@@ -50,6 +50,13 @@ struct LadderLog {
     std::uint32_t dropped = 0;  // steps that did not fit
 };
 
+// Told when a TCP handshake completes (the originator's ACK of the SYN-ACK).
+class HandshakeObserver {
+  public:
+    virtual ~HandshakeObserver() = default;
+    virtual void handshake_completed(const Connection& c, std::uint64_t ts_ns) = 0;
+};
+
 class ConnSink {
   public:
     virtual ~ConnSink() = default;
@@ -84,6 +91,7 @@ class FlowTracker {
     const Connection& connection(std::uint32_t idx) const { return pool_[idx]; }
     // Feeds TCP payload to `r` (null: no reassembly).
     void set_reassembler(TcpReassembler* r) { reasm_ = r; }
+    void set_handshake_observer(HandshakeObserver* o) { handshake_observer_ = o; }
 
     // Zeek's conn_state for a connection as it stands.
     static const char* conn_state(const Connection& c);
@@ -132,6 +140,7 @@ class FlowTracker {
     std::uint64_t now_ns_ = 0;
     FlowCounters counters_;
     TcpReassembler* reasm_ = nullptr;
+    HandshakeObserver* handshake_observer_ = nullptr;
 };
 
 // Zeek-style unique id: "C" and 17 base62 characters, derived from `seq`.

@@ -83,15 +83,24 @@ TcpReassembler::TcpReassembler(std::uint32_t max_flows, const ReassemblyOptions&
 void TcpReassembler::start(std::uint32_t conn) {
     for (int dir = 0; dir < 2; ++dir) {
         Stream& s = stream(conn, dir);
-        // The slot's previous connection may not have been finished.
-        if (s.active) {
+        // Nothing is written here: a flood of connections that never carry data
+        // must not make every stream's memory resident. The slot's previous
+        // connection may not have been finished, though.
+        if (s.init) {
             while (s.head != kNone)
                 free_waiting(s, s.head);
+            s.init = false;
+            s.active = false;
         }
-        std::memset(&s, 0, sizeof s);
-        s.head = kNone;
     }
     consumer_.stream_start(conn);
+}
+
+void TcpReassembler::activate(Stream& s) {
+    if (s.init) return;
+    std::memset(&s, 0, sizeof s);
+    s.head = kNone;
+    s.init = true;
 }
 
 void TcpReassembler::deliver(std::uint32_t conn, int dir, Stream& s, const std::uint8_t* p,
@@ -292,6 +301,7 @@ void TcpReassembler::segment(std::uint32_t conn, int dir, std::uint64_t rel,
                              std::uint32_t wire_len, bool syn_seen, std::uint64_t ts) {
     if (wire_len == 0) return;
     Stream& s = stream(conn, dir);
+    activate(s);
     if (!s.active) {
         s.active = true;
         s.from_start = syn_seen;
@@ -355,6 +365,7 @@ void TcpReassembler::swap(std::uint32_t conn) {
 
 void TcpReassembler::fin(std::uint32_t conn, int dir, std::uint64_t rel) {
     Stream& s = stream(conn, dir);
+    activate(s);
     if (s.fin_at == 0) s.fin_at = rel;
 }
 

@@ -96,6 +96,7 @@ class TcpReassembler {
         std::uint32_t head;      // first waiting segment (sorted by position)
         std::uint32_t buffered;  // bytes waiting
         std::uint32_t segments;  // segments seen, for segment ids
+        bool init;               // set up for the slot's connection (zero: untouched)
         bool active;             // first data seen
         bool from_start;
         std::uint8_t recent_pos;
@@ -111,6 +112,7 @@ class TcpReassembler {
     };
 
     Stream& stream(std::uint32_t conn, int dir) { return streams_[2ull * conn + dir]; }
+    void activate(Stream& s);
     void deliver(std::uint32_t conn, int dir, Stream& s, const std::uint8_t* p, std::uint32_t n,
                  std::uint32_t segment, std::uint64_t ts, bool record);
     void remember(Stream& s, std::uint64_t rel, std::uint32_t n, std::uint32_t hash);

@@ -242,7 +242,7 @@ void ConnReporter::conn_ended(const Connection& c, ConnEnd why, const LadderLog*
         return;
     }
     if (rows_.size() == kMaxBufferedRows) print_rows();
-    if (rows_.capacity() == 0) rows_.reserve(1024);
+    if (rows_.capacity() == 0) rows_.reserve(kMaxBufferedRows);  // never regrown
     rows_.push_back(make_row(c));
     if (ladder != nullptr) ladders_.emplace_back(rows_.back(), *ladder);
 }

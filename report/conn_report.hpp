@@ -15,7 +15,7 @@ class ConnReporter : public ConnSink {
   public:
     // Text rows wait to be sorted by start time; beyond this many they are
     // printed as a sorted batch so that memory stays bounded.
-    static constexpr std::size_t kMaxBufferedRows = 65536;
+    static constexpr std::size_t kMaxBufferedRows = 16384;
 
     ConnReporter(OutBuffer& out, const OuiRegistry& oui, bool json);
     void conn_ended(const Connection& c, ConnEnd why, const LadderLog* ladder) override;

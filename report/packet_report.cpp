@@ -543,6 +543,11 @@ void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSumm
         if (u->decoders_busy) out.put(", ").put_u64(u->decoders_busy).put(" streams unexamined");
         out.put('\n');
     }
+    if (const SynFloodDetector* f = stages.flood) {
+        out.put("floods    ").put_u64(f->alerts()).put(" SYN-flood alerts, ");
+        out.put_u64(f->victims_evicted()).put(" victims evicted, ").put_u64(f->untracked());
+        out.put(" flooded victims untracked\n");
+    }
     if (in.cut_short) out.put("input     cut short: ").put(in.cut_reason).put('\n');
 }
 
@@ -608,6 +613,11 @@ void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummar
         out.put(",\"extracted\":").put_u64(u->extracted);
         out.put(",\"extract_refused\":").put_u64(u->extract_refused);
         out.put(",\"streams_unexamined\":").put_u64(u->decoders_busy).put('}');
+    }
+    if (const SynFloodDetector* f = stages.flood) {
+        out.put(",\"floods\":{\"alerts\":").put_u64(f->alerts());
+        out.put(",\"victims_evicted\":").put_u64(f->victims_evicted());
+        out.put(",\"untracked\":").put_u64(f->untracked()).put('}');
     }
     out.put(",\"cut_short\":").put(in.cut_short ? "true" : "false");
     if (in.cut_short) out.put(",\"cut_reason\":").put_json_string(in.cut_reason);

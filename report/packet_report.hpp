@@ -9,6 +9,7 @@
 #include "oui.hpp"
 #include "out_buffer.hpp"
 #include "packet.hpp"
+#include "syn_flood.hpp"
 #include "tcp_reassembler.hpp"
 #include "upload_analyzer.hpp"
 
@@ -34,6 +35,7 @@ struct StageCounters {
     const FlowCounters* flows = nullptr;
     const ReassemblyCounters* reassembly = nullptr;
     const UploadAnalyzerCounters* uploads = nullptr;
+    const SynFloodDetector* flood = nullptr;
 };
 
 void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSummary& in,

@@ -17,7 +17,7 @@ main_pkgs=(
 test_pkgs=(
   python3                      # end-to-end and differential test drivers, sample upload programs
   tshark tcpdump               # differential decoding peers
-  iproute2 ethtool             # network namespaces and veth pairs for live tests and samples
+  iproute2 ethtool hping3      # network namespaces and veth pairs for live tests and samples
 )
 
 want=("${main_pkgs[@]}")

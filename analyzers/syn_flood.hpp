@@ -1,0 +1,168 @@
+// The SYN-flood detector: follows SYNs, SYN-ACKs, RSTs and completed handshakes
+// per victim (address and port, and address over all ports) in 1-second
+// windows of capture time, and reports a flood when SYNs are many and few of
+// them complete. Every table is sized in the constructor: a flood of any size
+// costs time, never memory, and a file and a live capture give the same answer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace wl {
+
+struct SynFloodOptions {
+    // SYNs per second to one victim (sliding 1 s window) to consider it flooded ...
+    double min_syn_rate = 1000;
+    // ... when at most this share of them complete the handshake.
+    double max_completion = 0.2;
+    // Or: more than this many half-open SYNs (neither completed nor reset) in
+    // the window, with the same completion share.
+    std::uint32_t min_half_open = 500;
+    double quiet_seconds = 5;      // an alert ends after this long below the thresholds
+    std::uint32_t victims = 4096;  // victims (address+port, address) followed at once
+    std::uint32_t detailed = 64;   // victims with source details at once (and open alerts)
+    std::uint32_t top_k = 10;      // top sources reported, at most SynFloodAlert::kTop
+};
+
+struct SynFloodAlert {
+    static constexpr int kTop = 10;
+    static constexpr int kChart = 120;
+
+    std::uint8_t ip_version = 0;
+    std::uint8_t victim[16] = {};   // IPv4: the first 4 bytes
+    std::uint16_t port = 0;         // 0: all ports of the address
+    std::uint64_t ts_start_ns = 0;  // first SYN of the first window of the alert
+    std::uint64_t ts_end_ns = 0;    // last time the victim was over the thresholds
+    std::uint64_t syns = 0, synacks = 0, rsts = 0, completed = 0;
+    double peak_syn_rate = 0;            // SYNs in the busiest 1 s window
+    double completion_ratio = 0;         // completed / syns
+    std::uint64_t distinct_sources = 0;  // HyperLogLog estimate
+    struct Source {
+        std::uint8_t ip_version;
+        std::uint8_t addr[16];
+        std::uint64_t syns;  // space-saving count: may overestimate by the evicted minimum
+    } top[kTop] = {};
+    std::uint32_t ntop = 0;
+    bool spoofed = false;  // many sources each sending few SYNs (distinct_sources > syns / 4)
+    // SYNs per second, one per 1 s window from the first; the first kChart seconds.
+    std::uint32_t rate[kChart] = {};
+    std::uint32_t nrate = 0;
+    bool ended = false;
+};
+
+class SynFloodSink {
+  public:
+    virtual ~SynFloodSink() = default;
+    virtual void alert_started(const SynFloodAlert& a) = 0;
+    virtual void alert_ended(const SynFloodAlert& a) = 0;
+};
+
+class SynFloodDetector {
+  public:
+    SynFloodDetector(const SynFloodOptions& opts, SynFloodSink& sink);
+
+    // One TCP packet from its decoded headers: a SYN (no ACK) counts against
+    // dst:dport; a SYN-ACK or a RST counts as the victim src:sport answering.
+    void packet(std::uint64_t ts_ns, int ip_version, const std::uint8_t* src, std::uint16_t sport,
+                const std::uint8_t* dst, std::uint16_t dport, std::uint16_t tcp_flags);
+    // A handshake to victim:port completed (the flow stage knows).
+    void completed(std::uint64_t ts_ns, int ip_version, const std::uint8_t* victim,
+                   std::uint16_t port);
+    // Capture time passes: ends quiet alerts, returns idle trackers.
+    void advance(std::uint64_t now_ns);
+    // End of input: ends every open alert.
+    void finish(std::uint64_t now_ns);
+
+    std::uint64_t alerts() const { return alerts_; }
+    std::uint64_t victims_evicted() const { return evicted_; }
+    // Victims over the thresholds that found no tracker free (no alert for them).
+    std::uint64_t untracked() const { return untracked_; }
+    // Bytes the detector holds; fixed after construction.
+    std::size_t memory_bytes() const;
+
+  private:
+    static constexpr std::uint32_t kNone = 0xffffffffu;
+    static constexpr int kHllBits = 10;
+    static constexpr std::uint32_t kHllRegisters = 1u << kHllBits;
+    static constexpr std::uint32_t kRecent = 4096;  // SYNs replayed into a new tracker
+
+    struct Window {
+        std::uint32_t syns = 0, synacks = 0, rsts = 0, completed = 0;
+        std::uint64_t first_ns = 0;  // first SYN
+    };
+    struct Victim {
+        std::uint64_t hash = 0;
+        std::uint64_t w = 0;  // index of the current window (seconds)
+        Window cur, prev;
+        std::uint32_t gen = 0;  // bumped on reuse, so recent SYNs of an old victim don't count
+        std::uint32_t tracker = kNone;
+        std::uint32_t open_port_alerts = 0;  // address-wide entry: alerts on its ports
+        std::uint16_t port = 0;
+        std::uint8_t ip_version = 0;
+        std::uint8_t addr[16] = {};
+    };
+    struct SourceCount {
+        std::uint64_t count;
+        std::uint8_t ip_version;
+        std::uint8_t addr[16];
+    };
+    struct Tracker {
+        std::uint32_t victim = kNone;
+        bool alerting = false;
+        std::uint64_t start_w = 0;
+        std::uint64_t last_above_ns = 0;
+        std::uint32_t nsources = 0;  // space-saving counters in use
+        SynFloodAlert alert;
+    };
+    struct RecentSyn {
+        std::uint32_t victim[2];  // port entry, address entry (kNone: none)
+        std::uint32_t gen[2];
+        std::uint8_t ip_version;
+        std::uint8_t src[16];
+    };
+    struct Rates {
+        double syns, completed, rsts;
+    };
+
+    std::uint32_t find(int ver, const std::uint8_t* addr, std::uint16_t port,
+                       std::uint64_t hash) const;
+    std::uint32_t find_or_add(int ver, const std::uint8_t* addr, std::uint16_t port);
+    std::uint32_t evict_one();
+    void erase_slot(std::uint32_t idx);
+    void roll(Victim& v, std::uint64_t w);
+    Rates rates(const Victim& v, std::uint64_t ts) const;
+    bool over(const Rates& r, double scale, double max_completion) const;
+    void syn_to(std::uint32_t vi, std::uint32_t port_vi, std::uint64_t ts, int ver,
+                const std::uint8_t* src);
+    void answer_from(std::uint32_t vi, std::uint64_t ts, bool synack, bool rst);
+    std::uint32_t take_tracker(std::uint32_t vi, bool steal);
+    void release_tracker(std::uint32_t ti);
+    void add_source(std::uint32_t ti, int ver, const std::uint8_t* src);
+    void start_alert(std::uint32_t vi, std::uint64_t ts);
+    void end_alert(std::uint32_t ti, std::uint64_t now);
+    void summarize(std::uint32_t ti);
+    std::uint64_t hll_estimate(std::uint32_t ti) const;
+    void sweep(std::uint64_t now);
+
+    SynFloodOptions opts_;
+    SynFloodSink& sink_;
+    std::uint64_t quiet_ns_;
+    std::vector<Victim> victims_;
+    std::vector<std::uint32_t> slots_;  // open addressing, linear probing: victim index + 1
+    std::uint64_t slot_mask_ = 0;
+    std::vector<std::uint32_t> free_victims_;
+    std::uint32_t evict_cursor_ = 0;
+    std::vector<Tracker> trackers_;
+    std::vector<std::uint8_t> hll_;     // kHllRegisters per tracker
+    std::vector<SourceCount> sources_;  // 2 * top_k per tracker
+    std::vector<std::uint32_t> free_trackers_;
+    std::uint32_t source_slots_ = 0;
+    std::vector<RecentSyn> recent_;
+    std::uint32_t recent_pos_ = 0;
+    std::uint64_t now_ns_ = 0;
+    std::uint64_t swept_w_ = 0;
+    std::uint64_t alerts_ = 0, evicted_ = 0, untracked_ = 0;
+};
+
+}  // namespace wl

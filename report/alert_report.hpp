@@ -1,0 +1,31 @@
+// SYN-flood alerts: an `alert` record when one starts and when it ends
+// (JSON), a line as each fires and a per-second SYN-rate chart per alert in
+// the summary (text).
+#pragma once
+
+#include <vector>
+
+#include "out_buffer.hpp"
+#include "syn_flood.hpp"
+
+namespace wl {
+
+class AlertReporter : public SynFloodSink {
+  public:
+    // Ended alerts kept for the text summary's charts; the count beyond is noted.
+    static constexpr std::size_t kMaxCharts = 16;
+
+    AlertReporter(OutBuffer& out, bool json) : out_(out), json_(json) {}
+    void alert_started(const SynFloodAlert& a) override;
+    void alert_ended(const SynFloodAlert& a) override;
+    void finish();
+
+  private:
+    void write_json(const SynFloodAlert& a, const char* state);
+    OutBuffer& out_;
+    bool json_;
+    std::vector<SynFloodAlert> ended_;
+    std::uint64_t not_charted_ = 0;
+};
+
+}  // namespace wl
