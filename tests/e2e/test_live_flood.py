@@ -36,7 +36,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netns  # noqa: E402
 import pcaputil  # noqa: E402
+from netns import log, sh, wait_for  # noqa: E402
 
 ATTACKER, VICTIM = "198.18.66.1", "198.18.66.2"
 FLOOD_PORT, LEGIT_PORT = 80, 8080
@@ -88,47 +90,21 @@ sys.exit(0 if ok == n else 1)
 """
 
 
-def log(msg):
-    print(msg, flush=True)
-
-
-def sh(cmd, timeout=20, check=True):
-    p = subprocess.run(cmd, capture_output=True, timeout=timeout)
-    if check and p.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), p.returncode,
-                                                p.stderr.decode(errors="replace").strip()))
-    return p
-
-
-class Namespaces:
+class FloodNamespaces(netns.Namespaces):
     """Side 0 the attacker, side 1 the victim."""
 
     def __init__(self):
-        pid = os.getpid()
-        self.ns = ("wl-lfa-%d" % pid, "wl-lfv-%d" % pid)
-        self.ifs = ("wlfa%d" % pid, "wlfv%d" % pid)
-        self.procs = []
-        self.created = []
+        super().__init__("lfa", "lfv")
 
-    def exec_cmd(self, side, cmd):
-        return ["ip", "netns", "exec", self.ns[side]] + cmd
+    def configure(self, side, ifc, run):
+        run(["ip", "link", "set", "lo", "up"])
+        # No IPv6 address of any kind (not even link-local): only 198.18.66.0/24.
+        run(["ip", "link", "set", "dev", ifc, "addrgenmode", "none"])
+        run(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % ifc])
+        run(["ip", "addr", "add", (ATTACKER, VICTIM)[side] + "/24", "dev", ifc])
+        run(["ip", "link", "set", ifc, "up"])
 
-    def setup(self):
-        for ns in self.ns:
-            sh(["ip", "netns", "add", ns])
-            self.created.append(ns)
-        # The veth ends are made inside the namespaces: they never exist in the host's.
-        sh(["ip", "link", "add", self.ifs[0], "netns", self.ns[0], "type", "veth", "peer",
-            "name", self.ifs[1], "netns", self.ns[1]])
-        for side, addr in ((0, ATTACKER), (1, VICTIM)):
-            ifc = self.ifs[side]
-            run = lambda cmd: sh(self.exec_cmd(side, cmd))  # noqa: E731
-            run(["ip", "link", "set", "lo", "up"])
-            # No IPv6 address of any kind (not even link-local): only 198.18.66.0/24.
-            run(["ip", "link", "set", "dev", ifc, "addrgenmode", "none"])
-            run(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % ifc])
-            run(["ip", "addr", "add", addr + "/24", "dev", ifc])
-            run(["ip", "link", "set", ifc, "up"])
+    def verify(self):
         # Nothing can leave: each namespace knows only its own /24 (and lo).
         for side in (0, 1):
             routes = sh(self.exec_cmd(side, ["ip", "-4", "route", "show"])).stdout.decode()
@@ -136,45 +112,6 @@ class Namespaces:
                     line and not line.startswith("198.18.66.0/24 ")
                     for line in routes.splitlines()):
                 raise RuntimeError("unexpected routes in %s: %r" % (self.ns[side], routes))
-
-    def spawn(self, side, cmd, **kw):
-        p = subprocess.Popen(self.exec_cmd(side, cmd), **kw)
-        self.procs.append(p)
-        return p
-
-    def teardown(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
-        for ns in self.created:
-            # Anything left in our own namespaces was started by this test.
-            pids = sh(["ip", "netns", "pids", ns], check=False).stdout.split()
-            for pid in pids:
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except (OSError, ValueError):
-                    pass
-            sh(["ip", "netns", "del", ns], check=False)
-        self.created = []
-
-
-def wait_for(path, text, proc, timeout=10):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with open(path, "rb") as f:
-                if text.encode() in f.read():
-                    return True
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.05)
-    return False
 
 
 def count_tcp(pcap):
@@ -234,7 +171,7 @@ def main():
     f = pcaputil.Failures("test_live_flood")
     t_start = time.monotonic()
     work = tempfile.mkdtemp(prefix="wl-flood-")
-    nsx = Namespaces()
+    nsx = FloodNamespaces()
     try:
         nsx.setup()
         pcap = os.path.join(work, "capture.pcap")

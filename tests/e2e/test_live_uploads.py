@@ -33,24 +33,14 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netns  # noqa: E402
 import pcaputil  # noqa: E402
+from netns import log, sh, wait_for  # noqa: E402
 
 PORT = 5001
 A4, B4 = "198.18.77.1", "198.18.77.2"  # client side (capture), server side
 A6, B6 = "fd00:5e:77::1", "fd00:5e:77::2"
 DEFAULT_BIG_MIB = 100
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def sh(cmd, timeout=20, check=True):
-    p = subprocess.run(cmd, capture_output=True, timeout=timeout)
-    if check and p.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), p.returncode,
-                                                p.stderr.decode(errors="replace").strip()))
-    return p
 
 
 def make_files(d, big_mib):
@@ -118,37 +108,25 @@ def same_bytes(a, b):
                 return True
 
 
-class Namespaces:
+class UploadNamespaces(netns.Namespaces):
+    """Side 0 the client (and the capture), side 1 the server."""
+
     def __init__(self):
-        pid = os.getpid()
-        self.ns = ("wl-lua-%d" % pid, "wl-lub-%d" % pid)
-        self.ifs = ("wlua%d" % pid, "wlub%d" % pid)
-        self.procs = []
-        self.created = []
+        super().__init__("lua", "lub")
 
-    def exec_cmd(self, side, cmd):
-        return ["ip", "netns", "exec", self.ns[side]] + cmd
-
-    def setup(self):
-        for ns in self.ns:
-            sh(["ip", "netns", "add", ns])
-            self.created.append(ns)
-        # The veth ends are made inside the namespaces: they never exist in the host's.
-        sh(["ip", "link", "add", self.ifs[0], "netns", self.ns[0], "type", "veth", "peer",
-            "name", self.ifs[1], "netns", self.ns[1]])
+    def configure(self, side, ifc, run):
         addrs = ((A4, A6), (B4, B6))
-        for side in (0, 1):
-            ifc = self.ifs[side]
-            run = lambda cmd: sh(self.exec_cmd(side, cmd))  # noqa: E731
-            run(["ip", "link", "set", "lo", "up"])
-            run(["ethtool", "-K", ifc, "tso", "off", "gso", "off", "gro", "off", "tx", "off",
-                 "rx", "off"])
-            run(["ip", "link", "set", "dev", ifc, "addrgenmode", "none"])
-            run(["sysctl", "-qw", "net.ipv6.conf.%s.router_solicitations=0" % ifc])
-            run(["sysctl", "-qw", "net.ipv6.conf.%s.accept_ra=0" % ifc])
-            run(["ip", "addr", "add", addrs[side][0] + "/24", "dev", ifc])
-            run(["ip", "-6", "addr", "add", addrs[side][1] + "/64", "dev", ifc, "nodad"])
-            run(["ip", "link", "set", ifc, "up"])
+        run(["ip", "link", "set", "lo", "up"])
+        run(["ethtool", "-K", ifc, "tso", "off", "gso", "off", "gro", "off", "tx", "off",
+             "rx", "off"])
+        run(["ip", "link", "set", "dev", ifc, "addrgenmode", "none"])
+        run(["sysctl", "-qw", "net.ipv6.conf.%s.router_solicitations=0" % ifc])
+        run(["sysctl", "-qw", "net.ipv6.conf.%s.accept_ra=0" % ifc])
+        run(["ip", "addr", "add", addrs[side][0] + "/24", "dev", ifc])
+        run(["ip", "-6", "addr", "add", addrs[side][1] + "/64", "dev", ifc, "nodad"])
+        run(["ip", "link", "set", ifc, "up"])
+
+    def verify(self):
         # Offloads really off: no frame larger than the MTU can reach the capture.
         feats = sh(self.exec_cmd(0, ["ethtool", "-k", self.ifs[0]])).stdout.decode()
         for feat in ("tcp-segmentation-offload", "generic-segmentation-offload",
@@ -156,45 +134,6 @@ class Namespaces:
             line = [x for x in feats.splitlines() if x.strip().startswith(feat + ":")]
             if not line or ": off" not in line[0]:
                 raise RuntimeError("could not turn off %s: %r" % (feat, line))
-
-    def spawn(self, side, cmd, **kw):
-        p = subprocess.Popen(self.exec_cmd(side, cmd), **kw)
-        self.procs.append(p)
-        return p
-
-    def teardown(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
-        for ns in self.created:
-            # Anything left in our own namespaces was started by this test.
-            pids = sh(["ip", "netns", "pids", ns], check=False).stdout.split()
-            for pid in pids:
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except (OSError, ValueError):
-                    pass
-            sh(["ip", "netns", "del", ns], check=False)
-        self.created = []
-
-
-def wait_for(path, text, proc, timeout=10):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with open(path, "rb") as f:
-                if text.encode() in f.read():
-                    return True
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.05)
-    return False
 
 
 def upload(nsx, work, upload_dir, host, files, extra, tag):
@@ -261,7 +200,7 @@ def main():
     f = pcaputil.Failures("test_live_uploads")
     t_start = time.monotonic()
     work = tempfile.mkdtemp(prefix="wl-live-")
-    nsx = Namespaces()
+    nsx = UploadNamespaces()
     try:
         t = time.monotonic()
         os.mkdir(os.path.join(work, "src"))
