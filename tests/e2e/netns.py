@@ -76,6 +76,7 @@ class Namespaces:
         return p
 
     def teardown(self):
+        """Stops every process, deletes the namespaces; returns any still listed."""
         for p in self.procs:
             if p.poll() is None:
                 p.kill()
@@ -93,3 +94,5 @@ class Namespaces:
                     pass
             sh(["ip", "netns", "del", ns], check=False)
         self.created = []
+        listed = sh(["ip", "netns", "list"], check=False).stdout.decode()
+        return [ns for ns in self.ns if ns in listed]

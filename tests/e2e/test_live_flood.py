@@ -325,10 +325,8 @@ def main():
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
         f.fail("set-up or run failed: %s" % e)
     finally:
-        nsx.teardown()
+        left = nsx.teardown()
         shutil.rmtree(work, ignore_errors=True)
-        left = [ns for ns in nsx.ns if ns in sh(["ip", "netns", "list"], check=False)
-                .stdout.decode()]
         if left:
             f.fail("namespaces left behind: %r" % left)
     return f.finish()
