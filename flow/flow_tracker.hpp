@@ -15,6 +15,12 @@ namespace wl {
 
 class TcpReassembler;
 
+// Owns memory from calloc: the flow stage's large tables are calloc'd so that
+// pages never used are never touched (resident memory follows what is used).
+struct FreeDeleter {
+    void operator()(void* p) const { std::free(p); }
+};
+
 enum class ConnEnd : std::uint8_t { Closed, Timeout, Reused, Evicted, EndOfInput };
 
 struct FlowOptions {
@@ -122,9 +128,6 @@ class FlowTracker {
     ConnSink& sink_;
     // calloc'd: pages of connections never used are never touched, so the
     // resident size follows the connections open, not --max-flows.
-    struct FreeDeleter {
-        void operator()(Connection* p) const { std::free(p); }
-    };
     std::unique_ptr<Connection[], FreeDeleter> pool_;
     std::vector<std::uint32_t> slots_;   // open addressing: conn index + 1, 0 = empty
     std::vector<std::uint64_t> hashes_;  // per conn, for erase

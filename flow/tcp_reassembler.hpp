@@ -128,9 +128,6 @@ class TcpReassembler {
     void check_delivered(std::uint32_t conn, int dir, Stream& s, std::uint64_t rel,
                          const std::uint8_t* p, std::uint32_t n);
 
-    struct FreeDeleter {
-        void operator()(void* p) const { std::free(p); }
-    };
     ReassemblyOptions opts_;
     StreamConsumer& consumer_;
     std::unique_ptr<Stream[], FreeDeleter> streams_;
