@@ -1,0 +1,49 @@
+// The input format of fuzz_decode, shared with seed_writer: one selector byte, then
+// the frame.
+//   low nibble   the link type, an index into kLinkTypes (modulo its size)
+//   high nibble  the wire length: 0 the frame's size; 1..14 that plus 2^n - 1 bytes
+//                (a frame cut by the snap length); 15 half the frame's size (a capture
+//                claiming fewer bytes on the wire than it holds)
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "link.hpp"
+
+namespace wl::fuzz::decode_input {
+
+inline constexpr int kLinkTypes[] = {
+    linktype::kEthernet,
+    linktype::kLinuxSll,
+    linktype::kLinuxSll2,
+    linktype::kNull,
+    linktype::kLoop,
+    linktype::kRaw,
+    linktype::kRawBsd,
+    linktype::kRawLinktype,
+    linktype::kIpv4,
+    linktype::kIpv6,
+    105,  // IEEE 802.11: not decoded, only counted
+};
+inline constexpr std::size_t kNumLinkTypes = sizeof kLinkTypes / sizeof kLinkTypes[0];
+
+inline int link_type(std::uint8_t selector) {
+    return kLinkTypes[(selector & 0x0f) % kNumLinkTypes];
+}
+
+inline std::uint32_t wire_length(std::uint8_t selector, std::uint32_t caplen) {
+    const unsigned mode = selector >> 4;
+    if (mode == 0) return caplen;
+    if (mode == 15) return caplen / 2;
+    return caplen + ((1u << mode) - 1);
+}
+
+// The selector for a whole frame of link type `dlt`; -1 if fuzz_decode has none.
+inline int selector_for(int dlt) {
+    for (std::size_t i = 0; i < kNumLinkTypes; ++i)
+        if (kLinkTypes[i] == dlt) return static_cast<int>(i);
+    return -1;
+}
+
+}  // namespace wl::fuzz::decode_input
