@@ -240,6 +240,11 @@ void FramedStreamDecoder::data(const std::uint8_t* p, std::size_t n, std::uint64
         if (t.alive) feed(t, p, n, offset, segment, ts_ns, sink);
     next_ = offset + n;
     settle(sink);
+    // A frame whose last byte ended this segment cannot share it with the next
+    // frame: it is reported now, not when the next frame starts (a live capture
+    // reports an upload as soon as it is complete).
+    for (Track& t : tracks_)
+        if (t.alive && t.chosen && t.cur_open && t.phase == Phase::Between) emit_done(t, sink);
 }
 
 void FramedStreamDecoder::gap(std::uint64_t offset, std::uint64_t len, UploadSink& sink) {

@@ -1,34 +1,32 @@
 // wirelens: the command line. Wires the pipeline together:
 // capture -> decode -> flow (connections, reassembly) -> analyzers (uploads) -> report.
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "alert_report.hpp"
-#include "conn_report.hpp"
-#include "counters.hpp"
-#include "file_extractor.hpp"
-#include "flow_tracker.hpp"
+#include "frame_ring.hpp"
+#include "live_source.hpp"
 #include "oui.hpp"
 #include "out_buffer.hpp"
-#include "packet.hpp"
-#include "packet_report.hpp"
 #include "pcap_source.hpp"
-#include "syn_flood.hpp"
-#include "tcp_reassembler.hpp"
-#include "upload_analyzer.hpp"
-#include "upload_report.hpp"
+#include "pcap_writer.hpp"
+#include "pipeline.hpp"
+#include "privileges.hpp"
 
 namespace {
 
 constexpr int kExitOk = 0;
-constexpr int kExitError = 1;     // nothing usable: bad file, filter, option
+constexpr int kExitError = 1;     // nothing usable: bad file, interface, filter, option
 constexpr int kExitCutShort = 2;  // the report is complete for what could be read
 
 struct Options {
@@ -36,52 +34,35 @@ struct Options {
     std::string filter;
     std::vector<std::string> expression;
     std::string oui_file;
-    bool packets = false;
-    bool json = false;
-    bool verify_checksums = false;
     std::uint64_t count = 0;
     bool progress = true;
-    bool no_flows = false;
-    std::uint32_t max_flows = 65536;
-    double tcp_timeout = 300, udp_timeout = 60, icmp_timeout = 60;
-    bool ladder = false;
-    std::string ladder_uid;
-    std::uint32_t ladder_max = 20;
-    bool no_reassembly = false;
-    std::uint64_t max_reassembly = 32ull << 20;
-    std::uint32_t max_header = 65536;
-    std::string size_key;
-    bool sha256 = false;
-    std::vector<std::uint16_t> upload_ports;
-    std::string extract_dir;
-    bool extract_partial = false;
-    std::uint64_t extract_max = 1ull << 30;
-    std::uint32_t max_uploads = 1024;
-    bool no_flood = false;
-    wl::SynFloodOptions flood;
+    wl::PipelineOptions an;  // the analysis
+    // Live capture.
+    std::string iface;
+    bool list_interfaces = false;
+    int snaplen = 262144;
+    bool no_promisc = false;
+    int buffer_kib = 0;
+    double duration = 0;
+    std::string write_file;
+    double rotate_mb = 0;
+    std::uint32_t rotate_seconds = 0;
+    std::uint32_t max_files = 0;
+    std::string user;
+    std::uint32_t ring_mib = 64;
+    double stats_interval = -1;  // -1: every 2 s when stderr is a terminal
 };
-
-// Completed handshakes tell the flood detector which SYNs were legitimate.
-class HandshakesToDetector : public wl::HandshakeObserver {
-  public:
-    explicit HandshakesToDetector(wl::SynFloodDetector& d) : d_(d) {}
-    void handshake_completed(const wl::Connection& c, std::uint64_t ts_ns) override {
-        d_.completed(ts_ns, c.key.ip_version, c.resp.addr, c.resp.port);
-    }
-
-  private:
-    wl::SynFloodDetector& d_;
-};
-
-void feed_flood(wl::SynFloodDetector& d, const wl::Packet& p) {
-    if (!p.has(wl::Layer::Tcp)) return;
-    d.packet(p.ts_ns, p.ip_version, p.ip_src(), p.tcp.src_port(), p.ip_dst(), p.tcp.dst_port(),
-             p.tcp.flags());
-}
 
 int fail(const std::string& msg) {
     std::fprintf(stderr, "wirelens: %s\n", msg.c_str());
     return kExitError;
+}
+
+std::uint64_t wall_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull +
+           static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 // A one-line progress report on a terminal, redrawn at most four times a second.
@@ -122,25 +103,16 @@ class ProgressLine {
     Clock::time_point start_, last_;
 };
 
-int run(const Options& opt) {
-    if (opt.read_file.empty()) return fail("nothing to read: give a capture file with -r FILE");
+std::string joined_filter(const Options& opt) {
     std::string filter = opt.filter;
     for (const auto& word : opt.expression) {
         if (!filter.empty()) filter += ' ';
         filter += word;
     }
-    if (!opt.filter.empty() && !opt.expression.empty()) {
-        return fail("give the filter either with -f or after the options, not both");
-    }
+    return filter;
+}
 
-    wl::OuiRegistry custom_oui;
-    const wl::OuiRegistry* oui = &wl::OuiRegistry::builtin();
-    if (!opt.oui_file.empty()) {
-        std::string err;
-        if (!custom_oui.load_csv(opt.oui_file, err)) return fail(err);
-        oui = &custom_oui;
-    }
-
+int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& filter) {
     std::string err;
     auto src = wl::PcapSource::open_file(opt.read_file, err);
     if (!src) return fail(err);
@@ -152,65 +124,14 @@ int run(const Options& opt) {
     summary.filtered = !filter.empty();
 
     wl::OutBuffer out(stdout);
-    wl::Packet pkt;
-    wl::Packet inner[2];  // packets carried in tunnels, decoded in turn
-    pkt.linktype = src->linktype();
-    wl::DecodeCounters counters;
-    wl::DecodeOptions dopts;
-    dopts.verify_checksums = opt.verify_checksums;
+    wl::Pipeline pipe(opt.an, out, oui);
+    if (!pipe.open(err)) return fail(err);
+    pipe.set_linktype(src->linktype());
     ProgressLine progress(opt.progress && isatty(STDERR_FILENO) != 0);
-
-    wl::FlowOptions fopts;
-    fopts.max_flows = opt.max_flows;
-    fopts.tcp_inactivity_ns = static_cast<std::uint64_t>(opt.tcp_timeout * 1e9);
-    fopts.udp_inactivity_ns = static_cast<std::uint64_t>(opt.udp_timeout * 1e9);
-    fopts.icmp_inactivity_ns = static_cast<std::uint64_t>(opt.icmp_timeout * 1e9);
-    if (opt.ladder) {
-        fopts.ladder_conns = opt.ladder_uid.empty() ? opt.ladder_max : 1;
-        std::snprintf(fopts.ladder_uid, sizeof fopts.ladder_uid, "%s", opt.ladder_uid.c_str());
-    }
-    wl::ConnReporter conns(out, *oui, opt.json);
-    wl::FlowTracker flows(fopts, conns);
-
-    // Reassembly and the framed-upload analyzer, unless only connections are wanted.
-    wl::FileExtractor extractor;
-    if (!opt.extract_dir.empty()) {
-        wl::ExtractOptions eo;
-        eo.dir = opt.extract_dir;
-        eo.keep_partial = opt.extract_partial;
-        eo.max_size = opt.extract_max;
-        if (!extractor.open(eo, err)) return fail(err);
-    }
-    wl::UploadOptions uopts;
-    uopts.max_header = opt.max_header;
-    uopts.size_key = opt.size_key;
-    uopts.sha256 = opt.sha256;
-    wl::UploadReporter uploads(out, opt.json);
-    wl::AlertReporter alerts(out, opt.json);
-    std::unique_ptr<wl::SynFloodDetector> flood;
-    std::unique_ptr<HandshakesToDetector> handshakes;
-    if (!opt.no_flood) {
-        flood = std::make_unique<wl::SynFloodDetector>(opt.flood, alerts);
-        handshakes = std::make_unique<HandshakesToDetector>(*flood);
-        flows.set_handshake_observer(handshakes.get());
-    }
-    std::unique_ptr<wl::UploadAnalyzer> analyzer;
-    std::unique_ptr<wl::TcpReassembler> reassembler;
-    if (!opt.no_flows && !opt.no_reassembly) {
-        analyzer = std::make_unique<wl::UploadAnalyzer>(
-            uopts, opt.upload_ports, fopts.max_flows, opt.max_uploads, flows, uploads,
-            opt.extract_dir.empty() ? nullptr : &extractor);
-        wl::ReassemblyOptions ropts;
-        ropts.max_bytes = opt.max_reassembly;
-        ropts.max_per_stream = static_cast<std::uint32_t>(
-            std::min<std::uint64_t>(opt.max_reassembly / 4 + 1, 1u << 30));
-        reassembler = std::make_unique<wl::TcpReassembler>(fopts.max_flows, ropts, *analyzer);
-        flows.set_reassembler(reassembler.get());
-    }
 
     wl::RawFrame frame{};
     for (;;) {
-        if (opt.count != 0 && counters.packets >= opt.count) break;
+        if (opt.count != 0 && pipe.counters().packets >= opt.count) break;
         const auto st = src->next(frame);
         if (st == wl::PcapSource::Status::End) break;
         if (st == wl::PcapSource::Status::Error) {
@@ -218,139 +139,428 @@ int run(const Options& opt) {
             summary.cut_reason = src->error();
             break;
         }
-        pkt.ts_ns = frame.ts_ns;
-        pkt.caplen = frame.caplen;
-        pkt.wire_len = frame.len;
-        wl::decode(wl::Bytes{frame.data, frame.caplen}, pkt, dopts);
-        counters.count(pkt);
-        if (flood) feed_flood(*flood, pkt);
-        if (!opt.no_flows) {
-            flows.process(pkt);
-            // Tunnels: the carried packet is a packet of its own for the flow stage
-            // (its outer UDP flow, if any, was counted above), as Zeek logs both.
-            const wl::Packet* outer = &pkt;
-            for (int depth = 0;
-                 depth < 4 && outer->encap != wl::Packet::Encap::None && !outer->malformed();
-                 ++depth) {
-                const wl::Bytes bytes = outer->encap_bytes;
-                wl::Packet& in = inner[depth & 1];
-                in.ts_ns = pkt.ts_ns;
-                in.caplen = static_cast<std::uint32_t>(bytes.size());
-                in.wire_len = outer->encap_wire_len;
-                in.linktype = outer->encap == wl::Packet::Encap::Ethernet ? wl::linktype::kEthernet
-                                                                          : wl::linktype::kRaw;
-                wl::decode(bytes, in, dopts);
-                ++counters.tunneled;
-                if (flood) feed_flood(*flood, in);
-                flows.process(in);
-                outer = &in;
-            }
-        }
-        if (opt.packets) {
-            if (opt.json) {
-                wl::write_packet_json(out, pkt, *oui);
-            } else {
-                wl::write_packet_text(out, pkt, *oui);
-            }
-        }
-        progress.maybe_draw(*src, counters.packets);
+        pipe.frame(frame);
+        // A stream is read as it is written (-r - from a live tcpdump): records go out at once.
+        if (opt.an.stream && !out.flush()) break;
+        progress.maybe_draw(*src, pipe.counters().packets);
     }
     progress.clear();
-    if (flood) flood->finish(counters.last_ts_ns);  // ends alerts still open
-    wl::StageCounters stages;
-    if (!opt.no_flows) {
-        if (opt.packets && !opt.json) out.put('\n');
-        flows.flush();
-        conns.finish(flows.counters(), fopts.ladder_conns, opt.ladder);
-        uploads.finish();
-        stages.flows = &flows.counters();
-        if (reassembler) stages.reassembly = &reassembler->counters();
-        if (analyzer) stages.uploads = &analyzer->counters();
-    }
-    if (flood) {
-        alerts.finish();  // the flood section and its charts
-        stages.flood = flood.get();
-    }
-    if (opt.json) {
-        wl::write_stats_json(out, counters, summary, stages);
-    } else {
-        out.put('\n');
-        wl::write_summary_text(out, counters, summary, stages);
-    }
+    pipe.finish(summary);
     if (!out.flush()) return fail("cannot write output");
     if (summary.cut_short) {
-        std::fprintf(stderr, "wirelens: %s: input cut short after %llu packets: %s\n",
-                     opt.read_file.c_str(), static_cast<unsigned long long>(counters.packets),
-                     summary.cut_reason.c_str());
+        std::fprintf(
+            stderr, "wirelens: %s: input cut short after %llu packets: %s\n", opt.read_file.c_str(),
+            static_cast<unsigned long long>(pipe.counters().packets), summary.cut_reason.c_str());
         return kExitCutShort;
     }
     return kExitOk;
+}
+
+// ---- live capture: a capture thread feeding the analysis through a ring ----
+
+volatile std::sig_atomic_t g_stop = 0;
+wl::LiveSource* g_live = nullptr;
+
+extern "C" void on_stop_signal(int) {
+    g_stop = 1;
+    if (g_live != nullptr) g_live->breakloop();
+}
+
+// What the capture thread shares with the analysis thread.
+struct Capture {
+    wl::LiveSource* live = nullptr;
+    wl::PcapWriter* writer = nullptr;
+    wl::FrameRing* ring = nullptr;
+    std::uint64_t count = 0;  // -c: stop after this many
+    double duration = 0;      // --duration: stop after this many seconds
+    // Written by the capture thread, read by the analysis thread.
+    std::atomic<std::uint64_t> captured{0}, written{0};
+    std::atomic<std::uint64_t> received{0}, dropped_kernel{0}, dropped_iface{0};
+    std::atomic<bool> done{false};
+    std::atomic<bool> stop{false};  // the analysis asks the capture to stop (output failed)
+    // Set by the capture thread before `done`.
+    std::string error;        // the capture failed (interface went down)
+    std::string write_error;  // the -w file could not be written
+    const char* stopped_by = "signal";
+    bool write_failed = false;
+};
+
+void on_frame(void* user, const wl::RawFrame& f) {
+    auto& c = *static_cast<Capture*>(user);
+    const std::uint64_t n = c.captured.load(std::memory_order_relaxed);
+    if (c.count != 0 && n >= c.count) return;  // the rest of the batch after -c COUNT
+    c.captured.store(n + 1, std::memory_order_relaxed);
+    // The file first: a frame the analysis has no room for is still kept.
+    if (c.writer != nullptr && !c.write_failed) {
+        if (c.writer->write(f)) {
+            c.written.store(c.written.load(std::memory_order_relaxed) + 1,
+                            std::memory_order_relaxed);
+        } else {
+            c.write_failed = true;
+            c.write_error = c.writer->error();
+            c.live->breakloop();
+        }
+    }
+    c.ring->push(f);
+    if (c.count != 0 && n + 1 >= c.count) c.live->breakloop();
+}
+
+void publish_stats(Capture& c) {
+    wl::LiveSource::Stats s;
+    if (!c.live->stats(s)) return;
+    c.received.store(s.received, std::memory_order_relaxed);
+    c.dropped_kernel.store(s.dropped_kernel, std::memory_order_relaxed);
+    c.dropped_iface.store(s.dropped_iface, std::memory_order_relaxed);
+}
+
+void capture_loop(Capture& c) {
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    auto next_stats = start;
+    for (;;) {
+        if (g_stop || c.stop.load(std::memory_order_relaxed)) break;
+        const int n = c.live->dispatch(-1, on_frame, &c);
+        if (c.write_failed) {
+            c.stopped_by = "error";
+            break;
+        }
+        if (n == -1) {
+            c.error = c.live->error();
+            c.stopped_by = "error";
+            break;
+        }
+        if (c.count != 0 && c.captured.load(std::memory_order_relaxed) >= c.count) {
+            c.stopped_by = "count";
+            break;
+        }
+        const auto now = Clock::now();
+        if (c.duration > 0 && std::chrono::duration<double>(now - start).count() >= c.duration) {
+            c.stopped_by = "duration";
+            break;
+        }
+        // The file is current after every batch: an interrupted run loses nothing written.
+        if (n > 0 && c.writer != nullptr && !c.writer->flush()) {
+            c.write_failed = true;
+            c.write_error = c.writer->error();
+            c.stopped_by = "error";
+            break;
+        }
+        if (c.writer != nullptr && c.writer->done()) {
+            c.stopped_by = "file count";
+            break;
+        }
+        if (now >= next_stats) {
+            publish_stats(c);
+            next_stats = now + std::chrono::milliseconds(500);
+        }
+    }
+    publish_stats(c);
+    if (c.writer != nullptr && !c.write_failed && !c.writer->close()) {
+        c.write_failed = true;
+        c.write_error = c.writer->error();
+    }
+    c.done.store(true, std::memory_order_release);
+}
+
+// The stats line on stderr: packets/s, Mbit/s, open connections, drops.
+class StatsLine {
+  public:
+    StatsLine(double interval, bool terminal) : interval_(interval), terminal_(terminal) {}
+    bool enabled() const { return interval_ > 0; }
+    void maybe_draw(const Capture& c, const wl::Pipeline& pipe, const wl::FrameRing& ring) {
+        if (interval_ <= 0) return;
+        const auto now = Clock::now();
+        const double secs = std::chrono::duration<double>(now - last_).count();
+        if (secs < interval_) return;
+        const std::uint64_t pkts = pipe.counters().packets;
+        const std::uint64_t bytes = pipe.counters().wire_bytes;
+        std::fprintf(stderr,
+                     "%swirelens: %llu packets, %.0f pkt/s, %.2f Mbit/s, %zu connections open, "
+                     "drops: %llu kernel, %llu interface, %llu ring%s",
+                     terminal_ ? "\r\033[K" : "", static_cast<unsigned long long>(pkts),
+                     static_cast<double>(pkts - last_pkts_) / secs,
+                     static_cast<double>(bytes - last_bytes_) * 8 / secs / 1e6,
+                     pipe.open_connections(),
+                     static_cast<unsigned long long>(c.dropped_kernel.load()),
+                     static_cast<unsigned long long>(c.dropped_iface.load()),
+                     static_cast<unsigned long long>(ring.dropped()), terminal_ ? "" : "\n");
+        drawn_ = terminal_;
+        last_ = now;
+        last_pkts_ = pkts;
+        last_bytes_ = bytes;
+    }
+    void clear() {
+        if (drawn_) std::fputs("\r\033[K", stderr);
+        drawn_ = false;
+    }
+
+  private:
+    using Clock = std::chrono::steady_clock;
+    double interval_;
+    bool terminal_;
+    bool drawn_ = false;
+    Clock::time_point last_ = Clock::now();
+    std::uint64_t last_pkts_ = 0, last_bytes_ = 0;
+};
+
+int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& filter) {
+    if (!opt.read_file.empty()) return fail("give either -r FILE or -i INTERFACE, not both");
+    std::string err, warning;
+    wl::LiveOptions lo;
+    lo.iface = opt.iface;
+    lo.snaplen = opt.snaplen;
+    lo.promisc = !opt.no_promisc;
+    lo.buffer_kib = opt.buffer_kib;
+    auto live = wl::LiveSource::open(lo, err, &warning);
+    if (!live) return fail(err);
+    if (!warning.empty()) std::fprintf(stderr, "wirelens: warning: %s\n", warning.c_str());
+    if (!filter.empty() && !live->set_filter(filter, err)) return fail(err);
+    // As tcpdump -Z: root only to open the interface; files are opened as USER.
+    if (!opt.user.empty() && !wl::drop_privileges(opt.user, err)) return fail(err);
+    std::unique_ptr<wl::PcapWriter> writer;
+    if (!opt.write_file.empty()) {
+        wl::WriterOptions wo;
+        wo.path = opt.write_file;
+        wo.rotate_bytes = static_cast<std::uint64_t>(opt.rotate_mb * 1e6);
+        wo.rotate_seconds = opt.rotate_seconds;
+        wo.max_files = opt.max_files;
+        wo.linktype = live->linktype();
+        wo.snaplen = live->snaplen();
+        writer = wl::PcapWriter::open(wo, err);
+        if (!writer) return fail(err);
+    }
+    wl::FrameRing ring(static_cast<std::size_t>(opt.ring_mib) << 20);
+    if (!ring.valid()) return fail("cannot allocate the capture ring (--ring)");
+
+    wl::PipelineOptions an = opt.an;
+    an.stream = true;
+    wl::OutBuffer out(stdout);
+    wl::Pipeline pipe(an, out, oui);
+    if (!pipe.open(err)) return fail(err);
+    pipe.set_linktype(live->linktype());
+
+    wl::InputSummary summary;
+    summary.source = opt.iface;
+    summary.linktype = live->linktype_name();
+    summary.filtered = !filter.empty();
+    summary.live = true;
+    if (writer) summary.capture.write_path = opt.write_file;
+
+    Capture cap;
+    cap.live = live.get();
+    cap.writer = writer.get();
+    cap.ring = &ring;
+    cap.count = opt.count;
+    cap.duration = opt.duration;
+
+    // SIGINT and SIGTERM end the capture; what was captured is still analysed
+    // and reported. A closed output pipe must not kill us before -w is closed.
+    g_live = live.get();
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    std::fprintf(stderr, "wirelens: listening on %s, link-type %s, snapshot length %u bytes\n",
+                 opt.iface.c_str(), live->linktype_name().c_str(), live->snaplen());
+    std::thread capture_thread(capture_loop, std::ref(cap));
+
+    // The analysis: drain the ring; when it is empty, let time pass (timeouts,
+    // alert ends) and wait a little. Time is passed a second behind the clock
+    // so that frames still on their way from the kernel are never "in the past".
+    constexpr std::uint64_t kTickLagNs = 1000000000ull;
+    const bool terminal = isatty(STDERR_FILENO) != 0;
+    StatsLine stats(opt.stats_interval < 0 ? (terminal ? 2.0 : 0.0) : opt.stats_interval, terminal);
+    auto last_tick = std::chrono::steady_clock::now();
+    bool output_failed = false;
+    for (;;) {
+        wl::RawFrame f{};
+        int n = 0;
+        while (n < 1024 && ring.peek(f)) {
+            pipe.frame(f);
+            ring.pop();
+            ++n;
+        }
+        if (!output_failed && !out.flush()) {  // records go out as they happen
+            output_failed = true;
+            cap.stop.store(true);
+            live->breakloop();
+        }
+        if (n == 0) {
+            if (cap.done.load(std::memory_order_acquire) && ring.empty()) break;
+            const auto now = std::chrono::steady_clock::now();
+            if (now - last_tick >= std::chrono::milliseconds(200)) {
+                pipe.tick(wall_ns() - kTickLagNs);
+                last_tick = now;
+            }
+            std::this_thread::sleep_for(std::chrono::microseconds(500));
+        }
+        stats.maybe_draw(cap, pipe, ring);
+    }
+    capture_thread.join();
+    stats.clear();
+    g_live = nullptr;
+
+    summary.capture.captured = cap.captured.load();
+    summary.capture.received = cap.received.load();
+    summary.capture.dropped_kernel = cap.dropped_kernel.load();
+    summary.capture.dropped_iface = cap.dropped_iface.load();
+    summary.capture.dropped_ring = ring.dropped();
+    summary.capture.written = cap.written.load();
+    summary.capture.files = writer ? writer->files() : 0;
+    summary.capture.stopped_by = output_failed ? "output error" : cap.stopped_by;
+    if (!cap.error.empty()) {
+        summary.cut_short = true;
+        summary.cut_reason = cap.error;
+    }
+    pipe.finish(summary);
+    if (!out.flush() || output_failed) return fail("cannot write output");
+    int rc = kExitOk;
+    if (!cap.error.empty()) {
+        std::fprintf(stderr, "wirelens: %s: capture stopped after %llu packets: %s\n",
+                     opt.iface.c_str(), static_cast<unsigned long long>(cap.captured.load()),
+                     cap.error.c_str());
+        rc = kExitCutShort;
+    }
+    if (cap.write_failed) {
+        std::fprintf(stderr, "wirelens: %s: %s\n", opt.write_file.c_str(), cap.write_error.c_str());
+        rc = kExitCutShort;
+    }
+    return rc;
+}
+
+int run(const Options& opt) {
+    if (opt.list_interfaces) {
+        std::string err;
+        if (!wl::list_interfaces(stdout, err)) return fail(err);
+        return kExitOk;
+    }
+    if (opt.read_file.empty() && opt.iface.empty()) {
+        return fail("nothing to read: give a capture file with -r FILE or an interface with -i");
+    }
+    if (!opt.filter.empty() && !opt.expression.empty()) {
+        return fail("give the filter either with -f or after the options, not both");
+    }
+    if (opt.iface.empty() && (!opt.write_file.empty() || !opt.user.empty())) {
+        return fail("-w and -Z go with live capture (-i INTERFACE)");
+    }
+    if (opt.write_file.empty() && (opt.rotate_mb > 0 || opt.rotate_seconds > 0)) {
+        return fail("-C and -G rotate the -w file: give -w FILE");
+    }
+    if (opt.max_files != 0 && opt.rotate_mb <= 0 && opt.rotate_seconds == 0) {
+        return fail("-W needs -C or -G");
+    }
+    wl::OuiRegistry custom_oui;
+    const wl::OuiRegistry* oui = &wl::OuiRegistry::builtin();
+    if (!opt.oui_file.empty()) {
+        std::string err;
+        if (!custom_oui.load_csv(opt.oui_file, err)) return fail(err);
+        oui = &custom_oui;
+    }
+    const std::string filter = joined_filter(opt);
+    return opt.iface.empty() ? run_file(opt, *oui, filter) : run_live(opt, *oui, filter);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     Options opt;
-    CLI::App app{"wirelens: a packet inspector for pcap/pcapng captures"};
+    CLI::App app{"wirelens: a packet inspector for live traffic and pcap/pcapng captures"};
     app.set_version_flag("--version", std::string(WIRELENS_VERSION));
     app.add_option("-r,--read", opt.read_file,
                    "Read packets from FILE (pcap or pcapng; - for stdin)");
     app.add_option("-f,--filter", opt.filter, "BPF filter expression (tcpdump syntax)");
-    app.add_flag("--packets", opt.packets, "Print one line (or JSON record) per packet");
-    app.add_flag("--json", opt.json, "Write JSON Lines instead of text");
+    app.add_flag("--packets", opt.an.packets, "Print one line (or JSON record) per packet");
+    app.add_flag("--json", opt.an.json, "Write JSON Lines instead of text");
     app.add_flag(
-        "--verify-checksums", opt.verify_checksums,
+        "--verify-checksums", opt.an.verify_checksums,
         "Verify IPv4, TCP, UDP and ICMP checksums (off: offloaded captures carry bad ones)");
     app.add_option("--oui", opt.oui_file, "IEEE registry CSV to use instead of the built-in one");
     app.add_option("-c,--count", opt.count, "Stop after COUNT packets");
     app.add_flag("!--no-progress", opt.progress, "No progress line on stderr");
-    app.add_flag("--no-flows", opt.no_flows, "Decode only: no connection tracking");
-    app.add_option("--max-flows", opt.max_flows, "Connections held at once (default 65536)")
+    app.add_flag("--no-flows", opt.an.no_flows, "Decode only: no connection tracking");
+    app.add_option("--max-flows", opt.an.max_flows, "Connections held at once (default 65536)")
         ->check(CLI::Range(1u, 1u << 26));
-    app.add_option("--tcp-timeout", opt.tcp_timeout, "TCP inactivity timeout, seconds (300)")
+    app.add_option("--tcp-timeout", opt.an.tcp_timeout, "TCP inactivity timeout, seconds (300)")
         ->check(CLI::PositiveNumber);
-    app.add_option("--udp-timeout", opt.udp_timeout, "UDP inactivity timeout, seconds (60)")
+    app.add_option("--udp-timeout", opt.an.udp_timeout, "UDP inactivity timeout, seconds (60)")
         ->check(CLI::PositiveNumber);
-    app.add_option("--icmp-timeout", opt.icmp_timeout, "ICMP inactivity timeout, seconds (60)")
+    app.add_option("--icmp-timeout", opt.an.icmp_timeout, "ICMP inactivity timeout, seconds (60)")
         ->check(CLI::PositiveNumber);
-    app.add_option("--ladder", opt.ladder_uid,
+    app.add_option("--ladder", opt.an.ladder_uid,
                    "Draw the handshake and teardown of TCP connection UID (or of the first 20)")
         ->expected(0, 1);
-    app.add_flag("--no-reassembly", opt.no_reassembly,
+    app.add_flag("--no-reassembly", opt.an.no_reassembly,
                  "Connections only: no stream reassembly, no upload decoding");
-    app.add_option("--max-reassembly", opt.max_reassembly,
+    app.add_option("--max-reassembly", opt.an.max_reassembly,
                    "Bytes of out-of-order TCP data buffered at once, all connections (32 MiB)");
-    app.add_option("--max-header", opt.max_header,
+    app.add_option("--max-header", opt.an.max_header,
                    "Largest framed-upload length prefix / JSON header, bytes (65536)")
         ->check(CLI::Range(16u, 1u << 24));
-    app.add_option("--size-key", opt.size_key, "Header key giving the body size, tried first");
-    app.add_flag("--sha256", opt.sha256, "SHA-256 of every upload body, besides MD5");
-    app.add_option("--upload-port", opt.upload_ports,
+    app.add_option("--size-key", opt.an.size_key, "Header key giving the body size, tried first");
+    app.add_flag("--sha256", opt.an.sha256, "SHA-256 of every upload body, besides MD5");
+    app.add_option("--upload-port", opt.an.upload_ports,
                    "Treat TCP streams to/from PORT as framed uploads (repeatable)");
-    app.add_option("--extract", opt.extract_dir, "Write each complete upload body into DIR");
-    app.add_flag("--extract-partial", opt.extract_partial,
+    app.add_option("--extract", opt.an.extract_dir, "Write each complete upload body into DIR");
+    app.add_flag("--extract-partial", opt.an.extract_partial,
                  "Also keep incomplete bodies, as NAME.partial");
-    app.add_option("--extract-max", opt.extract_max,
+    app.add_option("--extract-max", opt.an.extract_max,
                    "Do not extract bodies declared larger than this many bytes (1 GiB)");
-    app.add_option("--max-uploads", opt.max_uploads, "Streams examined for framing at once (1024)")
+    app.add_option("--max-uploads", opt.an.max_uploads,
+                   "Streams examined for framing at once (1024)")
         ->check(CLI::Range(1u, 1u << 20));
-    app.add_flag("--no-flood", opt.no_flood, "No SYN-flood detection");
-    app.add_option("--flood-syn-rate", opt.flood.min_syn_rate,
+    app.add_flag("--no-flood", opt.an.no_flood, "No SYN-flood detection");
+    app.add_option("--flood-syn-rate", opt.an.flood.min_syn_rate,
                    "SYNs per second to one victim that can make a flood (1000)")
         ->check(CLI::PositiveNumber);
-    app.add_option("--flood-max-completion", opt.flood.max_completion,
+    app.add_option("--flood-max-completion", opt.an.flood.max_completion,
                    "Largest share of completed handshakes in a flood (0.2)")
         ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--flood-half-open", opt.flood.min_half_open,
+    app.add_option("--flood-half-open", opt.an.flood.min_half_open,
                    "Half-open attempts in one second that can make a flood (500)")
         ->check(CLI::Range(1u, 1u << 30));
-    app.add_option("--flood-quiet", opt.flood.quiet_seconds,
+    app.add_option("--flood-quiet", opt.an.flood.quiet_seconds,
                    "Seconds below the thresholds before an alert ends (5)")
         ->check(CLI::PositiveNumber);
+    app.add_flag("--stream", opt.an.stream,
+                 "Write events as they happen (as live capture does), not tables at the end");
+    // Live capture.
+    app.add_option("-i,--interface", opt.iface, "Capture live on INTERFACE (\"any\": all)");
+    app.add_flag("-D,--list-interfaces", opt.list_interfaces,
+                 "List the interfaces that can be captured on, with their addresses");
+    app.add_option("-s,--snapshot-length", opt.snaplen, "Bytes kept of each packet (262144)")
+        ->check(CLI::Range(64, 262144));
+    app.add_flag("--no-promisc", opt.no_promisc, "Do not put the interface in promiscuous mode");
+    app.add_option("-B,--buffer-size", opt.buffer_kib,
+                   "Kernel capture buffer, KiB (libpcap's default: 2048)")
+        ->check(CLI::Range(64, 1 << 22));
+    app.add_option("--duration", opt.duration, "Stop capturing after SECONDS")
+        ->check(CLI::PositiveNumber);
+    app.add_option("-w,--write", opt.write_file,
+                   "Also write what is captured to FILE (pcap, nanosecond timestamps)");
+    app.add_option("-C,--file-size", opt.rotate_mb,
+                   "Start a new -w file when this one holds MB million bytes (tcpdump -C)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("-G,--rotate-seconds", opt.rotate_seconds,
+                   "Start a new -w file every SECONDS; FILE may hold strftime %-codes (tcpdump -G)")
+        ->check(CLI::Range(1u, 1u << 30));
+    app.add_option("-W,--file-count", opt.max_files,
+                   "With -C: keep at most N files, reusing the oldest; with -G alone: stop after N")
+        ->check(CLI::Range(1u, 1u << 20));
+    app.add_option("-Z,--relinquish-privileges", opt.user,
+                   "After opening the interface, run as USER (files are opened as USER)");
+    app.add_option("--ring", opt.ring_mib,
+                   "MiB of captured packets queued for analysis; beyond, drops are counted (64)")
+        ->check(CLI::Range(1u, 4096u));
+    app.add_option("--stats-interval", opt.stats_interval,
+                   "A stats line on stderr every SECONDS (default 2 when stderr is a terminal)")
+        ->check(CLI::NonNegativeNumber);
     app.add_option("expression", opt.expression, "BPF filter, as after tcpdump's options");
     try {
         app.parse(argc, argv);
-        opt.ladder = app.count("--ladder") > 0;
+        opt.an.ladder = app.count("--ladder") > 0;
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) return app.exit(e);
         std::fprintf(stderr, "wirelens: %s (try --help)\n", e.what());

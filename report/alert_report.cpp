@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "conn_report.hpp"
+
 namespace wl {
 
 namespace {
@@ -58,6 +60,7 @@ void AlertReporter::alert_started(const SynFloodAlert& a) {
         write_json(a, "start");
         return;
     }
+    if (stream_) put_clock(out_, a.ts_start_ns, true).put(' ');
     out_.put("ALERT syn_flood start ");
     put_victim(out_, a);
     out_.put(": ").put_fixed(a.peak_syn_rate, 0).put(" SYN/s, ");
@@ -70,6 +73,7 @@ void AlertReporter::alert_ended(const SynFloodAlert& a) {
         write_json(a, "end");
         return;
     }
+    if (stream_) put_clock(out_, a.ts_end_ns, true).put(' ');
     out_.put("ALERT syn_flood end   ");
     put_victim(out_, a);
     out_.put(": ").put_u64(a.syns).put(" SYNs over ");

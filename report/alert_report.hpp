@@ -16,6 +16,8 @@ class AlertReporter : public SynFloodSink {
     static constexpr std::size_t kMaxCharts = 16;
 
     AlertReporter(OutBuffer& out, bool json) : out_(out), json_(json) {}
+    // Stream mode: text lines carry the time the alert started or ended.
+    void set_stream(bool on) { stream_ = on; }
     void alert_started(const SynFloodAlert& a) override;
     void alert_ended(const SynFloodAlert& a) override;
     void finish();
@@ -24,6 +26,7 @@ class AlertReporter : public SynFloodSink {
     void write_json(const SynFloodAlert& a, const char* state);
     OutBuffer& out_;
     bool json_;
+    bool stream_ = false;
     std::vector<SynFloodAlert> ended_;
     std::uint64_t not_charted_ = 0;
 };

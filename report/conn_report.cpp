@@ -23,16 +23,6 @@ void put_seconds(OutBuffer& out, std::uint64_t ns) {
     out.put_fixed(static_cast<double>(ns) / 1e9, 6);
 }
 
-void put_clock(OutBuffer& out, std::uint64_t ns) {
-    const std::time_t secs = static_cast<std::time_t>(ns / 1000000000ull);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%03u", tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<unsigned>((ns % 1000000000ull) / 1000000ull));
-    out.put(buf);
-}
-
 void pad_to(OutBuffer& out, std::size_t written, std::size_t width) {
     for (std::size_t i = written; i < width; ++i)
         out.put(' ');
@@ -154,6 +144,22 @@ struct LadderStates {
 
 }  // namespace
 
+// HH:MM:SS.mmm (UTC) or, with `micro`, HH:MM:SS.uuuuuu.
+OutBuffer& put_clock(OutBuffer& out, std::uint64_t ns, bool micro) {
+    const std::time_t secs = static_cast<std::time_t>(ns / 1000000000ull);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[24];
+    if (micro) {
+        std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%06u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                      static_cast<unsigned>((ns % 1000000000ull) / 1000ull));
+    } else {
+        std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%03u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                      static_cast<unsigned>((ns % 1000000000ull) / 1000000ull));
+    }
+    return out.put(buf);
+}
+
 const char* teardown_name(Teardown t) {
     switch (t) {
         case Teardown::None:
@@ -241,10 +247,68 @@ void ConnReporter::conn_ended(const Connection& c, ConnEnd why, const LadderLog*
         if (ladder != nullptr) write_ladder_json(make_row(c), *ladder);
         return;
     }
+    if (stream_) {
+        write_stream_text(c, why);
+        if (ladder != nullptr) write_ladder_text(make_row(c), *ladder);
+        return;
+    }
     if (rows_.size() == kMaxBufferedRows) print_rows();
     if (rows_.capacity() == 0) rows_.reserve(kMaxBufferedRows);  // never regrown
     rows_.push_back(make_row(c));
     if (ladder != nullptr) ladders_.emplace_back(rows_.back(), *ladder);
+}
+
+void ConnReporter::established(const Connection& c, std::uint64_t ts_ns) {
+    const bool rtt = c.synack_ns > c.syn_ns && c.syn_ns != 0;
+    if (json_) {
+        out_.put("{\"type\":\"conn_established\",\"ts\":").put_ts(ts_ns);
+        put_conn_id(out_, c);
+        out_.put(",\"proto\":\"tcp\"");
+        if (rtt) {
+            out_.put(",\"handshake_rtt\":{\"syn_synack\":");
+            put_seconds(out_, c.synack_ns - c.syn_ns);
+            if (c.ack_ns >= c.synack_ns && c.ack_ns != 0) {
+                out_.put(",\"synack_ack\":");
+                put_seconds(out_, c.ack_ns - c.synack_ns);
+            }
+            out_.put('}');
+        }
+        out_.put("}\n");
+        return;
+    }
+    put_clock(out_, ts_ns, true);
+    out_.put(" established tcp ");
+    put_endpoint(out_, c.orig, c.key.ip_version);
+    out_.put(" > ");
+    put_endpoint(out_, c.resp, c.key.ip_version);
+    char uid[19];
+    make_uid(c.uid_seq, uid);
+    out_.put(' ').put(uid);
+    if (rtt) {
+        out_.put(" rtt ").put_fixed(static_cast<double>(c.synack_ns - c.syn_ns) / 1e6, 3);
+        out_.put(" ms");
+    }
+    out_.put('\n');
+}
+
+// One line per ended connection: when it ended, who, its state, history and counts.
+void ConnReporter::write_stream_text(const Connection& c, ConnEnd why) {
+    const Row r = make_row(c);
+    put_clock(out_, c.last_ns, true);
+    out_.put(" conn ").put(proto_name(r.proto)).put(' ');
+    put_endpoint(out_, r.orig, r.ip_version);
+    out_.put(" > ");
+    put_endpoint(out_, r.resp, r.ip_version);
+    char uid[19];
+    make_uid(r.uid_seq, uid);
+    out_.put(' ').put(uid).put(' ').put(r.state).put(' ');
+    const std::string_view hist(r.history, r.history_len);
+    out_.put(hist.empty() ? std::string_view("-") : hist);
+    out_.put(" pkts ").put_u64(r.pkts[0]).put('/').put_u64(r.pkts[1]);
+    out_.put(" bytes ").put_u64(r.bytes[0]).put('/').put_u64(r.bytes[1]);
+    out_.put(' ').put_fixed(static_cast<double>(r.duration_ns) / 1e9, 3).put('s');
+    if (r.proto == ipproto::kTcp) out_.put(' ').put(teardown_name(r.teardown));
+    out_.put(" (").put(end_name(why)).put(")\n");
 }
 
 void ConnReporter::write_json(const Connection& c, ConnEnd why) {

@@ -18,7 +18,12 @@ class ConnReporter : public ConnSink {
     static constexpr std::size_t kMaxBufferedRows = 16384;
 
     ConnReporter(OutBuffer& out, const OuiRegistry& oui, bool json);
+    // Stream mode (live capture, --stream): every record is written as it
+    // happens, text included (one line per event, nothing held for sorting).
+    void set_stream(bool on) { stream_ = on; }
     void conn_ended(const Connection& c, ConnEnd why, const LadderLog* ladder) override;
+    // Stream mode's `conn_established` event: the handshake just completed.
+    void established(const Connection& c, std::uint64_t ts_ns);
     // Prints what is buffered (text table, ladders). Call once at the end.
     void finish(const FlowCounters& counters, std::uint32_t ladder_cap, bool ladder_wanted);
 
@@ -43,10 +48,12 @@ class ConnReporter : public ConnSink {
     void write_ladder_json(const Row& row, const LadderLog& log);
     void write_ladder_text(const Row& row, const LadderLog& log);
     void print_rows();
+    void write_stream_text(const Connection& c, ConnEnd why);
 
     OutBuffer& out_;
     const OuiRegistry& oui_;
     bool json_;
+    bool stream_ = false;
     std::vector<Row> rows_;
     std::uint64_t rows_printed_ = 0;
     // Text ladders wait for the table to be printed (bounded by --ladder's cap).
@@ -57,5 +64,7 @@ const char* teardown_name(Teardown t);
 // The uid and Zeek's id.* fields of a connection, each preceded by a comma.
 void put_conn_id(OutBuffer& out, const Connection& c);
 const char* proto_name(std::uint8_t proto);
+// HH:MM:SS.mmm in UTC; with `micro`, HH:MM:SS.uuuuuu.
+OutBuffer& put_clock(OutBuffer& out, std::uint64_t ns, bool micro = false);
 
 }  // namespace wl

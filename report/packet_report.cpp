@@ -548,6 +548,18 @@ void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSumm
         out.put_u64(f->victims_evicted()).put(" victims evicted, ").put_u64(f->untracked());
         out.put(" flooded victims untracked\n");
     }
+    if (in.live) {
+        const InputSummary::Capture& k = in.capture;
+        out.put("capture   ").put_u64(k.captured).put(" captured, ").put_u64(k.received);
+        out.put(" received by filter, ").put_u64(k.dropped_kernel).put(" dropped by kernel, ");
+        out.put_u64(k.dropped_iface).put(" dropped by interface, ").put_u64(k.dropped_ring);
+        out.put(" dropped at the analysis ring; stopped by ").put(k.stopped_by).put('\n');
+        if (!k.write_path.empty()) {
+            out.put("written   ").put_u64(k.written).put(" packets to ").put(k.write_path);
+            if (k.files > 1) out.put(" (").put_u64(k.files).put(" files)");
+            out.put('\n');
+        }
+    }
     if (in.cut_short) out.put("input     cut short: ").put(in.cut_reason).put('\n');
 }
 
@@ -618,6 +630,19 @@ void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummar
         out.put(",\"floods\":{\"alerts\":").put_u64(f->alerts());
         out.put(",\"victims_evicted\":").put_u64(f->victims_evicted());
         out.put(",\"untracked\":").put_u64(f->untracked()).put('}');
+    }
+    if (in.live) {
+        const InputSummary::Capture& k = in.capture;
+        out.put(",\"capture\":{\"captured\":").put_u64(k.captured);
+        out.put(",\"received\":").put_u64(k.received);
+        out.put(",\"dropped_kernel\":").put_u64(k.dropped_kernel);
+        out.put(",\"dropped_interface\":").put_u64(k.dropped_iface);
+        out.put(",\"dropped_ring\":").put_u64(k.dropped_ring);
+        if (!k.write_path.empty()) {
+            out.put(",\"written\":").put_u64(k.written).put(",\"files\":").put_u64(k.files);
+            out.put(",\"write_path\":").put_json_string(k.write_path);
+        }
+        out.put(",\"stopped_by\":\"").put(k.stopped_by).put("\"}");
     }
     out.put(",\"cut_short\":").put(in.cut_short ? "true" : "false");
     if (in.cut_short) out.put(",\"cut_reason\":").put_json_string(in.cut_reason);

@@ -28,6 +28,20 @@ struct InputSummary {
     std::string cut_reason;  // libpcap's words for it
     std::uint64_t filtered_out = 0;
     bool filtered = false;
+    // Live capture: what libpcap's pcap_stats and the capture ring counted.
+    struct Capture {
+        std::uint64_t received = 0;        // passed the filter (pcap_stats ps_recv)
+        std::uint64_t dropped_kernel = 0;  // no room in the kernel's buffer (ps_drop)
+        std::uint64_t dropped_iface = 0;   // by the interface or its driver (ps_ifdrop)
+        std::uint64_t captured = 0;        // handed to wirelens by libpcap
+        std::uint64_t dropped_ring = 0;    // captured, but the analysis ring was full
+        std::uint64_t written = 0;         // to the -w file(s)
+        std::uint64_t files = 0;
+        std::string write_path;  // -w FILE ("" none)
+        std::string stopped_by;  // "signal", "count", "duration", "error"
+    };
+    bool live = false;
+    Capture capture;
 };
 
 // What the later stages counted; a null member: that stage did not run.

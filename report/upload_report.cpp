@@ -41,6 +41,15 @@ void UploadReporter::upload(const UploadRecord& rec) {
     const UploadFrame& f = *rec.frame;
     const Connection& c = *rec.conn;
     if (!json_) {
+        if (stream_) {
+            put_clock(out_, f.ts_end, true);
+            out_.put(" upload ");
+            print_row(Row{c.uid_seq, rec.dir, f.index, std::string(f.file_name), f.declared_size,
+                          f.received, f.complete, f.has_size, f.digest_ok, throughput(f),
+                          f.coalesced, f.split, f.missing != nullptr ? f.missing : "",
+                          std::string(rec.extracted)});
+            return;
+        }
         if (rows_.size() == kMaxBufferedRows) print_rows();
         rows_.push_back(Row{c.uid_seq, rec.dir, f.index, std::string(f.file_name), f.declared_size,
                             f.received, f.complete, f.has_size, f.digest_ok, throughput(f),
@@ -86,6 +95,42 @@ void UploadReporter::inconsistent(const Connection& c, int dir, std::uint64_t of
     out_.put(",\"len\":").put_u64(len).put("}\n");
 }
 
+void UploadReporter::print_row(const Row& r) {
+    char uid[19];
+    make_uid(r.uid_seq, uid);
+    std::string name = r.file.empty() ? (r.has_size ? "(no name)" : "(reply)") : r.file;
+    if (name.size() > 24) name = name.substr(0, 21) + "...";
+    // Names come from the network: keep the table on one line per frame.
+    for (char& ch : name) {
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+    }
+    char size[48] = "-";
+    if (r.has_size) {
+        if (r.complete) {
+            std::snprintf(size, sizeof size, "%llu", static_cast<unsigned long long>(r.received));
+        } else {
+            std::snprintf(size, sizeof size, "%llu/%llu",
+                          static_cast<unsigned long long>(r.received),
+                          static_cast<unsigned long long>(r.declared));
+        }
+    }
+    const char* verdict = !r.complete        ? r.missing.c_str()
+                          : !r.has_size      ? "-"
+                          : r.digest_ok == 1 ? "ok"
+                          : r.digest_ok == 0 ? "MISMATCH"
+                                             : "no digest";
+    char line[160];
+    std::snprintf(line, sizeof line, "%s %s %3u  %-24s %-11s %-9s ", uid, r.dir == 0 ? ">" : "<",
+                  r.index, name.c_str(), size, verdict);
+    out_.put(line);
+    if (r.throughput > 0) {
+        put_size(out_, static_cast<std::uint64_t>(r.throughput));
+        out_.put("/s");
+    }
+    if (!r.extracted.empty()) out_.put("  -> ").put_json_string(r.extracted);
+    out_.put('\n');
+}
+
 void UploadReporter::print_rows() {
     if (rows_.empty()) return;
     if (printed_ == 0) {
@@ -95,40 +140,7 @@ void UploadReporter::print_rows() {
     }
     for (const Row& r : rows_) {
         ++printed_;
-        char uid[19];
-        make_uid(r.uid_seq, uid);
-        std::string name = r.file.empty() ? (r.has_size ? "(no name)" : "(reply)") : r.file;
-        if (name.size() > 24) name = name.substr(0, 21) + "...";
-        // Names come from the network: keep the table on one line per frame.
-        for (char& ch : name) {
-            if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
-        }
-        char size[48] = "-";
-        if (r.has_size) {
-            if (r.complete) {
-                std::snprintf(size, sizeof size, "%llu",
-                              static_cast<unsigned long long>(r.received));
-            } else {
-                std::snprintf(size, sizeof size, "%llu/%llu",
-                              static_cast<unsigned long long>(r.received),
-                              static_cast<unsigned long long>(r.declared));
-            }
-        }
-        const char* verdict = !r.complete        ? r.missing.c_str()
-                              : !r.has_size      ? "-"
-                              : r.digest_ok == 1 ? "ok"
-                              : r.digest_ok == 0 ? "MISMATCH"
-                                                 : "no digest";
-        char line[160];
-        std::snprintf(line, sizeof line, "%s %s %3u  %-24s %-11s %-9s ", uid,
-                      r.dir == 0 ? ">" : "<", r.index, name.c_str(), size, verdict);
-        out_.put(line);
-        if (r.throughput > 0) {
-            put_size(out_, static_cast<std::uint64_t>(r.throughput));
-            out_.put("/s");
-        }
-        if (!r.extracted.empty()) out_.put("  -> ").put_json_string(r.extracted);
-        out_.put('\n');
+        print_row(r);
     }
     // The sticky-packet summary, per connection.
     std::map<std::uint64_t, std::array<std::uint32_t, 3>> per_conn;  // frames, coalesced, split

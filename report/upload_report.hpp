@@ -16,6 +16,8 @@ class UploadReporter : public UploadRecordSink {
     static constexpr std::size_t kMaxBufferedRows = 16384;
 
     UploadReporter(OutBuffer& out, bool json) : out_(out), json_(json) {}
+    // Stream mode: text lines are written as each frame ends, not as a table.
+    void set_stream(bool on) { stream_ = on; }
     void upload(const UploadRecord& rec) override;
     void inconsistent(const Connection& c, int dir, std::uint64_t offset,
                       std::uint64_t len) override;
@@ -36,9 +38,11 @@ class UploadReporter : public UploadRecordSink {
         std::string extracted;
     };
     void print_rows();
+    void print_row(const Row& r);
 
     OutBuffer& out_;
     bool json_;
+    bool stream_ = false;
     std::vector<Row> rows_;
     std::uint64_t printed_ = 0;
     std::uint64_t inconsistent_ = 0;

@@ -18,6 +18,11 @@ Asserts:
   * Crafted files: a record longer than the file's snap length, an absurd
     caplen, a snap length of 1, caplen 0, a file with only a global header, a
     big-endian file, a nanosecond file.
+  * --stream (the live capture's output, offline): the same conn, upload and
+    alert records as the batch output, in the order the stages produce them
+    (an upload before its connection's record), plus one conn_established event
+    per completed handshake; text stream lines carry the event time.
+  * Live-only options without -i (-w, -Z, -C/-G without -w, -W alone): exit 1.
   * The packet count equals tcpdump's (tcpdump -w -, records counted) and the
     number of whole records parsed here, for every sample and ~30 corpus files.
 
@@ -27,7 +32,9 @@ Exit 0 pass, 1 fail, 77 skip.  Standard library only; deterministic.
 
 import argparse
 import concurrent.futures
+import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -73,6 +80,11 @@ def test_error_paths(f, wl, tmp, good):
         ("unknown option", ["-r", good, "--no-such-option"]),
         ("-c not a number", ["-r", good, "-c", "three"]),
         ("missing --oui file", ["-r", good, "--oui", os.path.join(tmp, "no-oui.csv")]),
+        ("-w without -i", ["-r", good, "-w", os.path.join(tmp, "w.pcap")]),
+        ("-Z without -i", ["-r", good, "-Z", "nobody"]),
+        ("-C without -w", ["-i", "lo", "-C", "1"]),
+        ("-W without -C or -G", ["-i", "lo", "-w", os.path.join(tmp, "w.pcap"), "-W", "2"]),
+        ("-r and -i", ["-r", good, "-i", "lo"]),
     ]
     for mode in (["--packets", "--json"], []):
         for what, args in cases:
@@ -222,6 +234,70 @@ def test_filters(f, wl, path):
                 "%s: tcpdump keeps %d packets, wirelens %d (%d records)"
                 % (label, want, r.stats["packets"], len(r.packets)),
             )
+
+
+def records_by_type(stdout):
+    recs = {}
+    for line in stdout.decode("utf-8", "replace").splitlines():
+        rec = json.loads(line)
+        recs.setdefault(rec["type"], []).append(rec)
+    return recs
+
+
+def canonical(recs):
+    return sorted(json.dumps(r, sort_keys=True) for r in recs)
+
+
+def test_stream(f, wl, samples):
+    checked = 0
+    for path in pu.sample_captures(samples):
+        batch_rc, batch_out, _ = pu.run([wl, "--json", "-r", path])
+        rc, out, err = pu.run([wl, "--json", "--stream", "-r", path])
+        label = "--stream -r %s" % os.path.basename(path)
+        if not f.check(rc == batch_rc, "%s: exit %d, batch exit %d" % (label, rc, batch_rc)):
+            continue
+        if rc not in (0, 2):
+            continue
+        checked += 1
+        batch, stream = records_by_type(batch_out), records_by_type(out)
+        for kind in ("conn", "upload", "alert", "anomaly", "stats"):
+            f.check(
+                canonical(batch.get(kind, [])) == canonical(stream.get(kind, [])),
+                "%s: %s records differ from the batch output" % (label, kind),
+            )
+        # One conn_established per TCP connection whose handshake completed (history
+        # holds S, h and the originator's first ACK A), stamped with its ACK's time.
+        want = sorted(
+            c["uid"] for c in batch.get("conn", [])
+            if c["proto"] == "tcp" and "handshake_rtt" in c
+            and "synack_ack" in c["handshake_rtt"] and c["history"].startswith("Sh")
+        )
+        got = sorted(e["uid"] for e in stream.get("conn_established", []))
+        f.check(set(want) <= set(got) and len(got) == len(set(got)),
+                "%s: conn_established for %s, want at least %s" % (label, got, want))
+        # Events come in the order the stages produce them: a connection's
+        # uploads and its establishment before its conn record.
+        order = [json.loads(l) for l in out.decode().splitlines()]
+        seen_conn = set()
+        for rec in order:
+            if rec["type"] == "conn":
+                seen_conn.add(rec["uid"])
+            elif rec["type"] in ("upload", "conn_established"):
+                f.check(rec["uid"] not in seen_conn,
+                        "%s: %s of %s after its conn record" % (label, rec["type"], rec["uid"]))
+    f.check(checked >= 3, "--stream: only %d samples could be compared" % checked)
+    # Text: one line per event, each starting with the time of day.
+    upload = os.path.join(samples, "upload-v4.pcap")
+    if os.path.isfile(upload):
+        rc, out, err = pu.run([wl, "--stream", "-r", upload])
+        lines = out.decode().splitlines()
+        events = [l for l in lines if re.match(r"^\d\d:\d\d:\d\d\.\d{6} ", l)]
+        kinds = [l.split()[1] for l in events]
+        f.check(rc == 0 and kinds.count("established") == 2 and kinds.count("conn") == 2
+                and kinds.count("upload") == 8,
+                "--stream text: want 2 established, 2 conn, 8 upload lines, got %s" % kinds)
+        f.check(not any("connections, by start time" in l for l in lines),
+                "--stream text still prints the batch connection table")
 
 
 def test_crafted(f, wl, tmp):
@@ -424,6 +500,8 @@ def main():
             test_filters(f, args.wirelens, path)
         test_counts(f, args.wirelens, pu.sample_captures(args.samples), "samples")
         test_crafted(f, args.wirelens, tmp)
+        if args.samples and os.path.isdir(args.samples):
+            test_stream(f, args.wirelens, args.samples)
     if args.corpus and os.path.isdir(args.corpus):
         test_corpus_counts(f, args.wirelens, args.corpus)
     else:

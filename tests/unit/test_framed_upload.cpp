@@ -304,12 +304,16 @@ TEST_CASE("detection decides as soon as the first header is in", "[upload]") {
     CHECK(rec.framed_calls == 1);
     CHECK(rec.in_body);
     CHECK(rec.frames.empty());
-    // The frame is reported once its last byte is in and the stream ends.
-    d.data(stream.data() + header_end, 3, header_end, 2, 0, rec);
+    // The frame is reported as soon as the segment holding its last byte is in
+    // (no later frame can share that segment), not when the stream ends.
+    d.data(stream.data() + header_end, 2, header_end, 2, 0, rec);
     CHECK(rec.frames.empty());
-    d.end(StreamEnd::Fin, rec);
+    d.data(stream.data() + header_end + 2, 1, header_end + 2, 3, 0, rec);
     REQUIRE(rec.frames.size() == 1);
     CHECK(rec.frames[0].f.complete);
+    CHECK_FALSE(rec.frames[0].f.coalesced);
+    d.end(StreamEnd::Fin, rec);
+    CHECK(rec.frames.size() == 1);
 }
 
 TEST_CASE("many frames in one segment are coalesced", "[upload]") {

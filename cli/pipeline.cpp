@@ -1,0 +1,169 @@
+#include "pipeline.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "alert_report.hpp"
+#include "conn_report.hpp"
+#include "file_extractor.hpp"
+#include "flow_tracker.hpp"
+#include "tcp_reassembler.hpp"
+#include "upload_analyzer.hpp"
+#include "upload_report.hpp"
+
+namespace wl {
+
+// A completed handshake tells the flood detector which SYNs were legitimate,
+// and is an event of its own in stream mode.
+class Pipeline::Handshakes : public HandshakeObserver {
+  public:
+    Handshakes(SynFloodDetector* flood, ConnReporter* stream) : flood_(flood), stream_(stream) {}
+    void handshake_completed(const Connection& c, std::uint64_t ts_ns) override {
+        if (flood_ != nullptr) flood_->completed(ts_ns, c.key.ip_version, c.resp.addr, c.resp.port);
+        if (stream_ != nullptr) stream_->established(c, ts_ns);
+    }
+
+  private:
+    SynFloodDetector* flood_;
+    ConnReporter* stream_;
+};
+
+namespace {
+
+void feed_flood(SynFloodDetector& d, const Packet& p) {
+    if (!p.has(Layer::Tcp)) return;
+    d.packet(p.ts_ns, p.ip_version, p.ip_src(), p.tcp.src_port(), p.ip_dst(), p.tcp.dst_port(),
+             p.tcp.flags());
+}
+
+}  // namespace
+
+Pipeline::Pipeline(const PipelineOptions& opt, OutBuffer& out, const OuiRegistry& oui)
+    : opt_(opt), out_(out), oui_(oui) {}
+
+Pipeline::~Pipeline() = default;
+
+bool Pipeline::open(std::string& error) {
+    dopts_.verify_checksums = opt_.verify_checksums;
+
+    FlowOptions fopts;
+    fopts.max_flows = opt_.max_flows;
+    fopts.tcp_inactivity_ns = static_cast<std::uint64_t>(opt_.tcp_timeout * 1e9);
+    fopts.udp_inactivity_ns = static_cast<std::uint64_t>(opt_.udp_timeout * 1e9);
+    fopts.icmp_inactivity_ns = static_cast<std::uint64_t>(opt_.icmp_timeout * 1e9);
+    if (opt_.ladder) {
+        fopts.ladder_conns = opt_.ladder_uid.empty() ? opt_.ladder_max : 1;
+        std::snprintf(fopts.ladder_uid, sizeof fopts.ladder_uid, "%s", opt_.ladder_uid.c_str());
+    }
+    ladder_conns_ = fopts.ladder_conns;
+    conns_ = std::make_unique<ConnReporter>(out_, oui_, opt_.json);
+    conns_->set_stream(opt_.stream);
+    flows_ = std::make_unique<FlowTracker>(fopts, *conns_);
+
+    extractor_ = std::make_unique<FileExtractor>();
+    if (!opt_.extract_dir.empty()) {
+        ExtractOptions eo;
+        eo.dir = opt_.extract_dir;
+        eo.keep_partial = opt_.extract_partial;
+        eo.max_size = opt_.extract_max;
+        if (!extractor_->open(eo, error)) return false;
+    }
+    uploads_ = std::make_unique<UploadReporter>(out_, opt_.json);
+    uploads_->set_stream(opt_.stream);
+    alerts_ = std::make_unique<AlertReporter>(out_, opt_.json);
+    alerts_->set_stream(opt_.stream);
+    if (!opt_.no_flood) flood_ = std::make_unique<SynFloodDetector>(opt_.flood, *alerts_);
+    if (flood_ || opt_.stream) {
+        handshakes_ =
+            std::make_unique<Handshakes>(flood_.get(), opt_.stream ? conns_.get() : nullptr);
+        flows_->set_handshake_observer(handshakes_.get());
+    }
+    if (!opt_.no_flows && !opt_.no_reassembly) {
+        UploadOptions uopts;
+        uopts.max_header = opt_.max_header;
+        uopts.size_key = opt_.size_key;
+        uopts.sha256 = opt_.sha256;
+        analyzer_ = std::make_unique<UploadAnalyzer>(
+            uopts, opt_.upload_ports, fopts.max_flows, opt_.max_uploads, *flows_, *uploads_,
+            opt_.extract_dir.empty() ? nullptr : extractor_.get());
+        ReassemblyOptions ropts;
+        ropts.max_bytes = opt_.max_reassembly;
+        ropts.max_per_stream = static_cast<std::uint32_t>(
+            std::min<std::uint64_t>(opt_.max_reassembly / 4 + 1, 1u << 30));
+        reassembler_ = std::make_unique<TcpReassembler>(fopts.max_flows, ropts, *analyzer_);
+        flows_->set_reassembler(reassembler_.get());
+    }
+    return true;
+}
+
+void Pipeline::frame(const RawFrame& f) {
+    pkt_.ts_ns = f.ts_ns;
+    pkt_.caplen = f.caplen;
+    pkt_.wire_len = f.len;
+    decode(Bytes{f.data, f.caplen}, pkt_, dopts_);
+    counters_.count(pkt_);
+    if (flood_) feed_flood(*flood_, pkt_);
+    if (!opt_.no_flows) {
+        flows_->process(pkt_);
+        // Tunnels: the carried packet is a packet of its own for the flow stage
+        // (its outer UDP flow, if any, was counted above), as Zeek logs both.
+        const Packet* outer = &pkt_;
+        for (int depth = 0; depth < 4 && outer->encap != Packet::Encap::None && !outer->malformed();
+             ++depth) {
+            const Bytes bytes = outer->encap_bytes;
+            Packet& in = inner_[depth & 1];
+            in.ts_ns = pkt_.ts_ns;
+            in.caplen = static_cast<std::uint32_t>(bytes.size());
+            in.wire_len = outer->encap_wire_len;
+            in.linktype =
+                outer->encap == Packet::Encap::Ethernet ? linktype::kEthernet : linktype::kRaw;
+            decode(bytes, in, dopts_);
+            ++counters_.tunneled;
+            if (flood_) feed_flood(*flood_, in);
+            flows_->process(in);
+            outer = &in;
+        }
+    }
+    if (opt_.packets) {
+        if (opt_.json) {
+            write_packet_json(out_, pkt_, oui_);
+        } else {
+            write_packet_text(out_, pkt_, oui_);
+        }
+    }
+}
+
+void Pipeline::tick(std::uint64_t now_ns) {
+    if (!opt_.no_flows) flows_->expire(now_ns);
+    if (flood_) flood_->advance(now_ns);
+}
+
+void Pipeline::finish(const InputSummary& summary) {
+    if (flood_) flood_->finish(counters_.last_ts_ns);  // ends alerts still open
+    StageCounters stages;
+    if (!opt_.no_flows) {
+        if (opt_.packets && !opt_.json) out_.put('\n');
+        flows_->flush();
+        conns_->finish(flows_->counters(), ladder_conns_, opt_.ladder);
+        uploads_->finish();
+        stages.flows = &flows_->counters();
+        if (reassembler_) stages.reassembly = &reassembler_->counters();
+        if (analyzer_) stages.uploads = &analyzer_->counters();
+    }
+    if (flood_) {
+        alerts_->finish();  // the flood section and its charts
+        stages.flood = flood_.get();
+    }
+    if (opt_.json) {
+        write_stats_json(out_, counters_, summary, stages);
+    } else {
+        out_.put('\n');
+        write_summary_text(out_, counters_, summary, stages);
+    }
+}
+
+std::size_t Pipeline::open_connections() const {
+    return opt_.no_flows ? 0 : flows_->open();
+}
+
+}  // namespace wl
