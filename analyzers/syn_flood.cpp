@@ -493,6 +493,11 @@ void SynFloodDetector::end_alert(std::uint32_t ti, std::uint64_t now) {
     a.ts_end_ns = t.last_above_ns;
     a.nrate = static_cast<std::uint32_t>(
         std::min<std::uint64_t>(SynFloodAlert::kChart, now / kSecond - t.start_w + 1));
+    // The chart ends with the victim's last SYN, not with the quiet seconds that
+    // ended the alert: how long those were depends on when the input stopped
+    // (a file ends at its last packet, a live capture sees the clock run on).
+    while (a.nrate > 1 && a.rate[a.nrate - 1] == 0)
+        --a.nrate;
     a.ended = true;
     summarize(ti);
     if (v.port != 0) {
