@@ -7,7 +7,8 @@ from 198.18.0.0/15 and fd00::/8; offloads off, so the capture sees wire-sized
 segments; no route anywhere else). Side 0 is the client (and attacker), side 1 the
 victim, where wirelens captures on its veth end. Five runs:
 
-1. JSON run: `wirelens -i VETH --json -w live.pcap` while samples/upload/ sends
+1. JSON run: `wirelens -i VETH --json -B 32768 -w live.pcap` (a kernel buffer that
+   holds the whole transfer, so a stall cannot cost a packet) while samples/upload/ sends
    deterministic files (0 B, 1 B, 1 KiB, 1 MiB, 3 MiB) over IPv4 (little-endian
    prefix) and IPv6 (network order), a connection to a closed port is refused (IPv4
    and IPv6), and `timeout 10 hping3 -S -p 80 --rand-source -i u200 -c 5000` floods
@@ -17,7 +18,8 @@ victim, where wirelens captures on its veth end. Five runs:
    handshake_rtt as its conn record); one syn_flood alert start and one end for the
    victim's port 80, the end written while the capture still ran (stream mode); the
    stats record's capture object (captured == written == records in live.pcap ==
-   packets analysed, no ring or kernel drop, one file, stopped_by "signal"); then
+   packets analysed, no ring or kernel drop, one file, stopped_by "signal"; without
+   -w the write fields may be left out); then
    `wirelens -r live.pcap --json --stream` gives the same records as the live run
    (multisets, conn records compared without `end`; stats packet counts equal).
 2. Text run: `wirelens -i VETH` (stdout a pipe) over one connection held open 3 s:
