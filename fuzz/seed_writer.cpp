@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -159,6 +160,12 @@ class Script {
                  const Bytes& payload) {
         at(conn, dir, set_.isn(dir) + 1 + offset, flags, payload, seg::Step::Millisecond);
     }
+    // The first segment of a connection: a SYN-ACK seen before its SYN (it acknowledges
+    // the SYN no script segment has sent yet).
+    void synack_first(int conn) {
+        const std::uint32_t seq = next_[conn][1];
+        at(conn, 1, seq, kSyn | kAck, {}, seg::Step::Millisecond, set_.isn(0) + 1);
+    }
     // An ACK from `dir` acknowledging everything the other side sent so far.
     void ack(int conn, int dir) { send(conn, dir, kAck); }
     void handshake(int conn) {
@@ -185,7 +192,7 @@ class Script {
 
   private:
     void at(int conn, int dir, std::uint32_t seq, std::uint8_t flags, const Bytes& payload,
-            seg::Step step) {
+            seg::Step step, std::optional<std::uint32_t> ack = std::nullopt) {
         seg::Segment s;
         s.conn = conn;
         s.dir = dir;
@@ -193,7 +200,9 @@ class Script {
         s.flags = flags;
         s.seq_absolute = true;
         s.seq = seq;
-        s.ack_delta = 0;  // where the other side's previous segment ended
+        s.ack_absolute = ack.has_value();
+        s.ack = ack.value_or(0);
+        s.ack_delta = 0;  // else: where the other side's previous segment ended
         s.window = 0xfa;
         s.payload = payload;
         seg::write_segment(out_, s);
@@ -276,6 +285,51 @@ int write_segments(const std::string& dir) {
         sc.stream(0, 0, upload("mid.txt", tiny, false), 100);
         sc.send(0, 1, Script::kRst);
         sc.send(0, 0, Script::kSyn, {}, seg::Step::PastTimeout);
+        seeds.push_back(sc.bytes());
+    }
+    {  // the SYN-ACK captured before its SYN (the roles swap), then an upload
+        seg::Settings s;
+        s.extract = true;
+        Script sc(s);
+        sc.synack_first(0);
+        sc.send(0, 0, Script::kSyn);
+        sc.ack(0, 0);
+        sc.stream(0, 0, upload("swapped.txt", small, false), 80);
+        sc.stream(0, 1, reply(small, false), 200);
+        sc.close(0);
+        seeds.push_back(sc.bytes());
+    }
+    {  // big segments out of order, overlapping, and retransmitted in part
+        seg::Settings s;
+        s.isn_byte = 0xff;  // the client's sequence numbers wrap past 2^32
+        Script sc(s);
+        sc.handshake(0);
+        const Bytes up = upload("big.bin", body_of(3000, 7), false);
+        const auto piece = [&](std::uint32_t from, std::uint32_t to) {
+            return Bytes(up.begin() + from, up.begin() + std::min<std::size_t>(to, up.size()));
+        };
+        sc.send_at(0, 0, 1400, Script::kAck, piece(1400, 2800));
+        sc.send_at(0, 0, 2700, Script::kAck, piece(2700, 4000));
+        sc.send_at(0, 0, 0, Script::kAck, piece(0, 1400));
+        sc.send_at(0, 0, 700, Script::kAck, piece(700, 1900));
+        sc.ack(0, 1);
+        sc.close(0);
+        seeds.push_back(sc.bytes());
+    }
+    {  // a hostile file name (long, bidirectional overrides, bad UTF-8), a size past the
+       // carving limit, a reset
+        seg::Settings s;
+        s.extract = true;
+        s.max_header_byte = 40;  // 656 bytes
+        Script sc(s);
+        sc.handshake(0);
+        std::string name = "..\\\\x\u202e\u0000gpj.exe/\u00e9t\u00e9-";
+        while (name.size() < 300)
+            name += "\u4e2d\u6587";
+        const std::string header =
+            R"({"file_name": ")" + name + R"(", "file_size": 20000, "md5": "00"})";
+        sc.stream(0, 0, json_frame(header, body_of(1000, 8), false), 500);
+        sc.send(0, 1, Script::kRst);
         seeds.push_back(sc.bytes());
     }
     for (const Bytes& b : seeds)

@@ -45,7 +45,8 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus"
   extra=()
   case $t in
-    fuzz_pcap) extra=(-max_len=65536) ;;
+    fuzz_decode) extra=(-dict=fuzz/decode.dict) ;;
+    fuzz_pcap) extra=(-max_len=65536 -dict=fuzz/decode.dict) ;;
     fuzz_segments | fuzz_framed) extra=(-max_len=16384 -dict=fuzz/framed.dict) ;;
   esac
   marker=$(mktemp)
