@@ -20,7 +20,7 @@
 #
 # usage: bench/live_drops.sh [BUILD_DIR]      (as root; needs tcpreplay, tcpdump, ip, ethtool)
 # env:   RUNS=3 COPIES=2000 SYNS=1000000 LIMIT=--pps=100000 CAPTURERS="tcpdump wirelens wirelens-w"
-#        WORKLOADS="upload syn" MODES="topspeed limit"
+#        WORKLOADS="upload syn" MODES="topspeed limit" WL_ARGS="" (more wirelens options, e.g. --ring 512)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wl=$(realpath "${1:-build}/wirelens")
@@ -124,6 +124,8 @@ one_run() {
       cpid=$! ;;
     wirelens | wirelens-w)
       local extra=()
+      # shellcheck disable=SC2206  # WL_ARGS: extra options, split on spaces
+      extra+=(${WL_ARGS:-})
       [[ $cap == wirelens-w ]] && extra=(-w "$work/written.pcap")
       mkfifo "$work/cap.fifo"
       tail -n 1 <"$work/cap.fifo" >"$out" &
