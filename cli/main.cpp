@@ -177,7 +177,7 @@ struct Capture {
     std::uint64_t count = 0;  // -c: stop after this many
     double duration = 0;      // --duration: stop after this many seconds
     // Written by the capture thread, read by the analysis thread.
-    std::atomic<std::uint64_t> captured{0}, written{0};
+    std::atomic<std::uint64_t> captured{0};
     std::atomic<std::uint64_t> received{0}, dropped_kernel{0}, dropped_iface{0};
     std::atomic<bool> done{false};
     std::atomic<bool> stop{false};  // the analysis asks the capture to stop (output failed)
@@ -195,10 +195,7 @@ void on_frame(void* user, const wl::RawFrame& f) {
     c.captured.store(n + 1, std::memory_order_relaxed);
     // The file first: a frame the analysis has no room for is still kept.
     if (c.writer != nullptr && !c.write_failed) {
-        if (c.writer->write(f)) {
-            c.written.store(c.written.load(std::memory_order_relaxed) + 1,
-                            std::memory_order_relaxed);
-        } else {
+        if (!c.writer->write(f)) {
             c.write_failed = true;
             c.write_error = c.writer->error();
             c.live->breakloop();
@@ -421,7 +418,7 @@ int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     summary.capture.dropped_kernel = cap.dropped_kernel.load();
     summary.capture.dropped_iface = cap.dropped_iface.load();
     summary.capture.dropped_ring = ring.dropped();
-    summary.capture.written = cap.written.load();
+    summary.capture.written = writer ? writer->packets() : 0;  // not after -W's last file
     summary.capture.files = writer ? writer->files() : 0;
     summary.capture.stopped_by = output_failed ? "output error" : cap.stopped_by;
     if (!cap.error.empty()) {

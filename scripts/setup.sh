@@ -2,6 +2,7 @@
 # Installs, from Debian's packages, whatever wirelens needs that is missing.
 #   scripts/setup.sh          what building and running wirelens needs
 #   scripts/setup.sh --test   that, plus what the test suite needs (peers, namespaces)
+#   scripts/setup.sh --bench  that, plus the benchmark's peers (bench/)
 set -euo pipefail
 
 main_pkgs=(
@@ -22,11 +23,18 @@ test_pkgs=(
   clang libclang-rt-14-dev     # libFuzzer targets (fuzz/), run briefly in CI
 )
 
+bench_pkgs=(
+  tcpflow tcptrace             # peers in bench/run.sh (tshark and tcpdump come with --test)
+  time                         # /usr/bin/time: peak RSS of each run
+)
+
 want=("${main_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then
   want+=("${test_pkgs[@]}")
+elif [[ "${1:-}" == "--bench" ]]; then
+  want+=("${test_pkgs[@]}" "${bench_pkgs[@]}")
 elif [[ -n "${1:-}" ]]; then
-  echo "usage: $0 [--test]" >&2
+  echo "usage: $0 [--test | --bench]" >&2
   exit 2
 fi
 
