@@ -131,6 +131,7 @@ class FlowTracker {
     std::unique_ptr<Connection[], FreeDeleter> pool_;
     std::vector<std::uint32_t> slots_;   // open addressing: conn index + 1, 0 = empty
     std::vector<std::uint64_t> hashes_;  // per conn, for erase
+    std::vector<std::uint64_t> expire_;  // per conn, a copy of expire_ns for the sweep
     std::vector<std::uint32_t> prev_, next_;
     std::vector<std::uint8_t> list_of_;
     std::uint32_t head_[3] = {kNone, kNone, kNone}, tail_[3] = {kNone, kNone, kNone};

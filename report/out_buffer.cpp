@@ -6,7 +6,7 @@
 
 namespace wl {
 
-OutBuffer& OutBuffer::put(std::string_view s) {
+OutBuffer& OutBuffer::put_long(std::string_view s) {
     while (!s.empty()) {
         if (len_ == kSize) flush();
         const std::size_t n = std::min(s.size(), kSize - len_);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string_view>
 
 namespace wl {
@@ -21,7 +22,25 @@ class OutBuffer {
         buf_[len_++] = c;
         return *this;
     }
-    OutBuffer& put(std::string_view s);
+    // Short pieces are copied inline; a piece longer than the room left goes
+    // through put_long().
+    OutBuffer& put(std::string_view s) {
+        if (s.size() > kSize - len_) return put_long(s);
+        std::memcpy(buf_ + len_, s.data(), s.size());
+        len_ += s.size();
+        return *this;
+    }
+    // A string literal: its length is known at compile time (no strlen), and
+    // the copy compiles to a few moves.
+    template <std::size_t N>
+    OutBuffer& put(const char (&s)[N]) {
+        static_assert(N >= 1);
+        if (N - 1 > kSize - len_) return put_long(std::string_view(s, N - 1));
+        std::memcpy(buf_ + len_, s, N - 1);
+        len_ += N - 1;
+        return *this;
+    }
+    OutBuffer& put(const char* s) { return put(std::string_view(s)); }
     OutBuffer& put_u64(std::uint64_t v);
     OutBuffer& put_i64(std::int64_t v);
     // Seconds.fraction from nanoseconds, with `digits` fraction digits (1..9).
@@ -41,6 +60,7 @@ class OutBuffer {
     bool failed() const { return failed_; }
 
   private:
+    OutBuffer& put_long(std::string_view s);
     static constexpr std::size_t kSize = 1 << 16;
     std::FILE* file_;
     std::size_t len_ = 0;
