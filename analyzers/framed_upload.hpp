@@ -106,6 +106,11 @@ class UploadSink {
 
 class FramedStreamDecoder {
   public:
+    // Header bytes a decoder may hold at once, in units of max_header: the
+    // headers of the two readings that have one (little- and big-endian
+    // prefix) while undecided, and the file name and digests copied out of the
+    // one parsed (substrings of it, so at most its size together).
+    static constexpr std::uint64_t kHeaderCopies = 3;
     FramedStreamDecoder() = default;
     ~FramedStreamDecoder();
     FramedStreamDecoder(const FramedStreamDecoder&) = delete;

@@ -97,6 +97,16 @@ SynFloodDetector::SynFloodDetector(const SynFloodOptions& opts, SynFloodSink& si
         r.victim[0] = r.victim[1] = kNone;
 }
 
+std::uint64_t SynFloodDetector::memory_bound(const SynFloodOptions& o) {
+    const std::uint64_t victims = std::max<std::uint32_t>(o.victims, 2);
+    const std::uint64_t detailed = std::max<std::uint32_t>(o.detailed, 1);
+    const std::uint64_t top = std::clamp<std::uint32_t>(o.top_k, 1, SynFloodAlert::kTop);
+    return sizeof(SynFloodDetector) + victims * (sizeof(Victim) + 4) +
+           std::bit_ceil(victims * 2) * 4 +
+           detailed * (sizeof(Tracker) + kHllRegisters + 2 * top * sizeof(SourceCount) + 4) +
+           kRecent * sizeof(RecentSyn);
+}
+
 std::size_t SynFloodDetector::memory_bytes() const {
     return sizeof(*this) + victims_.capacity() * sizeof(Victim) +
            slots_.capacity() * sizeof(std::uint32_t) +

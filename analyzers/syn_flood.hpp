@@ -60,6 +60,9 @@ class SynFloodSink {
 
 class SynFloodDetector {
   public:
+    // The most memory a detector with these options holds, in bytes.
+    static std::uint64_t memory_bound(const SynFloodOptions& opts);
+
     SynFloodDetector(const SynFloodOptions& opts, SynFloodSink& sink);
 
     // One TCP packet from its decoded headers: a SYN (no ACK) counts against

@@ -21,6 +21,16 @@ StreamEnd stream_end_of(ConnEnd why, bool reset) {
     return StreamEnd::EndOfInput;
 }
 
+std::uint64_t UploadAnalyzer::memory_bound(const UploadOptions& opts, std::uint32_t max_flows,
+                                           std::uint32_t max_decoders) {
+    const std::uint64_t per_decoder = sizeof(FramedStreamDecoder) + 2 * sizeof(Carving) +
+                                      FramedStreamDecoder::kHeaderCopies * opts.max_header;
+    // nlohmann's DOM of one header: a generous 32 bytes of nodes per byte of text.
+    const std::uint64_t parse = 32ull * opts.max_header;
+    return 2ull * max_flows * sizeof(std::uint32_t) + max_flows * sizeof(StickySummary) +
+           max_decoders * (per_decoder + 2 * sizeof(std::uint32_t) + sizeof(void*)) + parse;
+}
+
 UploadAnalyzer::UploadAnalyzer(const UploadOptions& opts, std::vector<std::uint16_t> forced_ports,
                                std::uint32_t max_flows, std::uint32_t max_decoders,
                                const FlowTracker& flows, UploadRecordSink& out,

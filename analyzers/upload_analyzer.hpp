@@ -55,6 +55,13 @@ struct UploadAnalyzerCounters {
 
 class UploadAnalyzer : public StreamConsumer, private UploadSink {
   public:
+    // The most memory an analyzer with these limits can hold, in bytes: its
+    // tables, its decoders, and each decoder's header buffers at their largest
+    // (the header as sent, and the names and digests taken from it), plus one
+    // parsed header at a time.
+    static std::uint64_t memory_bound(const UploadOptions& opts, std::uint32_t max_flows,
+                                      std::uint32_t max_decoders);
+
     // `forced_ports`: --upload-port; `extractor` may be null (no --extract).
     UploadAnalyzer(const UploadOptions& opts, std::vector<std::uint16_t> forced_ports,
                    std::uint32_t max_flows, std::uint32_t max_decoders, const FlowTracker& flows,

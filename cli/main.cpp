@@ -18,6 +18,7 @@
 
 #include "frame_ring.hpp"
 #include "live_source.hpp"
+#include "memory_plan.hpp"
 #include "oui.hpp"
 #include "out_buffer.hpp"
 #include "pcap_source.hpp"
@@ -54,6 +55,8 @@ struct Options {
     std::string user;
     std::uint32_t ring_mib = 64;
     double stats_interval = -1;  // -1: every 2 s when stderr is a terminal
+    std::string max_memory = "256M";
+    wl::MemoryRequest memory;  // filled from the options
 };
 
 int fail(const std::string& msg) {
@@ -117,6 +120,10 @@ std::string joined_filter(const Options& opt) {
 
 int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& filter) {
     std::string err;
+    wl::PipelineOptions an = opt.an;
+    std::uint32_t ring_mib = 0;
+    wl::InputSummary::Memory memory;
+    if (!wl::plan_memory(opt.memory, an, ring_mib, memory, err)) return fail(err);
     auto src = wl::PcapSource::open_file(opt.read_file, err);
     if (!src) return fail(err);
     if (!filter.empty() && !src->set_filter(filter, err)) return fail(err);
@@ -125,9 +132,10 @@ int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     summary.source = opt.read_file;
     summary.linktype = src->linktype_name();
     summary.filtered = !filter.empty();
+    summary.memory = memory;
 
     wl::OutBuffer out(stdout);
-    wl::Pipeline pipe(opt.an, out, oui);
+    wl::Pipeline pipe(an, out, oui);
     if (!pipe.open(err)) return fail(err);
     pipe.set_linktype(src->linktype());
     ProgressLine progress(opt.progress && isatty(STDERR_FILENO) != 0);
@@ -144,7 +152,7 @@ int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
         }
         pipe.frame(frame);
         // A stream is read as it is written (-r - from a live tcpdump): records go out at once.
-        if (opt.an.stream && !out.flush()) break;
+        if (an.stream && !out.flush()) break;
         progress.maybe_draw(*src, pipe.counters().packets);
     }
     progress.clear();
@@ -306,6 +314,15 @@ class StatsLine {
 int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& filter) {
     if (!opt.read_file.empty()) return fail("give either -r FILE or -i INTERFACE, not both");
     std::string err, warning;
+    wl::PipelineOptions an = opt.an;
+    an.stream = true;
+    std::uint32_t ring_mib = opt.ring_mib;
+    wl::InputSummary::Memory memory;
+    wl::MemoryRequest mreq = opt.memory;
+    mreq.live = true;
+    mreq.buffer_kib = opt.buffer_kib;
+    mreq.snaplen = static_cast<std::uint32_t>(opt.snaplen);
+    if (!wl::plan_memory(mreq, an, ring_mib, memory, err)) return fail(err);
     wl::LiveOptions lo;
     lo.iface = opt.iface;
     lo.snaplen = opt.snaplen;
@@ -335,11 +352,9 @@ int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
         writer = wl::PcapWriter::open(wo, err);
         if (!writer) return fail(err);
     }
-    wl::FrameRing ring(static_cast<std::size_t>(opt.ring_mib) << 20);
+    wl::FrameRing ring(static_cast<std::size_t>(ring_mib) << 20);
     if (!ring.valid()) return fail("cannot allocate the capture ring (--ring)");
 
-    wl::PipelineOptions an = opt.an;
-    an.stream = true;
     wl::OutBuffer out(stdout);
     wl::Pipeline pipe(an, out, oui);
     if (!pipe.open(err)) return fail(err);
@@ -350,6 +365,7 @@ int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     summary.linktype = live->linktype_name();
     summary.filtered = !filter.empty();
     summary.live = true;
+    summary.memory = memory;
     if (writer) summary.capture.write_path = opt.write_file;
 
     Capture cap;
@@ -441,7 +457,7 @@ int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     return rc;
 }
 
-int run(const Options& opt) {
+int run(Options opt) {
     if (opt.list_interfaces) {
         std::string err;
         if (!wl::list_interfaces(stdout, err)) return fail(err);
@@ -468,6 +484,9 @@ int run(const Options& opt) {
         std::string err;
         if (!custom_oui.load_csv(opt.oui_file, err)) return fail(err);
         oui = &custom_oui;
+    }
+    if (!wl::parse_size(opt.max_memory, opt.memory.budget)) {
+        return fail("--max-memory " + opt.max_memory + ": not a size (say 64M or 1G)");
     }
     const std::string filter = joined_filter(opt);
     return opt.iface.empty() ? run_file(opt, *oui, filter) : run_live(opt, *oui, filter);
@@ -507,7 +526,7 @@ int main(int argc, char** argv) {
     app.add_option("--max-reassembly", opt.an.max_reassembly,
                    "Bytes of out-of-order TCP data buffered at once, all connections (32 MiB)");
     app.add_option("--max-header", opt.an.max_header,
-                   "Largest framed-upload length prefix / JSON header, bytes (65536)")
+                   "Largest framed-upload length prefix / JSON header, bytes (16384)")
         ->check(CLI::Range(16u, 1u << 24));
     app.add_option("--size-key", opt.an.size_key, "Header key giving the body size, tried first");
     app.add_flag("--sha256", opt.an.sha256, "SHA-256 of every upload body, besides MD5");
@@ -566,6 +585,9 @@ int main(int argc, char** argv) {
     app.add_option("--ring", opt.ring_mib,
                    "MiB of captured packets queued for analysis; beyond, drops are counted (64)")
         ->check(CLI::Range(1u, 4096u));
+    app.add_option("--max-memory", opt.max_memory,
+                   "Memory for all tables and buffers, e.g. 64M, 1G (256M); limits not given "
+                   "are lowered to fit");
     app.add_option("--stats-interval", opt.stats_interval,
                    "A stats line on stderr every SECONDS (default 2 when stderr is a terminal)")
         ->check(CLI::NonNegativeNumber);
@@ -573,6 +595,10 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
         opt.an.ladder = app.count("--ladder") > 0;
+        opt.memory.flows_set = app.count("--max-flows") > 0;
+        opt.memory.reassembly_set = app.count("--max-reassembly") > 0;
+        opt.memory.uploads_set = app.count("--max-uploads") > 0;
+        opt.memory.ring_set = app.count("--ring") > 0;
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) return app.exit(e);
         std::fprintf(stderr, "wirelens: %s (try --help)\n", e.what());

@@ -38,6 +38,35 @@ void feed_flood(SynFloodDetector& d, const Packet& p) {
 
 }  // namespace
 
+FlowOptions flow_options_of(const PipelineOptions& opt) {
+    FlowOptions f;
+    f.max_flows = opt.max_flows;
+    f.tcp_inactivity_ns = static_cast<std::uint64_t>(opt.tcp_timeout * 1e9);
+    f.udp_inactivity_ns = static_cast<std::uint64_t>(opt.udp_timeout * 1e9);
+    f.icmp_inactivity_ns = static_cast<std::uint64_t>(opt.icmp_timeout * 1e9);
+    if (opt.ladder) {
+        f.ladder_conns = opt.ladder_uid.empty() ? opt.ladder_max : 1;
+        std::snprintf(f.ladder_uid, sizeof f.ladder_uid, "%s", opt.ladder_uid.c_str());
+    }
+    return f;
+}
+
+ReassemblyOptions reassembly_options_of(const PipelineOptions& opt) {
+    ReassemblyOptions r;
+    r.max_bytes = opt.max_reassembly;
+    r.max_per_stream =
+        static_cast<std::uint32_t>(std::min<std::uint64_t>(opt.max_reassembly / 4 + 1, 1u << 30));
+    return r;
+}
+
+UploadOptions upload_options_of(const PipelineOptions& opt) {
+    UploadOptions u;
+    u.max_header = opt.max_header;
+    u.size_key = opt.size_key;
+    u.sha256 = opt.sha256;
+    return u;
+}
+
 Pipeline::Pipeline(const PipelineOptions& opt, OutBuffer& out, const OuiRegistry& oui)
     : opt_(opt), out_(out), oui_(oui) {}
 
@@ -46,15 +75,7 @@ Pipeline::~Pipeline() = default;
 bool Pipeline::open(std::string& error) {
     dopts_.verify_checksums = opt_.verify_checksums;
 
-    FlowOptions fopts;
-    fopts.max_flows = opt_.max_flows;
-    fopts.tcp_inactivity_ns = static_cast<std::uint64_t>(opt_.tcp_timeout * 1e9);
-    fopts.udp_inactivity_ns = static_cast<std::uint64_t>(opt_.udp_timeout * 1e9);
-    fopts.icmp_inactivity_ns = static_cast<std::uint64_t>(opt_.icmp_timeout * 1e9);
-    if (opt_.ladder) {
-        fopts.ladder_conns = opt_.ladder_uid.empty() ? opt_.ladder_max : 1;
-        std::snprintf(fopts.ladder_uid, sizeof fopts.ladder_uid, "%s", opt_.ladder_uid.c_str());
-    }
+    const FlowOptions fopts = flow_options_of(opt_);
     ladder_conns_ = fopts.ladder_conns;
     conns_ = std::make_unique<ConnReporter>(out_, oui_, opt_.json);
     conns_->set_stream(opt_.stream);
@@ -79,18 +100,11 @@ bool Pipeline::open(std::string& error) {
         flows_->set_handshake_observer(handshakes_.get());
     }
     if (!opt_.no_flows && !opt_.no_reassembly) {
-        UploadOptions uopts;
-        uopts.max_header = opt_.max_header;
-        uopts.size_key = opt_.size_key;
-        uopts.sha256 = opt_.sha256;
         analyzer_ = std::make_unique<UploadAnalyzer>(
-            uopts, opt_.upload_ports, fopts.max_flows, opt_.max_uploads, *flows_, *uploads_,
-            opt_.extract_dir.empty() ? nullptr : extractor_.get());
-        ReassemblyOptions ropts;
-        ropts.max_bytes = opt_.max_reassembly;
-        ropts.max_per_stream = static_cast<std::uint32_t>(
-            std::min<std::uint64_t>(opt_.max_reassembly / 4 + 1, 1u << 30));
-        reassembler_ = std::make_unique<TcpReassembler>(fopts.max_flows, ropts, *analyzer_);
+            upload_options_of(opt_), opt_.upload_ports, fopts.max_flows, opt_.max_uploads, *flows_,
+            *uploads_, opt_.extract_dir.empty() ? nullptr : extractor_.get());
+        reassembler_ = std::make_unique<TcpReassembler>(fopts.max_flows,
+                                                        reassembly_options_of(opt_), *analyzer_);
         flows_->set_reassembler(reassembler_.get());
     }
     return true;

@@ -39,7 +39,7 @@ struct PipelineOptions {
     std::uint32_t ladder_max = 20;
     bool no_reassembly = false;
     std::uint64_t max_reassembly = 32ull << 20;
-    std::uint32_t max_header = 65536;
+    std::uint32_t max_header = 16384;
     std::string size_key;
     bool sha256 = false;
     std::vector<std::uint16_t> upload_ports;
@@ -50,6 +50,14 @@ struct PipelineOptions {
     bool no_flood = false;
     SynFloodOptions flood;
 };
+
+struct FlowOptions;
+struct ReassemblyOptions;
+struct UploadOptions;
+// Each stage's own options, as the pipeline derives them from its options.
+FlowOptions flow_options_of(const PipelineOptions& opt);
+ReassemblyOptions reassembly_options_of(const PipelineOptions& opt);
+UploadOptions upload_options_of(const PipelineOptions& opt);
 
 class Pipeline {
   public:

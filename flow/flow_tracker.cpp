@@ -122,6 +122,17 @@ bool fill_hole(TcpSide& s, std::uint64_t lo, std::uint64_t hi) {
 static_assert(std::is_trivially_destructible_v<Connection>,
               "connections are reused in place without destruction");
 
+std::uint64_t FlowTracker::memory_bound(const FlowOptions& opts) {
+    const std::uint64_t n = std::max<std::uint32_t>(opts.max_flows, 1);
+    std::uint64_t cap = 16;
+    while (cap < 2 * n)
+        cap <<= 1;
+    // Per connection: the connection, its hash, expiry, list links and list id;
+    // then the open-addressing slots and the ladder logs.
+    return n * (sizeof(Connection) + 8 + 8 + 4 + 4 + 1) + cap * 4 +
+           std::uint64_t{opts.ladder_conns} * sizeof(LadderLog);
+}
+
 FlowTracker::FlowTracker(const FlowOptions& opts, ConnSink& sink) : opts_(opts), sink_(sink) {
     if (opts_.max_flows == 0) opts_.max_flows = 1;
     pool_.reset(static_cast<Connection*>(std::calloc(opts_.max_flows, sizeof(Connection))));

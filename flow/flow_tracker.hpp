@@ -81,6 +81,9 @@ struct FlowCounters {
 
 class FlowTracker {
   public:
+    // The most memory a tracker with these options can hold, in bytes.
+    static std::uint64_t memory_bound(const FlowOptions& opts);
+
     FlowTracker(const FlowOptions& opts, ConnSink& sink);
 
     // Feeds one decoded packet; ts_ns must not go backwards by much (capture time).

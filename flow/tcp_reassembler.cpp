@@ -59,6 +59,13 @@ std::uint32_t range_hash(const std::uint8_t* p, std::uint32_t n) {
 
 }  // namespace
 
+std::uint64_t TcpReassembler::memory_bound(std::uint32_t max_flows, const ReassemblyOptions& opts) {
+    const std::uint64_t blocks =
+        std::max<std::uint64_t>(std::min<std::uint64_t>(opts.max_bytes / kBlock, 1ull << 28), 1);
+    return 2ull * max_flows * sizeof(Stream) + blocks * (kBlock + sizeof(std::uint32_t)) +
+           blocks * sizeof(Waiting);
+}
+
 TcpReassembler::TcpReassembler(std::uint32_t max_flows, const ReassemblyOptions& opts,
                                StreamConsumer& consumer)
     : opts_(opts), consumer_(consumer) {

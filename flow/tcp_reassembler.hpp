@@ -54,6 +54,9 @@ class StreamConsumer {
 
 class TcpReassembler {
   public:
+    // The most memory a reassembler with these limits can hold, in bytes.
+    static std::uint64_t memory_bound(std::uint32_t max_flows, const ReassemblyOptions& opts);
+
     TcpReassembler(std::uint32_t max_flows, const ReassemblyOptions& opts,
                    StreamConsumer& consumer);
 

@@ -218,6 +218,11 @@ const char* end_name(ConnEnd why) {
 }
 }  // namespace
 
+std::uint64_t ConnReporter::memory_bound(std::uint32_t ladder_conns) {
+    return kMaxBufferedRows * sizeof(Row) +
+           std::uint64_t{ladder_conns} * sizeof(std::pair<Row, LadderLog>);
+}
+
 ConnReporter::ConnReporter(OutBuffer& out, const OuiRegistry& oui, bool json)
     : out_(out), oui_(oui), json_(json) {}
 

@@ -18,6 +18,8 @@ class ConnReporter : public ConnSink {
     static constexpr std::size_t kMaxBufferedRows = 16384;
 
     ConnReporter(OutBuffer& out, const OuiRegistry& oui, bool json);
+    // The most memory the buffered rows and ladders can hold, in bytes.
+    static std::uint64_t memory_bound(std::uint32_t ladder_conns);
     // Stream mode (live capture, --stream): every record is written as it
     // happens, text included (one line per event, nothing held for sorting).
     void set_stream(bool on) { stream_ = on; }

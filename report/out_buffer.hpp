@@ -30,16 +30,8 @@ class OutBuffer {
         len_ += s.size();
         return *this;
     }
-    // A string literal: its length is known at compile time (no strlen), and
-    // the copy compiles to a few moves.
-    template <std::size_t N>
-    OutBuffer& put(const char (&s)[N]) {
-        static_assert(N >= 1);
-        if (N - 1 > kSize - len_) return put_long(std::string_view(s, N - 1));
-        std::memcpy(buf_ + len_, s, N - 1);
-        len_ += N - 1;
-        return *this;
-    }
+    // Inline, so that the length of a string literal is folded at compile time
+    // (a char array that is not a literal must not be taken by its size).
     OutBuffer& put(const char* s) { return put(std::string_view(s)); }
     OutBuffer& put_u64(std::uint64_t v);
     OutBuffer& put_i64(std::int64_t v);

@@ -560,6 +560,33 @@ void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSumm
             out.put('\n');
         }
     }
+    if (in.memory.budget != 0) {
+        const InputSummary::Memory& m = in.memory;
+        const auto mib = [&](std::uint64_t b) -> OutBuffer& {
+            return out.put_fixed(static_cast<double>(b) / (1 << 20), 1);
+        };
+        out.put("memory    at most ");
+        mib(m.total()).put(" of ");
+        mib(m.budget).put(" MiB (--max-memory): flows ");
+        mib(m.flows).put(", reassembly ");
+        mib(m.reassembly).put(", uploads ");
+        mib(m.uploads).put(", flood ");
+        mib(m.flood).put(", reports ");
+        mib(m.reports);
+        if (m.ring) {
+            out.put(", ring ");
+            mib(m.ring);
+        }
+        out.put(", other ");
+        mib(m.other).put('\n');
+        if (m.shrunk) {
+            out.put("          limits lowered to fit: --max-flows ").put_u64(m.max_flows);
+            out.put(" --max-reassembly ").put_u64(m.max_reassembly);
+            out.put(" --max-uploads ").put_u64(m.max_uploads);
+            if (m.ring) out.put(" --ring ").put_u64(m.ring_mib);
+            out.put('\n');
+        }
+    }
     if (in.cut_short) out.put("input     cut short: ").put(in.cut_reason).put('\n');
 }
 
@@ -643,6 +670,18 @@ void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummar
             out.put(",\"write_path\":").put_json_string(k.write_path);
         }
         out.put(",\"stopped_by\":\"").put(k.stopped_by).put("\"}");
+    }
+    if (in.memory.budget != 0) {
+        const InputSummary::Memory& m = in.memory;
+        out.put(",\"memory\":{\"budget\":").put_u64(m.budget);
+        out.put(",\"bound\":").put_u64(m.total()).put(",\"flows\":").put_u64(m.flows);
+        out.put(",\"reassembly\":").put_u64(m.reassembly).put(",\"uploads\":").put_u64(m.uploads);
+        out.put(",\"flood\":").put_u64(m.flood).put(",\"reports\":").put_u64(m.reports);
+        out.put(",\"ring\":").put_u64(m.ring).put(",\"other\":").put_u64(m.other);
+        out.put(",\"max_flows\":").put_u64(m.max_flows);
+        out.put(",\"max_reassembly\":").put_u64(m.max_reassembly);
+        out.put(",\"max_uploads\":").put_u64(m.max_uploads);
+        out.put(",\"shrunk\":").put(m.shrunk ? "true" : "false").put('}');
     }
     out.put(",\"cut_short\":").put(in.cut_short ? "true" : "false");
     if (in.cut_short) out.put(",\"cut_reason\":").put_json_string(in.cut_reason);

@@ -42,6 +42,20 @@ struct InputSummary {
     };
     bool live = false;
     Capture capture;
+    // --max-memory: the budget and what each part may hold at most (bytes).
+    struct Memory {
+        std::uint64_t budget = 0;  // 0: no plan (not reported)
+        std::uint64_t flows = 0, reassembly = 0, uploads = 0, flood = 0, reports = 0, ring = 0,
+                      other = 0;
+        std::uint32_t max_flows = 0, max_uploads = 0;
+        std::uint64_t max_reassembly = 0;
+        std::uint32_t ring_mib = 0;
+        bool shrunk = false;  // limits the user did not set were lowered to fit
+        std::uint64_t total() const {
+            return flows + reassembly + uploads + flood + reports + ring + other;
+        }
+    };
+    Memory memory;
 };
 
 // What the later stages counted; a null member: that stage did not run.

@@ -37,6 +37,22 @@ void put_size(OutBuffer& out, std::uint64_t n) {
 
 }  // namespace
 
+std::uint64_t UploadReporter::memory_bound() {
+    // A std::string holds up to 15 bytes inline; longer ones are on the heap,
+    // with some rounding: count twice the cut lengths.
+    return kMaxBufferedRows * (sizeof(Row) + 2 * (kMaxNameBytes + kMaxPathBytes + 32));
+}
+
+namespace {
+// A string from the network, cut to `max` bytes for a table cell ("..." marks the cut).
+std::string cell(std::string_view s, std::size_t max) {
+    if (s.size() <= max) return std::string(s);
+    std::string out(s.substr(0, max - 3));
+    out += "...";
+    return out;
+}
+}  // namespace
+
 void UploadReporter::upload(const UploadRecord& rec) {
     const UploadFrame& f = *rec.frame;
     const Connection& c = *rec.conn;
@@ -44,17 +60,17 @@ void UploadReporter::upload(const UploadRecord& rec) {
         if (stream_) {
             put_clock(out_, f.ts_end, true);
             out_.put(" upload ");
-            print_row(Row{c.uid_seq, rec.dir, f.index, std::string(f.file_name), f.declared_size,
-                          f.received, f.complete, f.has_size, f.digest_ok, throughput(f),
-                          f.coalesced, f.split, f.missing != nullptr ? f.missing : "",
-                          std::string(rec.extracted)});
+            print_row(Row{c.uid_seq, rec.dir, f.index, cell(f.file_name, kMaxNameBytes),
+                          f.declared_size, f.received, f.complete, f.has_size, f.digest_ok,
+                          throughput(f), f.coalesced, f.split,
+                          f.missing != nullptr ? f.missing : "", std::string(rec.extracted)});
             return;
         }
         if (rows_.size() == kMaxBufferedRows) print_rows();
-        rows_.push_back(Row{c.uid_seq, rec.dir, f.index, std::string(f.file_name), f.declared_size,
-                            f.received, f.complete, f.has_size, f.digest_ok, throughput(f),
-                            f.coalesced, f.split, f.missing != nullptr ? f.missing : "",
-                            std::string(rec.extracted)});
+        rows_.push_back(Row{
+            c.uid_seq, rec.dir, f.index, cell(f.file_name, kMaxNameBytes), f.declared_size,
+            f.received, f.complete, f.has_size, f.digest_ok, throughput(f), f.coalesced, f.split,
+            f.missing != nullptr ? f.missing : "", cell(rec.extracted, kMaxPathBytes)});
         return;
     }
     out_.put("{\"type\":\"upload\"");

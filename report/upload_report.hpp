@@ -12,8 +12,13 @@ namespace wl {
 
 class UploadReporter : public UploadRecordSink {
   public:
-    // Text rows beyond this many are printed in batches to keep memory bounded.
+    // Text rows beyond this many are printed in batches to keep memory bounded;
+    // the names they hold are cut to what the table shows.
     static constexpr std::size_t kMaxBufferedRows = 16384;
+    static constexpr std::size_t kMaxNameBytes = 64;
+    static constexpr std::size_t kMaxPathBytes = 256;
+    // The most memory the buffered rows can hold, in bytes.
+    static std::uint64_t memory_bound();
 
     UploadReporter(OutBuffer& out, bool json) : out_(out), json_(json) {}
     // Stream mode: text lines are written as each frame ends, not as a table.

@@ -448,3 +448,13 @@ TEST_CASE("OutBuffer reports a failed write", "[out_buffer]") {
     }
     std::fclose(f);
 }
+
+TEST_CASE("put of a char buffer writes up to its NUL, not its size", "[out_buffer]") {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s", "abc");
+    CHECK(written([&](OutBuffer& out) { out.put(buf).put("|").put(std::string_view("de")); }) ==
+          "abc|de");
+    // Pieces longer than the room left are split across flushes, byte for byte.
+    const std::string big(200000, 'x');
+    CHECK(written([&](OutBuffer& out) { out.put("<").put(big).put(">"); }) == "<" + big + ">");
+}
