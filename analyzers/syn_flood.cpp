@@ -406,9 +406,17 @@ void SynFloodDetector::add_source(std::uint32_t ti, int ver, const std::uint8_t*
     Tracker& t = trackers_[ti];
     SourceCount* c = &sources_[static_cast<std::size_t>(ti) * source_slots_];
     const std::size_t n = static_cast<std::size_t>(addr_len(ver));
+    // Addresses are kept zero-padded to 16 bytes: two word compares per slot
+    // (this runs for every SYN to a tracked victim).
+    std::uint8_t key[16] = {};
+    std::memcpy(key, src, n);
+    std::uint64_t kw[2];
+    std::memcpy(kw, key, 16);
     SourceCount* min = nullptr;
     for (std::uint32_t i = 0; i < t.nsources; ++i) {
-        if (c[i].ip_version == ver && std::memcmp(c[i].addr, src, n) == 0) {
+        std::uint64_t cw[2];
+        std::memcpy(cw, c[i].addr, 16);
+        if (cw[0] == kw[0] && cw[1] == kw[1] && c[i].ip_version == ver) {
             ++c[i].count;
             return;
         }
@@ -417,8 +425,7 @@ void SynFloodDetector::add_source(std::uint32_t ti, int ver, const std::uint8_t*
     SourceCount* slot = t.nsources < source_slots_ ? &c[t.nsources++] : min;
     slot->count = slot == min ? min->count + 1 : 1;
     slot->ip_version = static_cast<std::uint8_t>(ver);
-    std::memset(slot->addr, 0, sizeof slot->addr);
-    std::memcpy(slot->addr, src, n);
+    std::memcpy(slot->addr, key, 16);
 }
 
 std::uint64_t SynFloodDetector::hll_estimate(std::uint32_t ti) const {

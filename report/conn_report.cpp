@@ -316,6 +316,20 @@ void ConnReporter::write_stream_text(const Connection& c, ConnEnd why) {
     out_.put(" (").put(end_name(why)).put(")\n");
 }
 
+// The registry is searched once per MAC address seen lately: a few hosts (or a
+// router) are on every record.
+std::string_view ConnReporter::vendor_of(const std::uint8_t* mac) {
+    std::uint64_t key = 0;
+    for (int i = 0; i < 6; ++i)
+        key = (key << 8) | mac[i];
+    VendorCache& e = vendors_[(key * 0x9e3779b97f4a7c15ull) >> (64 - kVendorCacheBits)];
+    if (e.key != key + 1) {
+        e.key = key + 1;
+        e.vendor = oui_.lookup(mac);
+    }
+    return e.vendor;
+}
+
 void ConnReporter::write_json(const Connection& c, ConnEnd why) {
     out_.put("{\"type\":\"conn\",\"ts\":").put_ts(c.start_ns);
     put_conn_id(out_, c);
@@ -364,7 +378,7 @@ void ConnReporter::write_json(const Connection& c, ConnEnd why) {
     }
     for (int s = 0; s < 2; ++s) {
         if (!c.side[s].has_mac) continue;
-        const std::string_view vendor = oui_.lookup(c.side[s].mac);
+        const std::string_view vendor = vendor_of(c.side[s].mac);
         if (vendor.empty()) continue;
         out_.put(s == 0 ? ",\"orig_vendor\":" : ",\"resp_vendor\":").put_json_string(vendor);
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "flow_tracker.hpp"
@@ -51,11 +52,18 @@ class ConnReporter : public ConnSink {
     void write_ladder_text(const Row& row, const LadderLog& log);
     void print_rows();
     void write_stream_text(const Connection& c, ConnEnd why);
+    std::string_view vendor_of(const std::uint8_t* mac);
 
     OutBuffer& out_;
     const OuiRegistry& oui_;
     bool json_;
     bool stream_ = false;
+    static constexpr int kVendorCacheBits = 8;
+    struct VendorCache {
+        std::uint64_t key = 0;  // MAC + 1; 0: empty
+        std::string_view vendor;
+    };
+    VendorCache vendors_[1 << kVendorCacheBits];
     std::vector<Row> rows_;
     std::uint64_t rows_printed_ = 0;
     // Text ladders wait for the table to be printed (bounded by --ladder's cap).
