@@ -129,21 +129,11 @@ threads=0
 names=(wirelens wirelens-norea)
 ((threads)) && names+=(wirelens-threads2)
 names+=(tcpdump tcpflow tshark tcptrace)
-# command for display, with FILE and DIR for the workload's file and tcpflow's directory
-declare -A shown=(
-  [wirelens]="wirelens -r FILE --json"
-  [wirelens-norea]="wirelens -r FILE --no-reassembly --json"
-  [wirelens-threads2]="wirelens -r FILE --threads 2 --json"
-  [tcpdump]="tcpdump -r FILE -w /dev/null"
-  [tcpflow]="tcpflow -r FILE -o DIR"
-  [tshark]="tshark -r FILE -q -z conv,tcp"
-  [tcptrace]="tcptrace -n FILE"
-)
 times=$WORK/times.tsv
 : >"$times"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# One run: workload, name, round -> a line in $times: workload name round secs rss_kib status
+# One run: workload, name, round -> a line in $times: workload name round secs rss_kib status cpu_secs
 one_run() {
   local w=$1 name=$2 round=$3 f=${file[$1]} limit=$TIMEOUT cap=0 dir=
   local cmd=()
@@ -155,7 +145,7 @@ one_run() {
     tcpflow)
       dir=$(mktemp -d -p "$FLOW_BASE" wl-tcpflow.XXXXXX)
       cmd=(tcpflow -r "$f" -o "$dir") ;;
-    tshark) cmd=(tshark -r "$f" -q -z conv,tcp) ;;
+    tshark) cmd=(tshark -r "$f" -q -z "conv,tcp") ;;
     tcptrace) cmd=(tcptrace -n "$f") ;;
   esac
   if [[ $name != wirelens* ]]; then
@@ -166,10 +156,10 @@ one_run() {
   local rc=0
   (
     ((cap > 0)) && ulimit -v "$cap"
-    exec /usr/bin/time -f "%e %M %x" -o "$WORK/time" timeout "$limit" "${cmd[@]}"
+    exec /usr/bin/time -f "%e %M %x %U %S" -o "$WORK/time" timeout "$limit" "${cmd[@]}"
   ) >/dev/null 2>"$WORK/run.err" || rc=$?
-  local secs rss status=ok
-  read -r secs rss _ < <(tail -n 1 "$WORK/time")
+  local secs rss status=ok usr sys
+  read -r secs rss _ usr sys < <(tail -n 1 "$WORK/time")
   if ((rc == 124)); then
     status=timeout
     secs=$limit
@@ -179,7 +169,8 @@ one_run() {
     say "$w $name exited $rc: $(grep -v '^Running as user' "$WORK/run.err" | head -c 300)"
   fi
   [[ -n $dir ]] && rm -rf "$dir"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$name" "$round" "$secs" "$rss" "$status" >>"$times"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$name" "$round" "$secs" "$rss" "$status" \
+    "$(python3 -c "print('%.2f' % ($usr + $sys))")" >>"$times"
   printf '  %-9s round %s  %-18s %8s s %9s KiB  %s\n' "$w" "$round" "$name" "$secs" "$rss" "$status" >&2
 }
 
@@ -201,7 +192,8 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- the report
 finished=$(date +%s)
-env_shown=""
+env_shown=""  # the command line as typed: the quotes are meant literally
+# shellcheck disable=SC2089,SC2090
 for v in RUNS WORKLOADS SEED TIMEOUT PEER_TIMEOUT_SYNFLOOD PEER_MEM_MB; do
   case "$v=${!v}" in
     RUNS=5 | "WORKLOADS=mixed synflood" | SEED=7 | TIMEOUT=1800 | PEER_TIMEOUT_SYNFLOOD=120 | PEER_MEM_MB=8192) ;;
@@ -212,11 +204,13 @@ tree=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ -n $(git status --porcelain --untracked-files=no -- . ':!bench' 2>/dev/null) ]]; then
   tree+=" with uncommitted changes outside bench/"
 fi
-export BENCH_CMD="${env_shown}bash bench/run.sh $build"
-export BENCH_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-export BENCH_MACHINE="$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, kernel $(uname -r); load average $load_start at the start, $load_end at the end (the machine is shared)"
-export BENCH_VERSIONS="wirelens $("$wl" --version 2>&1 | head -1) (binary sha256 $wl_sum; repository at $tree); $(tcpdump --version 2>&1 | head -1), $(tcpdump --version 2>&1 | sed -n 2p | sed 's/ (.*//'); tcpflow $(tcpflow -V 2>&1 | awk '{print $2; exit}'); $(tshark --version 2>/dev/null | head -1 | sed 's/ (Git.*//'); tcptrace $(tcptrace -v 2>&1 | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1)"
-export BENCH_ELAPSED=$((finished - started))
+BENCH_CMD="${env_shown}bash bench/run.sh $build"
+BENCH_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+BENCH_MACHINE="$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, kernel $(uname -r); load average $load_start at the start, $load_end at the end (the machine is shared)"
+BENCH_VERSIONS="wirelens $("$wl" --version 2>&1 | head -1) (binary sha256 $wl_sum; repository at $tree); $(tcpdump --version 2>&1 | head -1), $(tcpdump --version 2>&1 | sed -n 2p | sed 's/ (.*//'); tcpflow $(tcpflow -V 2>&1 | awk '{print $2; exit}'); $(tshark --version 2>/dev/null | head -1 | sed 's/ (Git.*//'); tcptrace $(tcptrace -v 2>&1 | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1)"
+BENCH_ELAPSED=$((finished - started))
+# shellcheck disable=SC2090
+export BENCH_CMD BENCH_DATE BENCH_MACHINE BENCH_VERSIONS BENCH_ELAPSED
 export BENCH_FLOW_BASE=$FLOW_BASE BENCH_PEER_MEM_MB=$PEER_MEM_MB BENCH_RUNS=$RUNS
 export BENCH_PEER_TIMEOUT_SYNFLOOD=$PEER_TIMEOUT_SYNFLOOD BENCH_THREADS=$threads
 args=()

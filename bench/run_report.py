@@ -38,10 +38,10 @@ def env(name, default=""):
 
 
 def load_times(path):
-    runs = collections.defaultdict(list)  # (workload, name) -> [(secs, rss_kib, status)]
+    runs = collections.defaultdict(list)  # (workload, name) -> [(secs, rss_kib, status, cpu)]
     for line in open(path):
-        w, name, _round, secs, rss, status = line.rstrip("\n").split("\t")
-        runs[(w, name)].append((float(secs), int(rss or 0), status))
+        w, name, _round, secs, rss, status, cpu = line.rstrip("\n").split("\t")
+        runs[(w, name)].append((float(secs), int(rss or 0), status, float(cpu or 0)))
     return runs
 
 
@@ -53,6 +53,7 @@ class Result:
         ok = [r for r in runs if r[2] == "ok"]
         self.n = len(ok)
         self.time = statistics.median(r[0] for r in ok) if ok else None
+        self.cpu = statistics.median(r[3] for r in ok) if ok else None  # user + system
         self.rss = max(r[1] for r in runs) * 1024 if runs else None  # bytes, peak of all runs
         self.failure = next((r for r in runs if r[2] != "ok"), None)
 
@@ -240,8 +241,8 @@ def main():
         w, s = wk["name"], wk["summary"]
         p("## %s: %s packets, %.0f MB" % (w, f"{s['packets']:,}", s["frame_bytes"] / 1e6))
         p("")
-        p("| command | | median time | runs | packets/s | peak RSS | time / wirelens' |")
-        p("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+        p("| command | | median time | runs | packets/s | peak RSS | time / wirelens' | CPU time |")
+        p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         full = Result(times.get((w, "wirelens"), []))
         for name in SHOWN:
             if (w, name) not in times:
@@ -263,11 +264,13 @@ def main():
             rss = fmt_mib(r.rss) if r.rss else "-"
             if r.failure and r.time is None:
                 rss += " (when stopped)"
-            p("| `%s` | %s | %s | %d | %s | %s | %s |" %
-              (SHOWN[name], WHAT[name], r.time_text(), r.n, rate, rss, ratio))
+            cpu = "%.2f s" % r.cpu if r.cpu is not None else "-"
+            p("| `%s` | %s | %s | %d | %s | %s | %s | %s |" %
+              (SHOWN[name], WHAT[name], r.time_text(), r.n, rate, rss, ratio, cpu))
         p("")
         p("`time / wirelens'`: the command's median time over wirelens' full analysis "
-          "(above 1: wirelens is that many times faster).")
+          "(above 1: wirelens is that many times faster). CPU time: median user + system time "
+          "(less sensitive than wall time to other work on a shared machine).")
         p("")
 
     # ---- targets
