@@ -129,7 +129,7 @@ std::uint64_t FlowTracker::memory_bound(const FlowOptions& opts) {
         cap <<= 1;
     // Per connection: the connection, its hash, expiry, list links and list id;
     // then the open-addressing slots and the ladder logs.
-    return n * (sizeof(Connection) + 8 + 8 + 4 + 4 + 1) + cap * 4 +
+    return n * (sizeof(Connection) + 8 + 8 + 4 + 4 + 1) + cap * 8 +
            std::uint64_t{opts.ladder_conns} * sizeof(LadderLog);
 }
 
@@ -154,11 +154,28 @@ FlowTracker::FlowTracker(const FlowOptions& opts, ConnSink& sink) : opts_(opts),
 
 // ---------------------------------------------------------------- table
 
+// A slot holds the low 32 bits of the key's hash (its home is derived from
+// them) above the connection's index + 1: probing compares hashes without
+// touching the per-connection arrays, and a miss (every new SYN of a flood)
+// costs one cache line of the table.
+namespace {
+constexpr std::uint64_t slot_of(std::uint64_t hash, std::uint32_t idx) {
+    return (hash << 32) | (std::uint64_t{idx} + 1);
+}
+constexpr std::uint32_t slot_idx(std::uint64_t s) {
+    return static_cast<std::uint32_t>(s) - 1;
+}
+constexpr std::uint64_t slot_hash(std::uint64_t s) {
+    return s >> 32;
+}
+}  // namespace
+
 std::uint32_t FlowTracker::find(const FlowKey& key, std::uint64_t hash) const {
+    const std::uint64_t h32 = hash & 0xffffffffu;
     for (std::uint64_t i = hash & slot_mask_;; i = (i + 1) & slot_mask_) {
-        const std::uint32_t s = slots_[i];
+        const std::uint64_t s = slots_[i];
         if (s == 0) return kNone;
-        if (hashes_[s - 1] == hash && pool_[s - 1].key == key) return s - 1;
+        if (slot_hash(s) == h32 && pool_[slot_idx(s)].key == key) return slot_idx(s);
     }
 }
 
@@ -167,18 +184,18 @@ void FlowTracker::table_insert(std::uint32_t idx, std::uint64_t hash) {
     std::uint64_t i = hash & slot_mask_;
     while (slots_[i] != 0)
         i = (i + 1) & slot_mask_;
-    slots_[i] = idx + 1;
+    slots_[i] = slot_of(hash, idx);
 }
 
 void FlowTracker::table_erase(std::uint32_t idx) {
     std::uint64_t i = hashes_[idx] & slot_mask_;
-    while (slots_[i] != idx + 1)
+    while (slot_idx(slots_[i]) != idx || slots_[i] == 0)
         i = (i + 1) & slot_mask_;
     // Backward-shift deletion keeps linear probing free of tombstones.
     for (std::uint64_t j = (i + 1) & slot_mask_;; j = (j + 1) & slot_mask_) {
-        const std::uint32_t s = slots_[j];
+        const std::uint64_t s = slots_[j];
         if (s == 0) break;
-        const std::uint64_t home = hashes_[s - 1] & slot_mask_;
+        const std::uint64_t home = slot_hash(s) & slot_mask_;
         const bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
         if (movable) {
             slots_[i] = s;

@@ -132,7 +132,8 @@ class FlowTracker {
     // calloc'd: pages of connections never used are never touched, so the
     // resident size follows the connections open, not --max-flows.
     std::unique_ptr<Connection[], FreeDeleter> pool_;
-    std::vector<std::uint32_t> slots_;   // open addressing: conn index + 1, 0 = empty
+    std::vector<std::uint64_t>
+        slots_;  // open addressing: hash low 32 bits, conn index + 1; 0 empty
     std::vector<std::uint64_t> hashes_;  // per conn, for erase
     std::vector<std::uint64_t> expire_;  // per conn, a copy of expire_ns for the sweep
     std::vector<std::uint32_t> prev_, next_;
