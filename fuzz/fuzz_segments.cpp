@@ -176,6 +176,12 @@ void run(const seg::Settings& set, wl::fuzz::FuzzInput& in) {
         flows.process(pkt);
     }
     flows.flush();
+    // Once everything has ended, nothing may be left held.
+    wl::fuzz::check(
+        flows.open() == 0 && flows.counters().conns_created == flows.counters().conns_ended,
+        "every connection ends at the end of input");
+    wl::fuzz::check(reassembler.buffered() == 0, "no reassembly buffer held at the end");
+    wl::fuzz::check(extractor.open_files() == 0, "no carved body left open at the end");
 }
 
 }  // namespace

@@ -26,6 +26,10 @@ for t in "${targets[@]}"; do
   fi
 done
 
+if ! command -v clang++ >/dev/null; then
+  echo "fuzz.sh: clang++ not found (bash scripts/setup.sh --test installs clang)" >&2
+  exit 1
+fi
 build=build/fuzz
 echo "== building ${targets[*]} with clang in $build"
 CC=clang CXX=clang++ cmake -S . -B "$build" -DWIRELENS_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
@@ -60,11 +64,13 @@ for t in "${targets[@]}"; do
   status=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+  rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log")
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$status")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$status")
   corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9]*[a-zA-Z]*\).*/\1/p' <<<"$status")
   echo "$t: ${runs:-?} runs, ${speed:-?} exec/s, cov ${cov:-?}, ft ${ft:-?}," \
-       "corpus ${corp:-?} (files in $corpus: $(find "$corpus" -type f | wc -l))"
+       "corpus ${corp:-?} (files in $corpus: $(find "$corpus" -type f | wc -l))," \
+       "peak RSS ${rss:-?} MB"
 
   new=$(find "$artifacts" -maxdepth 1 -type f -name "$t-*" -newer "$marker" | sort)
   rm -f "$marker"
