@@ -270,6 +270,25 @@ bool FileExtractor::write(int handle, const std::uint8_t* p, std::size_t n) {
     return true;
 }
 
+bool FileExtractor::skip(int handle, std::uint64_t n) {
+    Body* body = body_at(handle);
+    if (body == nullptr || body->fd < 0) return false;
+    if (n > opts_.max_size - body->written) {
+        fail(*body, "too_large");
+        return false;
+    }
+    if (n == 0) return true;
+    // Extending the file makes the hole; the next write goes after it.
+    const std::uint64_t end = body->written + n;
+    if (::ftruncate(body->fd, static_cast<off_t>(end)) != 0 ||
+        ::lseek(body->fd, static_cast<off_t>(end), SEEK_SET) < 0) {
+        fail(*body, errno_reason(errno));
+        return false;
+    }
+    body->written = end;
+    return true;
+}
+
 std::string FileExtractor::finish(int handle, bool complete, std::string& refusal) {
     refusal.clear();
     Body* body = body_at(handle);

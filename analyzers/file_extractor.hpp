@@ -48,6 +48,12 @@ class FileExtractor {
     // why. Never allocates.
     bool write(int handle, const std::uint8_t* p, std::size_t n);
 
+    // Leaves `n` bytes of a body unwritten (a gap: bytes never seen). They become a
+    // hole in the file, which reads as zeros and takes no disk space, so a hostile
+    // gap of a gigabyte costs nothing. False and the same failures as write() when
+    // the body would grow past max_size or the file system refuses.
+    bool skip(int handle, std::uint64_t n);
+
     // Ends a body and frees its handle. Complete: the body takes its safe name,
     // or "stem-1.ext", "stem-2.ext", ... when that is taken. Incomplete: kept as
     // NAME.partial (numbered the same way) only with keep_partial, else removed.

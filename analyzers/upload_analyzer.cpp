@@ -193,15 +193,12 @@ void UploadAnalyzer::body_data(const std::uint8_t* p, std::size_t n) {
 }
 
 void UploadAnalyzer::body_gap(std::uint64_t n) {
-    // Bytes never seen: zeros keep what follows at its place in a .partial file.
-    static const std::uint8_t kZeros[4096] = {};
+    // Bytes never seen: a hole (zeros when read) keeps what follows at its place in a
+    // .partial file. Written out as zeros, a gap the network declares costs that much
+    // disk and time: up to --extract-max per upload.
     const std::uint32_t d = slot(cur_conn_, cur_dir_);
     if (d == kNone || d == kRejected || carving_[d].file < 0) return;
-    while (n != 0) {
-        const std::size_t k = n < sizeof kZeros ? static_cast<std::size_t>(n) : sizeof kZeros;
-        if (!extractor_->write(carving_[d].file, kZeros, k)) return;
-        n -= k;
-    }
+    extractor_->skip(carving_[d].file, n);
 }
 
 void UploadAnalyzer::frame_done(const UploadFrame& f) {
