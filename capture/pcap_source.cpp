@@ -74,8 +74,15 @@ PcapSource::Status PcapSource::next(RawFrame& frame) {
     frame.data = data;
     frame.caplen = hdr->caplen;
     frame.len = hdr->len;
-    frame.ts_ns = static_cast<std::uint64_t>(hdr->ts.tv_sec) * 1000000000ull +
-                  static_cast<std::uint64_t>(hdr->ts.tv_usec);
+    // A pcap record's seconds and fraction are unsigned 32-bit fields, but libpcap
+    // 1.10 hands them over through signed 32-bit ones: from 2038-01-19 on (and for
+    // a fraction field of 2^31 or more) they come out negative, and widened as they
+    // are they would wrap to dates past the year 2500. Read them as the 32 bits they
+    // were. (pcapng timestamps arrive whole, never negative.)
+    const auto unsigned_field = [](auto v) {
+        return v < 0 ? std::uint64_t{static_cast<std::uint32_t>(v)} : static_cast<std::uint64_t>(v);
+    };
+    frame.ts_ns = unsigned_field(hdr->ts.tv_sec) * 1000000000ull + unsigned_field(hdr->ts.tv_usec);
     bytes_read_ += record_header_len_ + hdr->caplen;
     return Status::Frame;
 }
