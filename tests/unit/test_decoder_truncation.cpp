@@ -5,13 +5,11 @@
 // frame) and a frame that really was that short on the wire (its IP length lies).
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <iterator>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "packet_report.hpp"
+#include "decode_checks.hpp"
 #include "test_decoder_frames.hpp"
 
 using namespace wl;
@@ -166,37 +164,6 @@ std::vector<FrameSpec> specs() {
                  50,
                  0});
     return s;
-}
-
-bool inside(Bytes span, const std::vector<std::uint8_t>& buf) {
-    if (span.empty()) return true;
-    return span.data() >= buf.data() && span.data() + span.size() <= buf.data() + buf.size();
-}
-
-// Runs the report writers over the packet (they must also stay inside the
-// buffer) and checks each JSON record parses.
-void report_survives(const Packet& pkt) {
-    std::FILE* f = std::tmpfile();
-    REQUIRE(f != nullptr);
-    {
-        OutBuffer out(f);
-        write_packet_text(out, pkt, OuiRegistry::builtin());
-        write_packet_json(out, pkt, OuiRegistry::builtin());
-    }
-    std::rewind(f);
-    std::string all;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
-        all.append(buf, n);
-    std::fclose(f);
-    const std::size_t json_at = all.find("\n{");
-    REQUIRE(json_at != std::string::npos);
-    std::string json = all.substr(json_at + 1);
-    while (!json.empty() && json.back() == '\n')
-        json.pop_back();
-    INFO("JSON: " << json);
-    CHECK(nlohmann::json::accept(json));
 }
 
 }  // namespace
