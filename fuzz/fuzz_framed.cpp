@@ -1,11 +1,14 @@
 // fuzz_framed: FramedStreamDecoder on the two directions of a stream, the bytes cut
 // into segments at points the fuzzer chooses, with holes announced and not, bytes
 // seen twice, and every way a stream can end (framed_script.hpp). The sink checks
-// the order of the callbacks and the counts framed_upload.hpp promises.
+// the order of the callbacks and the counts framed_upload.hpp promises, and that the
+// name each header gives becomes a safe one (safe_file_name).
 #include <array>
 #include <cstdint>
 #include <string_view>
 
+#include "checked_stages.hpp"
+#include "file_extractor.hpp"
 #include "framed_script.hpp"
 #include "framed_upload.hpp"
 #include "fuzz_input.hpp"
@@ -52,6 +55,8 @@ class CheckedSink : public wl::UploadSink {
         check(!f.has_size || f.received <= f.declared_size,
               "a frame received no more than it declared");
         keep_views(f);
+        // The name a carved body would take, from whatever the header said.
+        if (f.has_header) wl::fuzz::check_safe_name(wl::safe_file_name(f.file_name, f.index));
     }
 
   private:

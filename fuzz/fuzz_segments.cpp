@@ -106,7 +106,8 @@ void run(const seg::Settings& set, wl::fuzz::FuzzInput& in) {
     wl::FlowOptions fopts;
     fopts.max_flows = kMaxFlows;
     fopts.ladder_conns = set.ladder ? kMaxFlows : 0;
-    wl::fuzz::CheckedUploads records;
+    const wl::fuzz::ScratchDir& scratch = wl::fuzz::ScratchDir::instance();
+    wl::fuzz::CheckedUploads records(scratch.path());
     struct : wl::ConnSink {
         void conn_ended(const wl::Connection& c, wl::ConnEnd, const wl::LadderLog*) override {
             wl::fuzz::keep(static_cast<std::uint64_t>(wl::FlowTracker::conn_state(c)[0]) +
@@ -116,7 +117,6 @@ void run(const seg::Settings& set, wl::fuzz::FuzzInput& in) {
     } conns;
     wl::FlowTracker flows(fopts, conns);
 
-    const wl::fuzz::ScratchDir& scratch = wl::fuzz::ScratchDir::instance();
     wl::FileExtractor extractor;
     if (set.extract) {
         wl::ExtractOptions eo;
