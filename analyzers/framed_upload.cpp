@@ -490,6 +490,7 @@ void FramedStreamDecoder::on_header(Track& t, UploadSink& sink) {
             t.alive = false;
         return;
     }
+    t.cur.header_valid = true;
     if (!t.chosen) choose(t, sink);  // the first header to complete decides
 
     for (const char* key : {"file_name", "filename", "fileName", "file", "name", "path"}) {

@@ -73,6 +73,7 @@ struct UploadFrame {           // what the sink is told when a frame is over
     ByteOrder byte_order = ByteOrder::Little;
     bool has_header = false;       // false: the header-less variant (length + raw bytes)
     std::string_view header_json;  // the header exactly as sent (empty when !has_header)
+    bool header_valid = false;     // header_json parsed as a JSON object
     std::string_view file_name;    // header's file_name / filename / name, if a string
     bool has_size = false;         // a size key was present (false: no body, e.g. {"status":"ok"})
     std::uint64_t declared_size = 0;  // body size (header-less: the length prefix)

@@ -309,6 +309,7 @@ void TcpReassembler::segment(std::uint32_t conn, int dir, std::uint64_t rel,
     if (wire_len == 0) return;
     Stream& s = stream(conn, dir);
     activate(s);
+    if (s.ended) return;  // after the FIN: nothing more is stream data
     if (!s.active) {
         s.active = true;
         s.from_start = syn_seen;
@@ -363,6 +364,7 @@ void TcpReassembler::segment(std::uint32_t conn, int dir, std::uint64_t rel,
         deliver_waiting(conn, dir, s);
     }
     deliver_waiting(conn, dir, s);
+    end_if_complete(conn, dir, s);
 }
 
 void TcpReassembler::swap(std::uint32_t conn) {
@@ -374,6 +376,17 @@ void TcpReassembler::fin(std::uint32_t conn, int dir, std::uint64_t rel) {
     Stream& s = stream(conn, dir);
     activate(s);
     if (s.fin_at == 0) s.fin_at = rel;
+    end_if_complete(conn, dir, s);
+}
+
+// A direction whose every byte up to its FIN has been delivered is over: the
+// consumer hears so now, not when the connection's record is written (Zeek's
+// close delay, 5 s later), so that what it holds for the stream is free again.
+void TcpReassembler::end_if_complete(std::uint32_t conn, int dir, Stream& s) {
+    if (!s.active || s.ended || s.fin_at == 0 || s.next < s.fin_at || s.head != kNone) return;
+    s.ended = true;
+    s.active = false;
+    consumer_.stream_end(conn, dir, ConnEnd::Closed, false);
 }
 
 void TcpReassembler::acked(std::uint32_t conn, int dir, std::uint64_t rel_ack) {
@@ -390,6 +403,7 @@ void TcpReassembler::acked(std::uint32_t conn, int dir, std::uint64_t rel_ack) {
             s.head != kNone ? std::min(limit, waiting_[s.head].rel) : limit;
         skip_to(conn, dir, s, hole_end);
     }
+    end_if_complete(conn, dir, s);
 }
 
 void TcpReassembler::finish(std::uint32_t conn, ConnEnd why, bool reset) {

@@ -101,6 +101,7 @@ class TcpReassembler {
         std::uint32_t segments;  // segments seen, for segment ids
         bool init;               // set up for the slot's connection (zero: untouched)
         bool active;             // first data seen
+        bool ended;              // every byte up to the FIN delivered: the consumer was told
         bool from_start;
         std::uint8_t recent_pos;
         Recent recent[kRecent];
@@ -120,6 +121,7 @@ class TcpReassembler {
                  std::uint32_t segment, std::uint64_t ts, bool record);
     void remember(Stream& s, std::uint64_t rel, std::uint32_t n, std::uint32_t hash);
     void deliver_waiting(std::uint32_t conn, int dir, Stream& s);
+    void end_if_complete(std::uint32_t conn, int dir, Stream& s);
     void skip_to(std::uint32_t conn, int dir, Stream& s, std::uint64_t to);
     void store(std::uint32_t conn, int dir, Stream& s, std::uint64_t rel, const std::uint8_t* p,
                std::uint32_t n, std::uint32_t segment, std::uint64_t ts);

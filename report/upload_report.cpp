@@ -79,9 +79,13 @@ void UploadReporter::upload(const UploadRecord& rec) {
     out_.put(",\"index\":").put_u64(f.index).put(",\"offset\":").put_u64(f.offset);
     out_.put(",\"byte_order\":\"").put(f.byte_order == ByteOrder::Little ? "little" : "big");
     out_.put('"');
-    if (f.has_header) {
+    // The header as sent when it is a JSON object; otherwise (not JSON, cut by
+    // a gap) what arrived of it, as a JSON string.
+    if (f.has_header && f.header_valid) {
         out_.put(",\"header\":");
         put_header_one_line(out_, f.header_json);
+    } else if (f.has_header && !f.header_json.empty()) {
+        out_.put(",\"header_text\":").put_json_string(f.header_json);
     }
     if (!f.file_name.empty()) out_.put(",\"file_name\":").put_json_string(f.file_name);
     if (f.has_size) out_.put(",\"declared_size\":").put_u64(f.declared_size);
