@@ -265,12 +265,7 @@ int LiveSource::linktype() const {
 }
 
 std::string LiveSource::linktype_name() const {
-    const int dlt = pcap_datalink(handle_);
-    const char* name = pcap_datalink_val_to_name(dlt);
-    const char* desc = pcap_datalink_val_to_description(dlt);
-    std::string s = name != nullptr ? name : "DLT " + std::to_string(dlt);
-    if (desc != nullptr) s += std::string(" (") + desc + ")";
-    return s;
+    return linktype_description(pcap_datalink(handle_));
 }
 
 std::uint32_t LiveSource::snaplen() const {

@@ -96,7 +96,10 @@ int PcapSource::linktype() const {
 }
 
 std::string PcapSource::linktype_name() const {
-    const int dlt = pcap_datalink(handle_);
+    return linktype_description(pcap_datalink(handle_));
+}
+
+std::string linktype_description(int dlt) {
     const char* name = pcap_datalink_val_to_name(dlt);
     const char* desc = pcap_datalink_val_to_description(dlt);
     std::string s = name != nullptr ? name : "DLT " + std::to_string(dlt);

@@ -53,4 +53,7 @@ class PcapSource {
     std::uint32_t record_header_len_ = 16;
 };
 
+// libpcap's name and description of a link type: "EN10MB (Ethernet)".
+std::string linktype_description(int dlt);
+
 }  // namespace wl

@@ -23,6 +23,18 @@ void put_seconds(OutBuffer& out, std::uint64_t ns) {
     out.put_fixed(static_cast<double>(ns) / 1e9, 6);
 }
 
+// ,"handshake_rtt":{...} when the SYN and SYN-ACK were both seen.
+void put_handshake_rtt(OutBuffer& out, const Connection& c) {
+    if (c.synack_ns <= c.syn_ns || c.syn_ns == 0) return;
+    out.put(",\"handshake_rtt\":{\"syn_synack\":");
+    put_seconds(out, c.synack_ns - c.syn_ns);
+    if (c.ack_ns >= c.synack_ns && c.ack_ns != 0) {
+        out.put(",\"synack_ack\":");
+        put_seconds(out, c.ack_ns - c.synack_ns);
+    }
+    out.put('}');
+}
+
 void pad_to(OutBuffer& out, std::size_t written, std::size_t width) {
     for (std::size_t i = written; i < width; ++i)
         out.put(' ');
@@ -269,15 +281,7 @@ void ConnReporter::established(const Connection& c, std::uint64_t ts_ns) {
         out_.put("{\"type\":\"conn_established\",\"ts\":").put_ts(ts_ns);
         put_conn_id(out_, c);
         out_.put(",\"proto\":\"tcp\"");
-        if (rtt) {
-            out_.put(",\"handshake_rtt\":{\"syn_synack\":");
-            put_seconds(out_, c.synack_ns - c.syn_ns);
-            if (c.ack_ns >= c.synack_ns && c.ack_ns != 0) {
-                out_.put(",\"synack_ack\":");
-                put_seconds(out_, c.ack_ns - c.synack_ns);
-            }
-            out_.put('}');
-        }
+        put_handshake_rtt(out_, c);
         out_.put("}\n");
         return;
     }
@@ -359,15 +363,7 @@ void ConnReporter::write_json(const Connection& c, ConnEnd why) {
     }
     // wirelens' own fields.
     if (c.proto == ipproto::kTcp) {
-        if (c.synack_ns > c.syn_ns && c.syn_ns != 0) {
-            out_.put(",\"handshake_rtt\":{\"syn_synack\":");
-            put_seconds(out_, c.synack_ns - c.syn_ns);
-            if (c.ack_ns >= c.synack_ns && c.ack_ns != 0) {
-                out_.put(",\"synack_ack\":");
-                put_seconds(out_, c.ack_ns - c.synack_ns);
-            }
-            out_.put('}');
-        }
+        put_handshake_rtt(out_, c);
         out_.put(",\"teardown\":\"").put(teardown_name(FlowTracker::teardown(c))).put('"');
         std::uint64_t rexmit = 0, ooo = 0;
         for (const auto& s : c.side) {
