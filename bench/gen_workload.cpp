@@ -113,7 +113,7 @@ constexpr std::int64_t kLinkOverhead = 24;  // preamble + SFD 8, FCS 4, inter-fr
 constexpr std::int64_t kNsPerByte = 8;      // 1 Gbit/s
 
 using Mac = std::array<std::uint8_t, 6>;
-constexpr Mac kRouterMac{0x00, 0x00, 0x0c, 0x9f, 0xf0, 0x01};  // Cisco: the clients' side
+constexpr Mac kRouterMac{0x00, 0x00, 0x0c, 0x9f, 0xf0, 0x01};      // Cisco: the clients' side
 constexpr Mac kServerMacBase{0x3c, 0xfd, 0xfe, 0xa5, 0x00, 0x10};  // Intel X710
 
 enum : std::uint8_t { kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10 };
@@ -136,7 +136,12 @@ Addr v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
 Addr v6(std::uint16_t subnet, std::uint32_t host) {
     Addr x;
     x.v6 = true;
-    const std::uint8_t pre[8] = {0x20, 0x01, 0x00, 0x02, 0x00, 0x00,
+    const std::uint8_t pre[8] = {0x20,
+                                 0x01,
+                                 0x00,
+                                 0x02,
+                                 0x00,
+                                 0x00,
                                  static_cast<std::uint8_t>(subnet >> 8),
                                  static_cast<std::uint8_t>(subnet)};
     std::memcpy(x.ip.data(), pre, 8);
@@ -185,8 +190,9 @@ class FrameBuilder {
     FrameBuilder() : buf_(70000) {}
 
     // l4: the L4 header with a zero checksum at csum_off; the payload follows it.
-    std::uint32_t build(const L3& l3, std::uint8_t proto, const std::uint8_t* l4, std::size_t l4_len,
-                        std::size_t csum_off, const std::uint8_t* payload, std::size_t len) {
+    std::uint32_t build(const L3& l3, std::uint8_t proto, const std::uint8_t* l4,
+                        std::size_t l4_len, std::size_t csum_off, const std::uint8_t* payload,
+                        std::size_t len) {
         std::uint8_t* f = buf_.data();
         std::memcpy(f, l3.mac_dst.data(), 6);
         std::memcpy(f + 6, l3.mac_src.data(), 6);
@@ -374,8 +380,8 @@ class Connection {
         srv_.ttl = 64;
         srv_.flow_label = static_cast<std::uint32_t>(rng.next() & 0xfffff);
         // Unique ports per client host: each host opens at most 10 connections.
-        cport_ = static_cast<std::uint16_t>(32768 + (index / kClientHosts) * 2000 +
-                                            (host * 37) % 2000);
+        cport_ =
+            static_cast<std::uint16_t>(32768 + (index / kClientHosts) * 2000 + (host * 37) % 2000);
         isn_c_ = static_cast<std::uint32_t>(rng.next());
         isn_s_ = static_cast<std::uint32_t>(rng.next());
         cli_.ip_id = static_cast<std::uint16_t>(rng.next());
@@ -400,8 +406,8 @@ class Connection {
         rng.fill(body.data(), size);
         const std::string md5 = md5_hex(body.data(), size);
         const std::string header = std::string("{\"file_name\": \"") + name +
-                                   "\", \"file_size\": " + std::to_string(size) +
-                                   ", \"md5\": \"" + md5 + "\"}";
+                                   "\", \"file_size\": " + std::to_string(size) + ", \"md5\": \"" +
+                                   md5 + "\"}";
         framed(up_, header);
         const std::uint32_t header_end = static_cast<std::uint32_t>(up_.size());
         up_.insert(up_.end(), body.begin(), body.end());
@@ -429,8 +435,8 @@ class Connection {
 
         // The ideal times: handshake, slow start from 10 segments with a delayed ACK
         // every second segment, the reply, the teardown.
-        const std::int64_t rtt = rng.chance(0.9) ? rng.range(50 * kUs, 500 * kUs)
-                                                 : rng.range(1 * kMs, 10 * kMs);
+        const std::int64_t rtt =
+            rng.chance(0.9) ? rng.range(50 * kUs, 500 * kUs) : rng.range(1 * kMs, 10 * kMs);
         const std::int64_t turn = rng.range(8 * kUs, 30 * kUs);  // server's reaction
         const std::uint32_t hdr = v6_ ? 14 + 40 + 32 : 14 + 20 + 32;
         std::vector<std::int64_t> seg_t(n), ack_t(n, -1);
@@ -440,14 +446,16 @@ class Connection {
         t += turn + rtt;
         add(t, 0, kAck, 0, 0);
         for (std::size_t k = 0; k < n; ++k) {
-            std::int64_t ready = k == 0 ? t + 2 * kUs : seg_t[k - 1] + wire_ns(hdr + segs[k - 1].second);
+            std::int64_t ready =
+                k == 0 ? t + 2 * kUs : seg_t[k - 1] + wire_ns(hdr + segs[k - 1].second);
             if (k >= 10) {
-                const std::size_t a = (k - 10) / 2 + 1;           // segments that must be acked
-                const std::size_t j = a + (a & 1) - 1;             // the ACK after segment j
+                const std::size_t a = (k - 10) / 2 + 1;  // segments that must be acked
+                const std::size_t j = a + (a & 1) - 1;   // the ACK after segment j
                 ready = std::max(ready, ack_t[j] + rtt);
             }
             seg_t[k] = ready;
-            if (k % 2 == 1) ack_t[k] = ready + wire_ns(hdr + segs[k].second) + rng.range(3, 12) * kUs;
+            if (k % 2 == 1)
+                ack_t[k] = ready + wire_ns(hdr + segs[k].second) + rng.range(3, 12) * kUs;
         }
         std::vector<std::uint8_t> psh(n, 0);
         psh[n - 1] = kPsh;
@@ -562,7 +570,7 @@ class Connection {
             o[0] = 2, o[1] = 4, put16(o + 2, mss);
             o[4] = 4, o[5] = 2;  // SACK permitted
             o[6] = 8, o[7] = 10, put32(o + 8, tsval), put32(o + 12, c2s ? 0 : tsecr);
-            o[16] = 1;  // NOP
+            o[16] = 1;                        // NOP
             o[17] = 3, o[18] = 3, o[19] = 7;  // window scale 7
             hl = 40;
         } else if (p.flags & kRst) {
@@ -609,8 +617,8 @@ class Connection {
         plan_.push_back(Pkt{t, dir, flags, off, len, next_order_++});
     }
     // rcv: the next expected sequence offset from the ISN (0 before the SYN).
-    static void receive(std::uint32_t& rcv, std::vector<std::pair<std::uint32_t, std::uint32_t>>& ooo,
-                        const Pkt& p) {
+    static void receive(std::uint32_t& rcv,
+                        std::vector<std::pair<std::uint32_t, std::uint32_t>>& ooo, const Pkt& p) {
         if (p.flags & kRst) return;
         std::uint32_t b, e;
         if (p.flags & kSyn) {
@@ -693,7 +701,8 @@ class DnsSource {
         dns_header(0x8180, 1);
         question();
         const std::uint8_t rr[10] = {0xc0, 0x0c, 0, static_cast<std::uint8_t>(aaaa_ ? 28 : 1),
-                                     0, 1, 0, 0, 0x01, 0x2c};  // name pointer, type, IN, TTL 300
+                                     0,    1,    0, 0,
+                                     0x01, 0x2c};  // name pointer, type, IN, TTL 300
         put(rr, 10);
         if (aaaa_) {
             const Addr x = v6(0x100, 0x1000 + name_no_);
@@ -713,10 +722,18 @@ class DnsSource {
 
   private:
     void dns_header(std::uint16_t flags, std::uint16_t ancount) {
-        const std::uint8_t h[12] = {static_cast<std::uint8_t>(id_ >> 8), static_cast<std::uint8_t>(id_),
+        const std::uint8_t h[12] = {static_cast<std::uint8_t>(id_ >> 8),
+                                    static_cast<std::uint8_t>(id_),
                                     static_cast<std::uint8_t>(flags >> 8),
-                                    static_cast<std::uint8_t>(flags), 0, 1, 0,
-                                    static_cast<std::uint8_t>(ancount), 0, 0, 0, 0};
+                                    static_cast<std::uint8_t>(flags),
+                                    0,
+                                    1,
+                                    0,
+                                    static_cast<std::uint8_t>(ancount),
+                                    0,
+                                    0,
+                                    0,
+                                    0};
         put(h, 12);
     }
     void question() {
@@ -826,7 +843,8 @@ int write_mixed(const Config& cfg, Output& out) {
                 s.conn.reset();
                 if (started < cfg.connections) {
                     s.conn = std::make_unique<Connection>(cfg, started++, st);
-                    s.last_emit = best + static_cast<std::int64_t>(10 * kUs + sched.below(190 * kUs));
+                    s.last_emit =
+                        best + static_cast<std::int64_t>(10 * kUs + sched.below(190 * kUs));
                 }
             }
         } else if (best_src != kFloodSrc) {
@@ -851,7 +869,8 @@ int write_mixed(const Config& cfg, Output& out) {
         link_free[dir] = best + wire_ns(len);
     }
     if (tcp_pkts != st.tcp_packets) {
-        std::fprintf(stderr, "gen_workload: internal error: %llu TCP packets planned, %llu written\n",
+        std::fprintf(stderr,
+                     "gen_workload: internal error: %llu TCP packets planned, %llu written\n",
                      static_cast<unsigned long long>(st.tcp_packets),
                      static_cast<unsigned long long>(tcp_pkts));
         return 3;
@@ -884,21 +903,22 @@ int write_synflood(const Config& cfg, Output& out) {
         const std::uint32_t len = build_flood_syn(out, rng, kVictim, kVictimPort);
         out.write(static_cast<std::int64_t>(static_cast<double>(i) * 1e9 / cfg.rate), len);
     }
-    std::printf("{\"workload\":\"synflood\",\"seed\":%llu,\"packets\":%llu,\"frame_bytes\":%llu,"
-                "\"duration\":%.6f,\"flood_syns\":%llu,\"flood_victim\":\"198.19.0.80\","
-                "\"flood_port\":%u}\n",
-                static_cast<unsigned long long>(cfg.seed),
-                static_cast<unsigned long long>(out.packets),
-                static_cast<unsigned long long>(out.bytes), static_cast<double>(out.last_t) / 1e9,
-                static_cast<unsigned long long>(cfg.count), kVictimPort);
+    std::printf(
+        "{\"workload\":\"synflood\",\"seed\":%llu,\"packets\":%llu,\"frame_bytes\":%llu,"
+        "\"duration\":%.6f,\"flood_syns\":%llu,\"flood_victim\":\"198.19.0.80\","
+        "\"flood_port\":%u}\n",
+        static_cast<unsigned long long>(cfg.seed), static_cast<unsigned long long>(out.packets),
+        static_cast<unsigned long long>(out.bytes), static_cast<double>(out.last_t) / 1e9,
+        static_cast<unsigned long long>(cfg.count), kVictimPort);
     return 0;
 }
 
 [[noreturn]] void usage() {
-    std::fprintf(stderr,
-                 "usage: gen_workload mixed OUT.pcap [--seed N] [--connections N] [--concurrency N]\n"
-                 "                    [--flood N] [--flood-rate R] [--flood-start S]\n"
-                 "       gen_workload synflood OUT.pcap [--seed N] [--count N] [--rate R]\n");
+    std::fprintf(
+        stderr,
+        "usage: gen_workload mixed OUT.pcap [--seed N] [--connections N] [--concurrency N]\n"
+        "                    [--flood N] [--flood-rate R] [--flood-start S]\n"
+        "       gen_workload synflood OUT.pcap [--seed N] [--count N] [--rate R]\n");
     std::exit(2);
 }
 
