@@ -43,8 +43,10 @@ def run_rss(cmd, stdout):
 
 
 def sanitized(binary):
+    """True for an AddressSanitizer build (it imports __asan_init from libasan)."""
     with open(binary, "rb") as f:
-        return b"AddressSanitizer" in f.read()
+        data = f.read()
+    return b"__asan_init" in data or b"AddressSanitizer" in data
 
 
 def analyse(f, wl, pcap, tmp, label):
