@@ -287,7 +287,7 @@ int write_segments(const std::string& dir) {
         sc.send(0, 0, Script::kSyn, {}, seg::Step::PastTimeout);
         seeds.push_back(sc.bytes());
     }
-    {  // the SYN-ACK captured before its SYN (the roles swap), then an upload
+    {  // the SYN-ACK captured before its SYN (its receiver is the originator), then an upload
         seg::Settings s;
         s.extract = true;
         Script sc(s);
