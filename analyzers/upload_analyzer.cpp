@@ -79,6 +79,9 @@ void UploadAnalyzer::stream_start(std::uint32_t conn) {
 
 void UploadAnalyzer::stream_swap(std::uint32_t conn) {
     std::swap(slot(conn, 0), slot(conn, 1));
+    // The per-direction bit follows its stream too.
+    std::uint8_t& j = sticky_[conn].json_framed;
+    j = static_cast<std::uint8_t>(((j & 1u) << 1) | ((j >> 1) & 1u));
 }
 
 void UploadAnalyzer::stream_data(std::uint32_t conn, int dir, std::uint64_t offset,
