@@ -100,10 +100,6 @@ class FrameRing {
     }
     // Frames refused because the ring was full (read from any thread).
     std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
-    // Bytes in use (read from any thread; approximate while both run).
-    std::uint64_t used() const {
-        return head_.load(std::memory_order_acquire) - tail_.load(std::memory_order_acquire);
-    }
 
   private:
     struct Header {

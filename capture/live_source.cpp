@@ -162,18 +162,7 @@ bool LiveSource::set_filter(const std::string& expr, std::string& error) {
     bpf_u_int32 mask = PCAP_NETMASK_UNKNOWN;
     char errbuf[PCAP_ERRBUF_SIZE] = {};
     if (pcap_lookupnet(iface_.c_str(), &net, &mask, errbuf) != 0) mask = PCAP_NETMASK_UNKNOWN;
-    bpf_program prog{};
-    if (pcap_compile(handle_, &prog, expr.c_str(), 1, mask) != 0) {
-        error = "bad filter '" + expr + "': " + pcap_geterr(handle_);
-        return false;
-    }
-    const int rc = pcap_setfilter(handle_, &prog);
-    pcap_freecode(&prog);
-    if (rc != 0) {
-        error = "cannot install filter '" + expr + "': " + pcap_geterr(handle_);
-        return false;
-    }
-    return true;
+    return install_filter(handle_, expr, mask, error);
 }
 
 // One non-blocking read of what is ready. libpcap's own break flag outlives a

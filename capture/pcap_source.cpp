@@ -46,19 +46,24 @@ std::unique_ptr<PcapSource> PcapSource::open_file(const std::string& path, std::
     return src;
 }
 
-bool PcapSource::set_filter(const std::string& expr, std::string& error) {
+bool install_filter(pcap* handle, const std::string& expr, std::uint32_t netmask,
+                    std::string& error) {
     bpf_program prog{};
-    if (pcap_compile(handle_, &prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-        error = "bad filter '" + expr + "': " + pcap_geterr(handle_);
+    if (pcap_compile(handle, &prog, expr.c_str(), 1, netmask) != 0) {
+        error = "bad filter '" + expr + "': " + pcap_geterr(handle);
         return false;
     }
-    const int rc = pcap_setfilter(handle_, &prog);
+    const int rc = pcap_setfilter(handle, &prog);
     pcap_freecode(&prog);
     if (rc != 0) {
-        error = "cannot install filter '" + expr + "': " + pcap_geterr(handle_);
+        error = "cannot install filter '" + expr + "': " + pcap_geterr(handle);
         return false;
     }
     return true;
+}
+
+bool PcapSource::set_filter(const std::string& expr, std::string& error) {
+    return install_filter(handle_, expr, PCAP_NETMASK_UNKNOWN, error);
 }
 
 PcapSource::Status PcapSource::next(RawFrame& frame) {

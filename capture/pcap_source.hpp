@@ -53,6 +53,12 @@ class PcapSource {
     std::uint32_t record_header_len_ = 16;
 };
 
+// Compiles a BPF filter (tcpdump syntax) for `handle` and installs it; false
+// and one line in `error` if it does not compile or install. `netmask`: the
+// capture's netmask, or PCAP_NETMASK_UNKNOWN (0xffffffff).
+bool install_filter(pcap* handle, const std::string& expr, std::uint32_t netmask,
+                    std::string& error);
+
 // libpcap's name and description of a link type: "EN10MB (Ethernet)".
 std::string linktype_description(int dlt);
 
