@@ -25,6 +25,7 @@
 #include "pcap_writer.hpp"
 #include "pipeline.hpp"
 #include "privileges.hpp"
+#include "sharded.hpp"
 
 namespace {
 
@@ -56,6 +57,7 @@ struct Options {
     std::uint32_t ring_mib = 64;
     double stats_interval = -1;  // -1: every 2 s when stderr is a terminal
     std::string max_memory = "256M";
+    unsigned threads = 1;      // --threads: analysis workers for -r
     wl::MemoryRequest memory;  // filled from the options
 };
 
@@ -118,42 +120,27 @@ std::string joined_filter(const Options& opt) {
     return filter;
 }
 
-int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& filter) {
-    std::string err;
-    wl::PipelineOptions an = opt.an;
-    std::uint32_t ring_mib = 0;
-    wl::InputSummary::Memory memory;
-    if (!wl::plan_memory(opt.memory, an, ring_mib, memory, err)) return fail(err);
-    auto src = wl::PcapSource::open_file(opt.read_file, err);
-    if (!src) return fail(err);
-    if (!filter.empty() && !src->set_filter(filter, err)) return fail(err);
-
-    wl::InputSummary summary;
-    summary.source = opt.read_file;
-    summary.linktype = src->linktype_name();
-    summary.filtered = !filter.empty();
-    summary.memory = memory;
-
-    wl::OutBuffer out(stdout);
-    wl::Pipeline pipe(an, out, oui);
-    if (!pipe.open(err)) return fail(err);
-    pipe.set_linktype(src->linktype());
+// The reading loop, for one pipeline or for the sharded one (--threads).
+template <class Pipe>
+int read_file(const Options& opt, Pipe& pipe, wl::PcapSource& src, wl::OutBuffer& out,
+              wl::InputSummary& summary) {
+    pipe.set_linktype(src.linktype());
     ProgressLine progress(opt.progress && isatty(STDERR_FILENO) != 0);
 
     wl::RawFrame frame{};
     for (;;) {
         if (opt.count != 0 && pipe.counters().packets >= opt.count) break;
-        const auto st = src->next(frame);
+        const auto st = src.next(frame);
         if (st == wl::PcapSource::Status::End) break;
         if (st == wl::PcapSource::Status::Error) {
             summary.cut_short = true;
-            summary.cut_reason = src->error();
+            summary.cut_reason = src.error();
             break;
         }
         pipe.frame(frame);
         // A stream is read as it is written (-r - from a live tcpdump): records go out at once.
-        if (an.stream && !out.flush()) break;
-        progress.maybe_draw(*src, pipe.counters().packets);
+        if (opt.an.stream && !out.flush()) break;
+        progress.maybe_draw(src, pipe.counters().packets);
     }
     progress.clear();
     pipe.finish(summary);
@@ -165,6 +152,43 @@ int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
         return kExitCutShort;
     }
     return kExitOk;
+}
+
+int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& filter) {
+    std::string err;
+    if (opt.threads > 1) {
+        // The text tables are sorted over all connections and the ladders
+        // numbered over all of them: one pipeline's job.
+        if (!opt.an.json && !opt.an.stream && !opt.an.no_flows) {
+            return fail("--threads needs --json or --stream (or --no-flows)");
+        }
+        if (opt.an.ladder) return fail("--ladder does not go with --threads");
+    }
+    wl::PipelineOptions an = opt.an;
+    std::uint32_t ring_mib = 0;
+    wl::InputSummary::Memory memory;
+    wl::MemoryRequest mreq = opt.memory;
+    mreq.threads = opt.threads;
+    if (!wl::plan_memory(mreq, an, ring_mib, memory, err)) return fail(err);
+    auto src = wl::PcapSource::open_file(opt.read_file, err);
+    if (!src) return fail(err);
+    if (!filter.empty() && !src->set_filter(filter, err)) return fail(err);
+
+    wl::InputSummary summary;
+    summary.source = opt.read_file;
+    summary.linktype = src->linktype_name();
+    summary.filtered = !filter.empty();
+    summary.memory = memory;
+
+    wl::OutBuffer out(stdout);
+    if (opt.threads > 1) {
+        wl::ShardedPipeline pipe(an, opt.threads, out, oui);
+        if (!pipe.open(err)) return fail(err);
+        return read_file(opt, pipe, *src, out, summary);
+    }
+    wl::Pipeline pipe(an, out, oui);
+    if (!pipe.open(err)) return fail(err);
+    return read_file(opt, pipe, *src, out, summary);
 }
 
 // ---- live capture: a capture thread feeding the analysis through a ring ----
@@ -313,6 +337,8 @@ class StatsLine {
 
 int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& filter) {
     if (!opt.read_file.empty()) return fail("give either -r FILE or -i INTERFACE, not both");
+    if (opt.threads > 1)
+        return fail("--threads goes with -r FILE; live capture has one analysis thread");
     std::string err, warning;
     wl::PipelineOptions an = opt.an;
     an.stream = true;
@@ -588,6 +614,9 @@ int main(int argc, char** argv) {
     app.add_option("--max-memory", opt.max_memory,
                    "Memory for all tables and buffers, e.g. 64M, 1G (256M); limits not given "
                    "are lowered to fit");
+    app.add_option("--threads", opt.threads,
+                   "-r: analyse connections on N threads, sharded by address and port (1)")
+        ->check(CLI::Range(1u, wl::ShardedPipeline::kMaxWorkers));
     app.add_option("--stats-interval", opt.stats_interval,
                    "A stats line on stderr every SECONDS (default 2 when stderr is a terminal)")
         ->check(CLI::NonNegativeNumber);

@@ -8,6 +8,7 @@
 #include "conn_report.hpp"
 #include "flow_tracker.hpp"
 #include "out_buffer.hpp"
+#include "sharded.hpp"
 #include "syn_flood.hpp"
 #include "tcp_reassembler.hpp"
 #include "upload_analyzer.hpp"
@@ -30,12 +31,22 @@ struct Limits {
     std::uint32_t ring_mib;
 };
 
+unsigned threads_of(const MemoryRequest& req) {
+    return std::max(1u, req.threads);
+}
+
+// One worker's share of the limits (all of them with one thread).
+void per_worker(const Limits& l, unsigned n, PipelineOptions& o) {
+    o.max_flows = (l.max_flows + n - 1) / n;
+    o.max_reassembly = (l.max_reassembly + n - 1) / n;
+    o.max_uploads = (l.max_uploads + n - 1) / n;
+}
+
 void bound(const MemoryRequest& req, const PipelineOptions& base, const Limits& l,
            InputSummary::Memory& m) {
+    const unsigned n = threads_of(req);
     PipelineOptions o = base;
-    o.max_flows = l.max_flows;
-    o.max_reassembly = l.max_reassembly;
-    o.max_uploads = l.max_uploads;
+    per_worker(l, n, o);
     const FlowOptions f = flow_options_of(o);
     m = InputSummary::Memory{};
     m.budget = req.budget;
@@ -55,10 +66,16 @@ void bound(const MemoryRequest& req, const PipelineOptions& base, const Limits& 
             if (tables) m.reports += UploadReporter::memory_bound();
         }
     }
+    // Each worker has all of these, with its share of the limits.
+    m.flows *= n;
+    m.reports *= n;
+    m.reassembly *= n;
+    m.uploads *= n;
     if (!o.no_flood) m.flood = SynFloodDetector::memory_bound(o.flood);
     // The output buffer, and libpcap's: one snap length for a file, the kernel's
     // ring (mapped into the process) for a live capture.
     m.other = sizeof(OutBuffer) + req.snaplen;
+    if (n > 1) m.ring = ShardedPipeline::memory_bound(n);
     if (req.live) {
         m.ring = std::uint64_t{l.ring_mib} << 20;
         m.other += (req.buffer_kib > 0 ? std::uint64_t(req.buffer_kib) << 10 : 2ull << 20);
@@ -106,7 +123,9 @@ bool plan_memory(const MemoryRequest& req, PipelineOptions& opt, std::uint32_t& 
                     " is too small for these options: at least " + mib(smallest.total()) +
                     " (flows " + mib(smallest.flows) + ", reassembly " + mib(smallest.reassembly) +
                     ", uploads " + mib(smallest.uploads) +
-                    (req.live ? ", ring " + mib(smallest.ring) : std::string()) + ")";
+                    (req.live || threads_of(req) > 1 ? ", rings " + mib(smallest.ring)
+                                                     : std::string()) +
+                    ")";
             return false;
         }
         double lo = 0.0, hi = 1.0;
@@ -120,9 +139,7 @@ bool plan_memory(const MemoryRequest& req, PipelineOptions& opt, std::uint32_t& 
         m.shrunk = true;
     }
     const Limits l = scaled(req, opt, ring_mib, s);
-    opt.max_flows = l.max_flows;
-    opt.max_reassembly = l.max_reassembly;
-    opt.max_uploads = l.max_uploads;
+    per_worker(l, threads_of(req), opt);
     ring_mib = l.ring_mib;
     plan = m;
     return true;

@@ -17,12 +17,16 @@ struct MemoryRequest {
     // Which limits the user set (these are kept as given).
     bool flows_set = false, reassembly_set = false, uploads_set = false, ring_set = false;
     bool live = false;
+    // --threads N (N > 1): the limits are totals, each worker gets 1/N of them;
+    // the rings between the threads count too.
+    unsigned threads = 1;
     std::uint32_t ring_mib = 64;
     int buffer_kib = 0;  // live: the kernel ring mapped into the process (0: 2 MiB)
     std::uint32_t snaplen = 262144;
 };
 
 // Fits `opt` (and `ring_mib`) into the budget. False and one line if it cannot.
+// With req.threads > 1, `opt` comes back with one worker's limits, `plan` with the totals.
 bool plan_memory(const MemoryRequest& req, PipelineOptions& opt, std::uint32_t& ring_mib,
                  InputSummary::Memory& plan, std::string& error);
 

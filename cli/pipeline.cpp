@@ -13,19 +13,58 @@
 
 namespace wl {
 
-// A completed handshake tells the flood detector which SYNs were legitimate,
-// and is an event of its own in stream mode.
+// One shard of several: every record carries the shard's uid for its
+// connection (see PipelineOptions::uid_shards), so the reporters are given a
+// copy of the connection with that uid.
+class Pipeline::ShardUids : public ConnSink, public UploadRecordSink {
+  public:
+    ShardUids(const PipelineOptions& o, ConnSink& conns, UploadRecordSink& uploads)
+        : shard_(o.uid_shard), shards_(o.uid_shards), conns_(conns), uploads_(uploads) {}
+    const Connection& remap(const Connection& c, Connection& copy) const {
+        copy = c;
+        copy.uid_seq = (c.uid_seq - 1) * shards_ + shard_ + 1;
+        return copy;
+    }
+    void conn_ended(const Connection& c, ConnEnd why, const LadderLog* ladder) override {
+        conns_.conn_ended(remap(c, conn_copy_), why, ladder);
+    }
+    void upload(const UploadRecord& rec) override {
+        UploadRecord r = rec;
+        r.conn = &remap(*rec.conn, upload_copy_);
+        uploads_.upload(r);
+    }
+    void inconsistent(const Connection& c, int dir, std::uint64_t offset,
+                      std::uint64_t len) override {
+        uploads_.inconsistent(remap(c, upload_copy_), dir, offset, len);
+    }
+
+  private:
+    std::uint64_t shard_, shards_;
+    ConnSink& conns_;
+    UploadRecordSink& uploads_;
+    Connection conn_copy_{}, upload_copy_{};
+};
+
+// A completed handshake tells the flood detector which SYNs were legitimate
+// (the merging side's, through the hooks, when this pipeline is a shard), and
+// is an event of its own in stream mode.
 class Pipeline::Handshakes : public HandshakeObserver {
   public:
-    Handshakes(SynFloodDetector* flood, ConnReporter* stream) : flood_(flood), stream_(stream) {}
+    Handshakes(SynFloodDetector* flood, ShardHooks* hooks, ConnReporter* stream,
+               const ShardUids* uids)
+        : flood_(flood), hooks_(hooks), stream_(stream), uids_(uids) {}
     void handshake_completed(const Connection& c, std::uint64_t ts_ns) override {
         if (flood_ != nullptr) flood_->completed(ts_ns, c.key.ip_version, c.resp.addr, c.resp.port);
-        if (stream_ != nullptr) stream_->established(c, ts_ns);
+        if (hooks_ != nullptr) hooks_->handshake(ts_ns, c.key.ip_version, c.resp.addr, c.resp.port);
+        if (stream_ != nullptr) stream_->established(uids_ ? uids_->remap(c, copy_) : c, ts_ns);
     }
 
   private:
     SynFloodDetector* flood_;
+    ShardHooks* hooks_;
     ConnReporter* stream_;
+    const ShardUids* uids_;
+    Connection copy_{};
 };
 
 namespace {
@@ -79,7 +118,16 @@ bool Pipeline::open(std::string& error) {
     ladder_conns_ = fopts.ladder_conns;
     conns_ = std::make_unique<ConnReporter>(out_, oui_, opt_.json);
     conns_->set_stream(opt_.stream);
-    flows_ = std::make_unique<FlowTracker>(fopts, *conns_);
+    uploads_ = std::make_unique<UploadReporter>(out_, opt_.json);
+    uploads_->set_stream(opt_.stream);
+    ConnSink* conn_sink = conns_.get();
+    UploadRecordSink* upload_sink = uploads_.get();
+    if (opt_.uid_shards > 1) {
+        shard_uids_ = std::make_unique<ShardUids>(opt_, *conns_, *uploads_);
+        conn_sink = shard_uids_.get();
+        upload_sink = shard_uids_.get();
+    }
+    flows_ = std::make_unique<FlowTracker>(fopts, *conn_sink);
 
     extractor_ = std::make_unique<FileExtractor>();
     if (!opt_.extract_dir.empty()) {
@@ -89,20 +137,18 @@ bool Pipeline::open(std::string& error) {
         eo.max_size = opt_.extract_max;
         if (!extractor_->open(eo, error)) return false;
     }
-    uploads_ = std::make_unique<UploadReporter>(out_, opt_.json);
-    uploads_->set_stream(opt_.stream);
     alerts_ = std::make_unique<AlertReporter>(out_, opt_.json);
     alerts_->set_stream(opt_.stream);
     if (!opt_.no_flood) flood_ = std::make_unique<SynFloodDetector>(opt_.flood, *alerts_);
-    if (flood_ || opt_.stream) {
-        handshakes_ =
-            std::make_unique<Handshakes>(flood_.get(), opt_.stream ? conns_.get() : nullptr);
+    if (flood_ || hooks_ != nullptr || opt_.stream) {
+        handshakes_ = std::make_unique<Handshakes>(
+            flood_.get(), hooks_, opt_.stream ? conns_.get() : nullptr, shard_uids_.get());
         flows_->set_handshake_observer(handshakes_.get());
     }
     if (!opt_.no_flows && !opt_.no_reassembly) {
         analyzer_ = std::make_unique<UploadAnalyzer>(
             upload_options_of(opt_), opt_.upload_ports, fopts.max_flows, opt_.max_uploads, *flows_,
-            *uploads_, opt_.extract_dir.empty() ? nullptr : extractor_.get());
+            *upload_sink, opt_.extract_dir.empty() ? nullptr : extractor_.get());
         reassembler_ = std::make_unique<TcpReassembler>(fopts.max_flows,
                                                         reassembly_options_of(opt_), *analyzer_);
         flows_->set_reassembler(reassembler_.get());
@@ -121,22 +167,12 @@ void Pipeline::frame(const RawFrame& f) {
         flows_->process(pkt_);
         // Tunnels: the carried packet is a packet of its own for the flow stage
         // (its outer UDP flow, if any, was counted above), as Zeek logs both.
-        const Packet* outer = &pkt_;
-        for (int depth = 0; depth < 4 && outer->encap != Packet::Encap::None && !outer->malformed();
-             ++depth) {
-            const Bytes bytes = outer->encap_bytes;
-            Packet& in = inner_[depth & 1];
-            in.ts_ns = pkt_.ts_ns;
-            in.caplen = static_cast<std::uint32_t>(bytes.size());
-            in.wire_len = outer->encap_wire_len;
-            in.linktype =
-                outer->encap == Packet::Encap::Ethernet ? linktype::kEthernet : linktype::kRaw;
-            decode(bytes, in, dopts_);
+        for_each_tunneled(pkt_, inner_, dopts_, [this](const Packet& in, int depth) {
             ++counters_.tunneled;
             if (flood_) feed_flood(*flood_, in);
+            if (hooks_ != nullptr) hooks_->inner_packet(depth);
             flows_->process(in);
-            outer = &in;
-        }
+        });
     }
     if (opt_.packets) {
         if (opt_.json) {
@@ -154,16 +190,8 @@ void Pipeline::tick(std::uint64_t now_ns) {
 
 void Pipeline::finish(const InputSummary& summary) {
     if (flood_) flood_->finish(counters_.last_ts_ns);  // ends alerts still open
-    StageCounters stages;
-    if (!opt_.no_flows) {
-        if (opt_.packets && !opt_.json) out_.put('\n');
-        flows_->flush();
-        conns_->finish(flows_->counters(), ladder_conns_, opt_.ladder);
-        uploads_->finish();
-        stages.flows = &flows_->counters();
-        if (reassembler_) stages.reassembly = &reassembler_->counters();
-        if (analyzer_) stages.uploads = &analyzer_->counters();
-    }
+    if (!opt_.no_flows && opt_.packets && !opt_.json) out_.put('\n');
+    StageCounters stages = end_flows();
     if (flood_) {
         alerts_->finish();  // the flood section and its charts
         stages.flood = flood_.get();
@@ -174,6 +202,18 @@ void Pipeline::finish(const InputSummary& summary) {
         out_.put('\n');
         write_summary_text(out_, counters_, summary, stages);
     }
+}
+
+StageCounters Pipeline::end_flows() {
+    StageCounters stages;
+    if (opt_.no_flows) return stages;
+    flows_->flush();
+    conns_->finish(flows_->counters(), ladder_conns_, opt_.ladder);
+    uploads_->finish();
+    stages.flows = &flows_->counters();
+    if (reassembler_) stages.reassembly = &reassembler_->counters();
+    if (analyzer_) stages.uploads = &analyzer_->counters();
+    return stages;
 }
 
 std::size_t Pipeline::open_connections() const {

@@ -49,7 +49,43 @@ struct PipelineOptions {
     std::uint32_t max_uploads = 1024;
     bool no_flood = false;
     SynFloodOptions flood;
+    // One shard of several (--threads): connection uids are (n - 1) * uid_shards + uid_shard + 1
+    // for this pipeline's n-th connection, so that no two shards give the same uid.
+    std::uint32_t uid_shard = 0, uid_shards = 1;
 };
+
+// What a pipeline running as one shard of several tells the side that merges
+// the shards (cli/sharded.hpp). Called while a frame is being processed.
+class ShardHooks {
+  public:
+    virtual ~ShardHooks() = default;
+    // A TCP handshake to victim:port completed (for a SYN-flood detector elsewhere).
+    virtual void handshake(std::uint64_t ts_ns, int ip_version, const std::uint8_t* victim,
+                           std::uint16_t port) = 0;
+    // The packet carried in a tunnel at this depth (1: the outer packet's) is next.
+    virtual void inner_packet(int depth) = 0;
+};
+
+// The packets carried in `outer`'s tunnels (at most 4 deep), each decoded in
+// turn into one of `inner` and given to fn(packet, depth) with depth 1, 2, ...
+template <class Fn>
+void for_each_tunneled(const Packet& outer_pkt, Packet (&inner)[2], const DecodeOptions& dopts,
+                       Fn&& fn) {
+    const Packet* outer = &outer_pkt;
+    for (int depth = 0; depth < 4 && outer->encap != Packet::Encap::None && !outer->malformed();
+         ++depth) {
+        const Bytes bytes = outer->encap_bytes;
+        Packet& in = inner[depth & 1];
+        in.ts_ns = outer_pkt.ts_ns;
+        in.caplen = static_cast<std::uint32_t>(bytes.size());
+        in.wire_len = outer->encap_wire_len;
+        in.linktype =
+            outer->encap == Packet::Encap::Ethernet ? linktype::kEthernet : linktype::kRaw;
+        decode(bytes, in, dopts);
+        fn(static_cast<const Packet&>(in), depth + 1);
+        outer = &in;
+    }
+}
 
 struct FlowOptions;
 struct ReassemblyOptions;
@@ -66,6 +102,9 @@ class Pipeline {
     Pipeline(const Pipeline&) = delete;
     Pipeline& operator=(const Pipeline&) = delete;
 
+    // Before open(): run as a shard; `hooks` outlives the pipeline. SYN-flood
+    // detection is then the merging side's (set opt.no_flood).
+    void set_shard_hooks(ShardHooks* hooks) { hooks_ = hooks; }
     // Sets up the stages (the extraction folder among them); false + one line on failure.
     bool open(std::string& error);
     void set_linktype(int linktype) { pkt_.linktype = linktype; }
@@ -76,12 +115,17 @@ class Pipeline {
     void tick(std::uint64_t now_ns);
     // Ends everything still open and writes the closing report.
     void finish(const InputSummary& summary);
+    // The part of finish() a shard does: ends every connection and writes the
+    // connection and upload tables (text); no flood section, no summary. The
+    // counters returned stay valid while the pipeline lives.
+    StageCounters end_flows();
 
     const DecodeCounters& counters() const { return counters_; }
     std::size_t open_connections() const;
 
   private:
     class Handshakes;
+    class ShardUids;
 
     PipelineOptions opt_;
     OutBuffer& out_;
@@ -100,6 +144,8 @@ class Pipeline {
     std::unique_ptr<Handshakes> handshakes_;
     std::unique_ptr<UploadAnalyzer> analyzer_;
     std::unique_ptr<TcpReassembler> reassembler_;
+    ShardHooks* hooks_ = nullptr;
+    std::unique_ptr<ShardUids> shard_uids_;
 };
 
 }  // namespace wl
