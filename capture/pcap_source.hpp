@@ -47,7 +47,9 @@ class PcapSource {
 
   private:
     explicit PcapSource(pcap* handle) : handle_(handle) {}
+    static constexpr std::size_t kReadBuffer = 1 << 20;
     pcap* handle_;
+    std::unique_ptr<char[]> read_buffer_;  // the FILE's buffer; outlives it (pcap_close first)
     std::uint64_t bytes_read_ = 0;
     std::uint64_t file_size_ = 0;
     std::uint32_t record_header_len_ = 16;

@@ -3,6 +3,7 @@
 #include "tcp_reassembler.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <new>
 #include <type_traits>
@@ -254,6 +255,7 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
             if (from == kAttempts) ++counters_.evicted_attempts;
             end(victim, ConnEnd::Evicted);
         }
+        prefetch_next_victim(from);
     }
     const std::uint32_t idx = head_[kFree];
     list_unlink(idx);
@@ -297,6 +299,25 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
     ++counters_.conns_created;
     counters_.max_open = std::max<std::uint64_t>(counters_.max_open, open_);
     return idx;
+}
+
+// A full table under a flood evicts one connection per new one, oldest first:
+// the next one's record, table slot and links are fetched from memory while
+// this packet is processed, instead of stalling the next packet.
+void FlowTracker::prefetch_next_victim(ListId list) const {
+    const std::uint32_t n = head_[list];
+    if (n == kNone) return;
+    const char* p = reinterpret_cast<const char*>(&pool_[n]);
+    for (std::size_t off = 0; off < sizeof(Connection); off += 64)
+        __builtin_prefetch(p + off);
+    __builtin_prefetch(&slots_[hashes_[n] & slot_mask_]);
+    const std::uint32_t after = next_[n];
+    if (after != kNone) {
+        __builtin_prefetch(&hashes_[after]);
+        __builtin_prefetch(&next_[after]);
+        __builtin_prefetch(&prev_[after]);
+        __builtin_prefetch(&expire_[after]);
+    }
 }
 
 void FlowTracker::end(std::uint32_t idx, ConnEnd why) {
@@ -841,9 +862,20 @@ Teardown FlowTracker::teardown(const Connection& c) {
     return Teardown::None;
 }
 
+namespace {
+// Two base-62 digits (low first) per table read: 62 * 62 entries.
+constexpr auto kBase62Pairs = [] {
+    constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    std::array<char, 62 * 62 * 2> t{};
+    for (std::size_t i = 0; i < 62 * 62; ++i) {
+        t[2 * i] = kDigits[i % 62];
+        t[2 * i + 1] = kDigits[i / 62];
+    }
+    return t;
+}();
+}  // namespace
+
 void make_uid(std::uint64_t seq, char out[19]) {
-    static constexpr char kDigits[] =
-        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     std::uint64_t a = seq * 0x9e3779b97f4a7c15ull;
     a = (a ^ (a >> 30)) * 0xbf58476d1ce4e5b9ull;
     a = (a ^ (a >> 27)) * 0x94d049bb133111ebull;
@@ -851,11 +883,16 @@ void make_uid(std::uint64_t seq, char out[19]) {
     std::uint64_t b = (seq + 0x632be59bd9b4e019ull) * 0xd6e8feb86659fd93ull;
     b ^= b >> 32;
     out[0] = 'C';
-    for (int i = 1; i <= 17; ++i) {
-        std::uint64_t& w = i <= 10 ? a : b;
-        out[i] = kDigits[w % 62];
-        w /= 62;
+    // Characters 1-10 are a's base-62 digits, 11-17 b's, lowest first.
+    for (int i = 1; i <= 9; i += 2) {
+        std::memcpy(out + i, &kBase62Pairs[static_cast<std::size_t>(a % 3844) * 2], 2);
+        a /= 3844;
     }
+    for (int i = 11; i <= 15; i += 2) {
+        std::memcpy(out + i, &kBase62Pairs[static_cast<std::size_t>(b % 3844) * 2], 2);
+        b /= 3844;
+    }
+    out[17] = kBase62Pairs[static_cast<std::size_t>(b % 62) * 2];
     out[18] = '\0';
 }
 

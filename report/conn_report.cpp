@@ -4,6 +4,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "format.hpp"
 #include "packet_report.hpp"
 
 namespace wl {
@@ -190,15 +191,27 @@ const char* teardown_name(Teardown t) {
     return "none";
 }
 
-void put_conn_id(OutBuffer& out, const Connection& c) {
-    char uid[19];
-    make_uid(c.uid_seq, uid);
+namespace {
+// ,"uid":...,"id.resp_p":N; at most kConnIdMax bytes.
+constexpr std::size_t kConnIdMax = 160;
+char* conn_id(char* p, const Connection& c) {
     const int v = c.key.ip_version;
-    out.put(",\"uid\":\"").put(uid).put('"');
-    out.put(",\"id.orig_h\":\"").put_ip(c.orig.addr, v);
-    out.put("\",\"id.orig_p\":").put_u64(c.orig.port);
-    out.put(",\"id.resp_h\":\"").put_ip(c.resp.addr, v);
-    out.put("\",\"id.resp_p\":").put_u64(c.resp.port);
+    p = fmt::lit(p, ",\"uid\":\"");
+    make_uid(c.uid_seq, p);  // 18 characters and a NUL, overwritten next
+    p += 18;
+    p = fmt::lit(p, "\",\"id.orig_h\":\"");
+    p = fmt::ip(p, c.orig.addr, v);
+    p = fmt::lit(p, "\",\"id.orig_p\":");
+    p = fmt::u64(p, c.orig.port);
+    p = fmt::lit(p, ",\"id.resp_h\":\"");
+    p = fmt::ip(p, c.resp.addr, v);
+    p = fmt::lit(p, "\",\"id.resp_p\":");
+    return fmt::u64(p, c.resp.port);
+}
+}  // namespace
+
+void put_conn_id(OutBuffer& out, const Connection& c) {
+    out.commit(conn_id(out.reserve(kConnIdMax), c));
 }
 
 const char* proto_name(std::uint8_t proto) {
@@ -335,9 +348,15 @@ std::string_view ConnReporter::vendor_of(const std::uint8_t* mac) {
 }
 
 void ConnReporter::write_json(const Connection& c, ConnEnd why) {
-    out_.put("{\"type\":\"conn\",\"ts\":").put_ts(c.start_ns);
-    put_conn_id(out_, c);
-    out_.put(",\"proto\":\"").put(proto_name(c.proto)).put('"');
+    // Built in place: up to the history, then the counts and addresses.
+    char* p = out_.reserve(64 + kConnIdMax);
+    p = fmt::lit(p, "{\"type\":\"conn\",\"ts\":");
+    p = fmt::ts(p, c.start_ns);
+    p = conn_id(p, c);
+    p = fmt::lit(p, ",\"proto\":\"");
+    p = fmt::str(p, proto_name(c.proto));
+    *p++ = '"';
+    out_.commit(p);
     // As Zeek: duration and byte counts only for connections that lasted.
     if (c.last_ns > c.start_ns) {
         out_.put(",\"duration\":");
@@ -345,32 +364,54 @@ void ConnReporter::write_json(const Connection& c, ConnEnd why) {
         out_.put(",\"orig_bytes\":").put_u64(FlowTracker::payload_bytes(c, 0));
         out_.put(",\"resp_bytes\":").put_u64(FlowTracker::payload_bytes(c, 1));
     }
-    out_.put(",\"conn_state\":\"").put(FlowTracker::conn_state(c)).put('"');
-    out_.put(",\"missed_bytes\":").put_u64(c.side[0].tcp.missed_bytes + c.side[1].tcp.missed_bytes);
+    static_assert(Connection::kHistoryMax <= 64);
+    p = out_.reserve(512);
+    p = fmt::lit(p, ",\"conn_state\":\"");
+    p = fmt::str(p, FlowTracker::conn_state(c));
+    p = fmt::lit(p, "\",\"missed_bytes\":");
+    p = fmt::u64(p, c.side[0].tcp.missed_bytes + c.side[1].tcp.missed_bytes);
     if (c.history_len != 0) {
-        out_.put(",\"history\":\"").put(std::string_view(c.history, c.history_len)).put('"');
-        if (c.history_cut) out_.put(",\"history_truncated\":true");
+        // History letters are ASCII letters and '^': nothing to escape.
+        p = fmt::lit(p, ",\"history\":\"");
+        p = fmt::str(p, std::string_view(c.history, c.history_len));
+        *p++ = '"';
+        if (c.history_cut) p = fmt::lit(p, ",\"history_truncated\":true");
     }
-    for (int s = 0; s < 2; ++s) {
-        const char* who = s == 0 ? "orig" : "resp";
-        out_.put(",\"").put(who).put("_pkts\":").put_u64(c.side[s].pkts);
-        out_.put(",\"").put(who).put("_ip_bytes\":").put_u64(c.side[s].ip_bytes);
+    p = fmt::lit(p, ",\"orig_pkts\":");
+    p = fmt::u64(p, c.side[0].pkts);
+    p = fmt::lit(p, ",\"orig_ip_bytes\":");
+    p = fmt::u64(p, c.side[0].ip_bytes);
+    p = fmt::lit(p, ",\"resp_pkts\":");
+    p = fmt::u64(p, c.side[1].pkts);
+    p = fmt::lit(p, ",\"resp_ip_bytes\":");
+    p = fmt::u64(p, c.side[1].ip_bytes);
+    if (c.side[0].has_mac) {
+        p = fmt::lit(p, ",\"orig_l2_addr\":\"");
+        p = fmt::mac(p, c.side[0].mac);
+        *p++ = '"';
     }
-    for (int s = 0; s < 2; ++s) {
-        if (!c.side[s].has_mac) continue;
-        const char* who = s == 0 ? "orig" : "resp";
-        out_.put(",\"").put(who).put("_l2_addr\":\"").put_mac(c.side[s].mac).put('"');
+    if (c.side[1].has_mac) {
+        p = fmt::lit(p, ",\"resp_l2_addr\":\"");
+        p = fmt::mac(p, c.side[1].mac);
+        *p++ = '"';
     }
+    out_.commit(p);
     // wirelens' own fields.
     if (c.proto == ipproto::kTcp) {
         put_handshake_rtt(out_, c);
-        out_.put(",\"teardown\":\"").put(teardown_name(FlowTracker::teardown(c))).put('"');
         std::uint64_t rexmit = 0, ooo = 0;
         for (const auto& s : c.side) {
             rexmit += s.tcp.retransmits;
             ooo += s.tcp.out_of_order;
         }
-        out_.put(",\"retransmits\":").put_u64(rexmit).put(",\"out_of_order\":").put_u64(ooo);
+        p = out_.reserve(128);
+        p = fmt::lit(p, ",\"teardown\":\"");
+        p = fmt::str(p, teardown_name(FlowTracker::teardown(c)));
+        p = fmt::lit(p, "\",\"retransmits\":");
+        p = fmt::u64(p, rexmit);
+        p = fmt::lit(p, ",\"out_of_order\":");
+        p = fmt::u64(p, ooo);
+        out_.commit(p);
     }
     for (int s = 0; s < 2; ++s) {
         if (!c.side[s].has_mac) continue;
@@ -378,8 +419,12 @@ void ConnReporter::write_json(const Connection& c, ConnEnd why) {
         if (vendor.empty()) continue;
         out_.put(s == 0 ? ",\"orig_vendor\":" : ",\"resp_vendor\":").put_json_string(vendor);
     }
-    out_.put(",\"flipped\":").put(c.flipped ? "true" : "false");
-    out_.put(",\"end\":\"").put(end_name(why)).put("\"}\n");
+    p = out_.reserve(64);
+    p = c.flipped ? fmt::lit(p, ",\"flipped\":true,\"end\":\"")
+                  : fmt::lit(p, ",\"flipped\":false,\"end\":\"");
+    p = fmt::str(p, end_name(why));
+    p = fmt::lit(p, "\"}\n");
+    out_.commit(p);
 }
 
 void ConnReporter::print_rows() {

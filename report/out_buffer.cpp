@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "format.hpp"
+
 namespace wl {
 
 OutBuffer& OutBuffer::put_long(std::string_view s) {
@@ -18,29 +20,19 @@ OutBuffer& OutBuffer::put_long(std::string_view s) {
 }
 
 OutBuffer& OutBuffer::put_u64(std::uint64_t v) {
-    char tmp[24];
-    const auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
-    return put(std::string_view(tmp, static_cast<std::size_t>(r.ptr - tmp)));
+    commit(fmt::u64(reserve(20), v));
+    return *this;
 }
 
 OutBuffer& OutBuffer::put_i64(std::int64_t v) {
-    char tmp[24];
-    const auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
-    return put(std::string_view(tmp, static_cast<std::size_t>(r.ptr - tmp)));
+    if (v >= 0) return put_u64(static_cast<std::uint64_t>(v));
+    put('-');
+    return put_u64(~static_cast<std::uint64_t>(v) + 1);
 }
 
 OutBuffer& OutBuffer::put_ts(std::uint64_t ns, int digits) {
-    put_u64(ns / 1000000000ull);
-    put('.');
-    std::uint64_t frac = ns % 1000000000ull;
-    for (int i = digits; i < 9; ++i)
-        frac /= 10;
-    char tmp[9];
-    for (int i = digits - 1; i >= 0; --i) {
-        tmp[i] = static_cast<char>('0' + frac % 10);
-        frac /= 10;
-    }
-    return put(std::string_view(tmp, static_cast<std::size_t>(digits)));
+    commit(fmt::ts(reserve(32), ns, digits));
+    return *this;
 }
 
 OutBuffer& OutBuffer::put_fixed(double v, int digits) {
@@ -51,75 +43,20 @@ OutBuffer& OutBuffer::put_fixed(double v, int digits) {
     return put(std::string_view(tmp, static_cast<std::size_t>(r.ptr - tmp)));
 }
 
-namespace {
-constexpr char kHex[] = "0123456789abcdef";
-}
+using fmt::kHex;
 
 OutBuffer& OutBuffer::put_mac(const std::uint8_t* mac) {
-    char tmp[17];
-    for (int i = 0; i < 6; ++i) {
-        tmp[i * 3] = kHex[mac[i] >> 4];
-        tmp[i * 3 + 1] = kHex[mac[i] & 15];
-        if (i < 5) tmp[i * 3 + 2] = ':';
-    }
-    return put(std::string_view(tmp, 17));
+    commit(fmt::mac(reserve(17), mac));
+    return *this;
 }
 
 OutBuffer& OutBuffer::put_ipv4(const std::uint8_t* a) {
-    for (int i = 0; i < 4; ++i) {
-        if (i) put('.');
-        put_u64(a[i]);
-    }
+    commit(fmt::ipv4(reserve(15), a));
     return *this;
 }
 
 OutBuffer& OutBuffer::put_ipv6(const std::uint8_t* a) {
-    std::uint16_t w[8];
-    for (int i = 0; i < 8; ++i)
-        w[i] = static_cast<std::uint16_t>((a[2 * i] << 8) | a[2 * i + 1]);
-    // RFC 5952: the longest run of two or more zero groups becomes "::" (first on ties).
-    int best = -1, best_len = 0;
-    for (int i = 0; i < 8;) {
-        if (w[i] != 0) {
-            ++i;
-            continue;
-        }
-        int j = i;
-        while (j < 8 && w[j] == 0)
-            ++j;
-        if (j - i > best_len && j - i >= 2) {
-            best = i;
-            best_len = j - i;
-        }
-        i = j;
-    }
-    // IPv4-mapped (::ffff:a.b.c.d) and -compatible (::a.b.c.d) addresses keep
-    // their dotted tail, as inet_ntop writes them.
-    const bool mapped = best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff));
-    for (int i = 0; i < 8; ++i) {
-        if (i == best) {
-            put("::");
-            i += best_len - 1;
-            continue;
-        }
-        if (mapped && i == 6) {
-            if (i != best + best_len) put(':');
-            put_ipv4(a + 12);
-            break;
-        }
-        if (i != 0 && i != best + best_len) put(':');
-        char tmp[4];
-        int n = 0;
-        bool started = false;
-        for (int s = 12; s >= 0; s -= 4) {
-            const int d = (w[i] >> s) & 15;
-            if (d || started || s == 0) {
-                tmp[n++] = kHex[d];
-                started = true;
-            }
-        }
-        put(std::string_view(tmp, static_cast<std::size_t>(n)));
-    }
+    commit(fmt::ipv6(reserve(fmt::kIpv6Max), a));
     return *this;
 }
 
@@ -127,6 +64,18 @@ OutBuffer& OutBuffer::put_json_string(std::string_view s) {
     put('"');
     std::size_t i = 0;
     while (i < s.size()) {
+        // A run of printable ASCII that needs no escape goes in one copy.
+        std::size_t j = i;
+        while (j < s.size()) {
+            const unsigned char d = static_cast<unsigned char>(s[j]);
+            if (d < 0x20 || d >= 0x7f || d == '"' || d == '\\') break;
+            ++j;
+        }
+        if (j != i) {
+            put(s.substr(i, j - i));
+            i = j;
+            continue;
+        }
         const unsigned char c = static_cast<unsigned char>(s[i]);
         if (c < 0x80) {
             if (c == '"' || c == '\\') {

@@ -33,6 +33,14 @@ class OutBuffer {
     // Inline, so that the length of a string literal is folded at compile time
     // (a char array that is not a literal must not be taken by its size).
     OutBuffer& put(const char* s) { return put(std::string_view(s)); }
+    // Room for `n` bytes (n <= 4096) to be written through the pointer returned,
+    // then commit(end) keeps what was written (see format.hpp).
+    char* reserve(std::size_t n) {
+        if (kSize - len_ < n) flush();
+        return buf_ + len_;
+    }
+    void commit(const char* end) { len_ = static_cast<std::size_t>(end - buf_); }
+
     OutBuffer& put_u64(std::uint64_t v);
     OutBuffer& put_i64(std::int64_t v);
     // Seconds.fraction from nanoseconds, with `digits` fraction digits (1..9).

@@ -299,6 +299,34 @@ TEST_CASE("put_u64, put_i64 and put_fixed", "[out_buffer]") {
     CHECK(out == "0 18446744073709551615 -9223372036854775808 -1 1.50 -0.125 0.6667 0 0");
 }
 
+TEST_CASE("put_u64 at every digit-count boundary matches snprintf", "[out_buffer]") {
+    // The formatter counts digits and writes two at a time: 9/10, 99/100, ...
+    // and odd and even lengths are where an off-by-one would show.
+    std::vector<std::uint64_t> values = {0, std::numeric_limits<std::uint64_t>::max()};
+    std::uint64_t p = 1;
+    for (int i = 0; i < 20; ++i) {
+        values.push_back(p - 1);
+        values.push_back(p);
+        values.push_back(p + 1);
+        if (p > std::numeric_limits<std::uint64_t>::max() / 10) break;
+        p *= 10;
+    }
+    std::mt19937_64 rng(42);
+    for (int i = 0; i < 2000; ++i)
+        values.push_back(rng() >> (rng() % 64));
+    std::string want;
+    for (const std::uint64_t v : values) {
+        char tmp[32];
+        std::snprintf(tmp, sizeof tmp, "%llu,", static_cast<unsigned long long>(v));
+        want += tmp;
+    }
+    const std::string out = written([&](OutBuffer& o) {
+        for (const std::uint64_t v : values)
+            o.put_u64(v).put(',');
+    });
+    CHECK(out == want);
+}
+
 TEST_CASE("put_json_string escapes and keeps valid UTF-8", "[out_buffer][json]") {
     CHECK(json_of("") == "\"\"");
     CHECK(json_of("plain") == "\"plain\"");
