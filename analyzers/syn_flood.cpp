@@ -37,6 +37,11 @@ std::uint64_t hash_key(int ver, const std::uint8_t* addr, std::uint16_t port, st
     return mix64(h);
 }
 
+// The hash of a source the trackers count (HyperLogLog, top sources' tags).
+std::uint64_t source_hash(int ver, const std::uint8_t* src) {
+    return hash_key(ver, src, 0, 0x5f1d5eedull);
+}
+
 bool same_addr(int ver_a, const std::uint8_t* a, int ver_b, const std::uint8_t* b) {
     return ver_a == ver_b && std::memcmp(a, b, static_cast<std::size_t>(addr_len(ver_a))) == 0;
 }
@@ -69,6 +74,146 @@ double hll_tau(double x) {
 
 }  // namespace
 
+// --- top sources ---------------------------------------------------------------
+
+namespace synflood_detail {
+
+namespace {
+
+// Where a block's parts are: the counts, the addresses (two words each), then
+// the tags (rounded up to whole words, to be read eight at a time) and the
+// versions, all in the 32 bytes a counter.
+struct Layout {
+    std::uint64_t* count;
+    std::uint64_t* addr;
+    std::uint8_t* tag;
+    std::uint8_t* ver;
+};
+
+constexpr std::uint32_t tag_bytes(std::uint32_t slots) {
+    return (slots + 7) & ~7u;
+}
+
+constexpr bool tags_fit() {
+    for (std::uint32_t slots = 2; slots <= TopSources::kMaxSlots; ++slots) {
+        if (tag_bytes(slots) + slots > 8 * slots) return false;
+    }
+    return true;
+}
+static_assert(tags_fit(), "from 2 counters on, the tags and versions fit in 8 bytes a counter");
+
+Layout layout(std::uint64_t* block, std::uint32_t slots) {
+    auto* bytes = reinterpret_cast<std::uint8_t*>(block + 3 * std::size_t{slots});
+    return {block, block + slots, bytes, bytes + tag_bytes(slots)};
+}
+
+// 0x80 in each byte of x that is 0, and maybe in bytes above one that is (a
+// borrow): candidates, to be checked.
+std::uint64_t zero_bytes(std::uint64_t x) {
+    return (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+}
+
+}  // namespace
+
+// Inlined into the detector's per-SYN path.
+[[gnu::always_inline]] inline void TopSources::count(std::uint64_t* block, std::uint32_t slots,
+                                                     int ver, const std::uint8_t* addr,
+                                                     std::uint8_t tag) {
+    const Layout c = layout(block, slots);
+    std::uint64_t key[2] = {0, 0};  // zero-padded, as the counters keep addresses
+    if (ver == 6) {
+        std::memcpy(key, addr, 16);
+    } else {
+        std::memcpy(key, addr, 4);
+    }
+    const std::uint64_t pattern = 0x0101010101010101ull * tag;
+    for (std::uint32_t base = 0; base < used_; base += 8) {
+        std::uint64_t tags;
+        std::memcpy(&tags, c.tag + base, 8);
+        for (std::uint64_t z = zero_bytes(tags ^ pattern); z != 0; z &= z - 1) {
+            const std::uint32_t byte = static_cast<std::uint32_t>(std::countr_zero(z)) / 8;
+            const std::uint32_t i =
+                base + (std::endian::native == std::endian::little ? byte : 7 - byte);
+            if (i < used_ && c.addr[2 * i] == key[0] && c.addr[2 * i + 1] == key[1] &&
+                c.ver[i] == ver) {
+                ++c.count[i];
+                min_mask_ &= ~(1u << i);
+                return;
+            }
+        }
+    }
+    std::uint32_t i;
+    if (used_ < slots) {
+        i = used_++;
+        c.count[i] = 1;
+    } else {
+        if (min_mask_ == 0) find_min(c.count, slots);
+        i = static_cast<std::uint32_t>(std::countr_zero(min_mask_));
+        ++c.count[i];  // the evicted minimum, plus this SYN
+        min_mask_ &= min_mask_ - 1;
+    }
+    c.addr[2 * i] = key[0];
+    c.addr[2 * i + 1] = key[1];
+    c.ver[i] = static_cast<std::uint8_t>(ver);
+    c.tag[i] = tag;
+}
+
+void TopSources::add(std::uint64_t* block, std::uint32_t slots, int ver, const std::uint8_t* addr,
+                     std::uint8_t tag) {
+    count(block, slots, ver, addr, tag);
+}
+
+// Once min_mask_ is empty, every counter that held the smallest count was
+// counted past it: the smallest count grew since the last pass, and it is at
+// most the SYNs counted / slots.
+void TopSources::find_min(const std::uint64_t* counts, std::uint32_t slots) {
+    std::uint64_t min = counts[0];
+    std::uint32_t mask = 1;
+    for (std::uint32_t i = 1; i < slots; ++i) {
+        if (counts[i] < min) {
+            min = counts[i];
+            mask = 1u << i;
+        } else if (counts[i] == min) {
+            mask |= 1u << i;
+        }
+    }
+    min_mask_ = mask;
+}
+
+std::uint32_t TopSources::top(std::uint64_t* block, std::uint32_t slots, std::uint32_t k,
+                              SynFloodAlert::Source* out) {
+    const Layout c = layout(block, slots);
+    struct Counter {
+        std::uint64_t count;
+        std::uint64_t addr[2];
+        std::uint8_t ver, tag;
+    } v[kMaxSlots];
+    for (std::uint32_t i = 0; i < used_; ++i)
+        v[i] = {c.count[i], {c.addr[2 * i], c.addr[2 * i + 1]}, c.ver[i], c.tag[i]};
+    // std::partial_sort's moves depend on the comparisons only: the counters end
+    // in the order they did when they were sorted in place, which later
+    // evictions' ties depend on.
+    const std::uint32_t n = std::min(used_, k);
+    std::partial_sort(v, v + n, v + used_,
+                      [](const Counter& x, const Counter& y) { return x.count > y.count; });
+    for (std::uint32_t i = 0; i < used_; ++i) {
+        c.count[i] = v[i].count;
+        c.addr[2 * i] = v[i].addr[0];
+        c.addr[2 * i + 1] = v[i].addr[1];
+        c.ver[i] = v[i].ver;
+        c.tag[i] = v[i].tag;
+    }
+    min_mask_ = 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        out[i].ip_version = v[i].ver;
+        std::memcpy(out[i].addr, v[i].addr, sizeof out[i].addr);
+        out[i].syns = v[i].count;
+    }
+    return n;
+}
+
+}  // namespace synflood_detail
+
 SynFloodDetector::SynFloodDetector(const SynFloodOptions& opts, SynFloodSink& sink)
     : opts_(opts), sink_(sink) {
     opts_.victims = std::max<std::uint32_t>(opts_.victims, 2);
@@ -86,8 +231,9 @@ SynFloodDetector::SynFloodDetector(const SynFloodOptions& opts, SynFloodSink& si
 
     trackers_.resize(opts_.detailed);
     hll_.assign(static_cast<std::size_t>(opts_.detailed) * kHllRegisters, 0);
+    static_assert(2 * SynFloodAlert::kTop <= synflood_detail::TopSources::kMaxSlots);
     source_slots_ = 2 * opts_.top_k;
-    sources_.resize(static_cast<std::size_t>(opts_.detailed) * source_slots_);
+    source_words_.resize(opts_.detailed * synflood_detail::TopSources::words_for(source_slots_));
     free_trackers_.reserve(opts_.detailed);
     for (std::uint32_t i = opts_.detailed; i-- > 0;)
         free_trackers_.push_back(i);
@@ -103,7 +249,8 @@ std::uint64_t SynFloodDetector::memory_bound(const SynFloodOptions& o) {
     const std::uint64_t top = std::clamp<std::uint32_t>(o.top_k, 1, SynFloodAlert::kTop);
     return sizeof(SynFloodDetector) + victims * (sizeof(Victim) + 4) +
            std::bit_ceil(victims * 2) * 4 +
-           detailed * (sizeof(Tracker) + kHllRegisters + 2 * top * sizeof(SourceCount) + 4) +
+           detailed * (sizeof(Tracker) + kHllRegisters +
+                       synflood_detail::TopSources::words_for(2 * top) * 8 + 4) +
            kRecent * sizeof(RecentSyn);
 }
 
@@ -112,7 +259,7 @@ std::size_t SynFloodDetector::memory_bytes() const {
            slots_.capacity() * sizeof(std::uint32_t) +
            free_victims_.capacity() * sizeof(std::uint32_t) +
            trackers_.capacity() * sizeof(Tracker) + hll_.capacity() +
-           sources_.capacity() * sizeof(SourceCount) +
+           source_words_.capacity() * sizeof(std::uint64_t) +
            free_trackers_.capacity() * sizeof(std::uint32_t) +
            recent_.capacity() * sizeof(RecentSyn);
 }
@@ -222,9 +369,13 @@ SynFloodDetector::Rates SynFloodDetector::rates(const Victim& v, std::uint64_t t
     const std::uint64_t w = ts / kSecond;
     if (w > v.w + 1) return {0, 0, 0};
     // Whole packets of the previous window, so evenly spaced traffic at a
-    // threshold does not cross it by a fraction.
+    // threshold does not cross it by a fraction. keep is in (0, 1], so n * keep
+    // is in [0, 2^32): truncating it is its floor (and without SSE4.1 much
+    // cheaper than std::floor).
     const double keep = 1.0 - static_cast<double>(ts % kSecond) / 1e9;
-    auto part = [keep](std::uint32_t n) { return std::floor(n * keep); };
+    auto part = [keep](std::uint32_t n) {
+        return static_cast<double>(static_cast<std::int64_t>(n * keep));
+    };
     if (w == v.w + 1) {  // v.cur is the previous window as seen from ts
         return {part(v.cur.syns), part(v.cur.completed), part(v.cur.rsts)};
     }
@@ -251,8 +402,26 @@ void SynFloodDetector::packet(std::uint64_t ts_ns, int ip_version, const std::ui
     const bool ack = (tcp_flags & tcpflag::kAck) != 0;
     const bool rst = (tcp_flags & tcpflag::kRst) != 0;
     if (syn && !ack && !rst) {
-        const std::uint32_t pv = dport != 0 ? find_or_add(ip_version, dst, dport) : kNone;
-        const std::uint32_t av = find_or_add(ip_version, dst, 0);
+        // A flood sends SYN after SYN to one victim: its entries are those of
+        // the last SYN as long as no victim was evicted (find_or_add finding
+        // both has no effect besides).
+        std::uint32_t pv, av;
+        const auto cached = [&](const Victim& c) {
+            if (c.ip_version != ip_version) return false;
+            return ip_version == 4 ? std::memcmp(c.addr, dst, 4) == 0
+                                   : std::memcmp(c.addr, dst, 16) == 0;
+        };
+        if (syn_av_ != kNone && cached(victims_[syn_av_]) &&
+            (dport == 0 || (syn_pv_ != kNone && victims_[syn_pv_].port == dport))) {
+            pv = dport != 0 ? syn_pv_ : kNone;
+            av = syn_av_;
+        } else {
+            const std::uint64_t evicted = evicted_;
+            pv = dport != 0 ? find_or_add(ip_version, dst, dport) : kNone;
+            av = find_or_add(ip_version, dst, 0);
+            syn_pv_ = pv;
+            syn_av_ = evicted_ == evicted ? av : kNone;
+        }
         RecentSyn& r = recent_[recent_pos_];
         recent_pos_ = (recent_pos_ + 1) % kRecent;
         r.victim[0] = pv;
@@ -260,9 +429,14 @@ void SynFloodDetector::packet(std::uint64_t ts_ns, int ip_version, const std::ui
         r.gen[0] = pv != kNone ? victims_[pv].gen : 0;
         r.gen[1] = av != kNone ? victims_[av].gen : 0;
         r.ip_version = static_cast<std::uint8_t>(ip_version);
-        std::memcpy(r.src, src, static_cast<std::size_t>(addr_len(ip_version)));
-        if (pv != kNone) syn_to(pv, kNone, ts, ip_version, src);
-        if (av != kNone) syn_to(av, pv, ts, ip_version, src);
+        if (ip_version == 4) {
+            std::memcpy(r.src, src, 4);
+        } else {
+            std::memcpy(r.src, src, 16);
+        }
+        std::uint64_t src_hash = 0;  // computed by the first tracker that needs it
+        if (pv != kNone) syn_to(pv, kNone, ts, ip_version, src, src_hash);
+        if (av != kNone) syn_to(av, pv, ts, ip_version, src, src_hash);
     } else if ((syn && ack) || rst) {
         const bool synack = syn && ack;
         if (sport != 0) {
@@ -275,8 +449,9 @@ void SynFloodDetector::packet(std::uint64_t ts_ns, int ip_version, const std::ui
     }
 }
 
+// src_hash: source_hash(ver, src), or 0 if not computed yet.
 void SynFloodDetector::syn_to(std::uint32_t vi, std::uint32_t port_vi, std::uint64_t ts, int ver,
-                              const std::uint8_t* src) {
+                              const std::uint8_t* src, std::uint64_t& src_hash) {
     Victim& v = victims_[vi];
     roll(v, ts / kSecond);
     if (v.cur.syns == 0) v.cur.first_ns = ts;
@@ -288,14 +463,23 @@ void SynFloodDetector::syn_to(std::uint32_t vi, std::uint32_t port_vi, std::uint
         const std::uint64_t i = ts / kSecond - t.start_w;
         if (i < SynFloodAlert::kChart) ++t.alert.rate[i];
     }
-    const Rates r = rates(v, ts);
-    if (over(r, 1.0, opts_.max_completion)) {
+    // v is in its window of ts now, so rates(v, ts) counts all of v.cur and at
+    // most all of v.prev: when v.cur's SYNs alone are over min_syn_rate and
+    // both windows' completed handshakes are few enough, it is over without
+    // computing it (a flood's every SYN).
+    Rates r;
+    const bool surely_over =
+        v.cur.syns >= opts_.min_syn_rate &&
+        static_cast<double>(std::uint64_t{v.cur.completed} + v.prev.completed) <=
+            opts_.max_completion * v.cur.syns;
+    if (!surely_over) r = rates(v, ts);
+    if (surely_over || over(r, 1.0, opts_.max_completion)) {
         bool concentrated = false;  // address-wide: leave a one-port flood to its port
         if (v.port == 0) {
             concentrated = v.open_port_alerts != 0;
-            if (port_vi != kNone) {
-                const Rates pr = rates(victims_[port_vi], ts);
-                concentrated = concentrated || pr.syns >= 0.5 * r.syns;
+            if (!concentrated && port_vi != kNone) {
+                if (surely_over) r = rates(v, ts);
+                concentrated = rates(victims_[port_vi], ts).syns >= 0.5 * r.syns;
             }
         }
         if (!concentrated) {
@@ -312,7 +496,10 @@ void SynFloodDetector::syn_to(std::uint32_t vi, std::uint32_t port_vi, std::uint
         take_tracker(vi, false);
     }
     // A tracker taken now replayed this SYN from the recent ones already.
-    if (had_tracker && v.tracker != kNone) add_source(v.tracker, ver, src);
+    if (had_tracker && v.tracker != kNone) {
+        if (src_hash == 0) src_hash = source_hash(ver, src);
+        add_source(v.tracker, ver, src, src_hash);
+    }
 }
 
 void SynFloodDetector::answer_from(std::uint32_t vi, std::uint64_t ts, bool synack, bool rst) {
@@ -380,7 +567,9 @@ std::uint32_t SynFloodDetector::take_tracker(std::uint32_t vi, bool steal) {
     const Victim& v = victims_[vi];
     for (const RecentSyn& r : recent_) {
         for (int k = 0; k < 2; ++k) {
-            if (r.victim[k] == vi && r.gen[k] == v.gen) add_source(ti, r.ip_version, r.src);
+            if (r.victim[k] == vi && r.gen[k] == v.gen) {
+                add_source(ti, r.ip_version, r.src, source_hash(r.ip_version, r.src));
+            }
         }
     }
     return ti;
@@ -394,38 +583,18 @@ void SynFloodDetector::release_tracker(std::uint32_t ti) {
     free_trackers_.push_back(ti);
 }
 
-void SynFloodDetector::add_source(std::uint32_t ti, int ver, const std::uint8_t* src) {
-    const std::uint64_t h = hash_key(ver, src, 0, 0x5f1d5eedull);
+void SynFloodDetector::add_source(std::uint32_t ti, int ver, const std::uint8_t* src,
+                                  std::uint64_t h) {
     std::uint8_t* reg = &hll_[static_cast<std::size_t>(ti) * kHllRegisters];
     const std::uint64_t idx = h >> (64 - kHllBits);
     const std::uint64_t rest = h << kHllBits;
     const int rank = rest == 0 ? 64 - kHllBits + 1 : std::countl_zero(rest) + 1;
     if (reg[idx] < rank) reg[idx] = static_cast<std::uint8_t>(rank);
 
-    // Space-saving top sources.
-    Tracker& t = trackers_[ti];
-    SourceCount* c = &sources_[static_cast<std::size_t>(ti) * source_slots_];
-    const std::size_t n = static_cast<std::size_t>(addr_len(ver));
-    // Addresses are kept zero-padded to 16 bytes: two word compares per slot
-    // (this runs for every SYN to a tracked victim).
-    std::uint8_t key[16] = {};
-    std::memcpy(key, src, n);
-    std::uint64_t kw[2];
-    std::memcpy(kw, key, 16);
-    SourceCount* min = nullptr;
-    for (std::uint32_t i = 0; i < t.nsources; ++i) {
-        std::uint64_t cw[2];
-        std::memcpy(cw, c[i].addr, 16);
-        if (cw[0] == kw[0] && cw[1] == kw[1] && c[i].ip_version == ver) {
-            ++c[i].count;
-            return;
-        }
-        if (min == nullptr || c[i].count < min->count) min = &c[i];
-    }
-    SourceCount* slot = t.nsources < source_slots_ ? &c[t.nsources++] : min;
-    slot->count = slot == min ? min->count + 1 : 1;
-    slot->ip_version = static_cast<std::uint8_t>(ver);
-    std::memcpy(slot->addr, key, 16);
+    // Space-saving top sources, tagged with the low byte of the same hash.
+    trackers_[ti].sources.count(
+        &source_words_[ti * synflood_detail::TopSources::words_for(source_slots_)], source_slots_,
+        ver, src, static_cast<std::uint8_t>(h));
 }
 
 std::uint64_t SynFloodDetector::hll_estimate(std::uint32_t ti) const {
@@ -490,16 +659,9 @@ void SynFloodDetector::summarize(std::uint32_t ti) {
     a.distinct_sources = hll_estimate(ti);
     a.spoofed = a.distinct_sources * 4 > a.syns;
     // The top_k largest space-saving counters, largest first.
-    SourceCount* c = &sources_[static_cast<std::size_t>(ti) * source_slots_];
-    const std::uint32_t n = std::min(t.nsources, opts_.top_k);
-    std::partial_sort(c, c + n, c + t.nsources,
-                      [](const SourceCount& x, const SourceCount& y) { return x.count > y.count; });
-    a.ntop = n;
-    for (std::uint32_t i = 0; i < n; ++i) {
-        a.top[i].ip_version = c[i].ip_version;
-        std::memcpy(a.top[i].addr, c[i].addr, sizeof a.top[i].addr);
-        a.top[i].syns = c[i].count;
-    }
+    a.ntop =
+        t.sources.top(&source_words_[ti * synflood_detail::TopSources::words_for(source_slots_)],
+                      source_slots_, opts_.top_k, a.top);
 }
 
 void SynFloodDetector::end_alert(std::uint32_t ti, std::uint64_t now) {

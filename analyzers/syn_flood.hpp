@@ -58,6 +58,53 @@ class SynFloodSink {
     virtual void alert_ended(const SynFloodAlert& a) = 0;
 };
 
+class SynFloodDetector;
+
+namespace synflood_detail {
+
+// Space-saving counters of the sources sending SYNs to one victim ("Efficient
+// computation of frequent and top-k elements in data streams", Metwally et al.
+// 2005): `slots` counters; a source without one takes the counter with the
+// smallest count (the first such in slot order), counting on from there.
+// The counters live in a caller's block of words_for(slots) words; this holds
+// how many are in use and which hold the smallest count. A source found costs a
+// compare of one tag byte per counter, eight at a time; the smallest count is
+// kept as the set of counters holding it, rebuilt (one pass) only once all of
+// them have been counted past it: amortized O(1) a SYN, found or not.
+class TopSources {
+  public:
+    static constexpr std::uint32_t kMaxSlots = 32;  // the min set is a 32-bit mask
+    // Per counter: the count, the address (16 bytes, zero-padded) and, in bytes,
+    // its version and a tag (any byte derived from the address: a filter).
+    // From 2 to kMaxSlots counters.
+    static constexpr std::size_t words_for(std::uint32_t slots) { return 4 * std::size_t{slots}; }
+
+    void clear() {
+        used_ = 0;
+        min_mask_ = 0;
+    }
+    std::uint32_t used() const { return used_; }
+    // One SYN from `addr` (4 bytes for IPv4, 16 for IPv6).
+    void add(std::uint64_t* block, std::uint32_t slots, int ver, const std::uint8_t* addr,
+             std::uint8_t tag);
+    // The at most k largest counters, largest first, into out. Orders the counters
+    // as std::partial_sort on their counts always did (the order breaks later ties).
+    std::uint32_t top(std::uint64_t* block, std::uint32_t slots, std::uint32_t k,
+                      SynFloodAlert::Source* out);
+
+  private:
+    friend class wl::SynFloodDetector;
+    // add, inlined where it is defined (the detector's per-SYN path).
+    inline void count(std::uint64_t* block, std::uint32_t slots, int ver, const std::uint8_t* addr,
+                      std::uint8_t tag);
+    void find_min(const std::uint64_t* counts, std::uint32_t slots);
+
+    std::uint32_t used_ = 0;
+    std::uint32_t min_mask_ = 0;  // the counters holding the smallest count; 0: not known
+};
+
+}  // namespace synflood_detail
+
 class SynFloodDetector {
   public:
     // The most memory a detector with these options holds, in bytes.
@@ -105,17 +152,12 @@ class SynFloodDetector {
         std::uint8_t ip_version = 0;
         std::uint8_t addr[16] = {};
     };
-    struct SourceCount {
-        std::uint64_t count;
-        std::uint8_t ip_version;
-        std::uint8_t addr[16];
-    };
     struct Tracker {
         std::uint32_t victim = kNone;
         bool alerting = false;
         std::uint64_t start_w = 0;
         std::uint64_t last_above_ns = 0;
-        std::uint32_t nsources = 0;  // space-saving counters in use
+        synflood_detail::TopSources sources;  // its counters: source_words_ of this tracker
         SynFloodAlert alert;
     };
     struct RecentSyn {
@@ -137,11 +179,11 @@ class SynFloodDetector {
     Rates rates(const Victim& v, std::uint64_t ts) const;
     bool over(const Rates& r, double scale, double max_completion) const;
     void syn_to(std::uint32_t vi, std::uint32_t port_vi, std::uint64_t ts, int ver,
-                const std::uint8_t* src);
+                const std::uint8_t* src, std::uint64_t& src_hash);
     void answer_from(std::uint32_t vi, std::uint64_t ts, bool synack, bool rst);
     std::uint32_t take_tracker(std::uint32_t vi, bool steal);
     void release_tracker(std::uint32_t ti);
-    void add_source(std::uint32_t ti, int ver, const std::uint8_t* src);
+    void add_source(std::uint32_t ti, int ver, const std::uint8_t* src, std::uint64_t hash);
     void start_alert(std::uint32_t vi, std::uint64_t ts);
     void end_alert(std::uint32_t ti, std::uint64_t now);
     void summarize(std::uint32_t ti);
@@ -156,11 +198,15 @@ class SynFloodDetector {
     std::uint64_t slot_mask_ = 0;
     std::vector<std::uint32_t> free_victims_;
     std::uint32_t evict_cursor_ = 0;
+    // The victims of the last SYN's destination, address+port and address
+    // (kNone: none cached); only a new victim evicts one, and then this is reset.
+    std::uint32_t syn_pv_ = kNone;
     std::vector<Tracker> trackers_;
-    std::vector<std::uint8_t> hll_;     // kHllRegisters per tracker
-    std::vector<SourceCount> sources_;  // 2 * top_k per tracker
+    std::vector<std::uint8_t> hll_;            // kHllRegisters per tracker
+    std::vector<std::uint64_t> source_words_;  // TopSources::words_for(2 * top_k) per tracker
     std::vector<std::uint32_t> free_trackers_;
     std::uint32_t source_slots_ = 0;
+    std::uint32_t syn_av_ = kNone;
     std::vector<RecentSyn> recent_;
     std::uint32_t recent_pos_ = 0;
     std::uint64_t now_ns_ = 0;
