@@ -536,7 +536,10 @@ int main(int argc, char** argv) {
     app.add_option("-c,--count", opt.count, "Stop after COUNT packets");
     app.add_flag("!--no-progress", opt.progress, "No progress line on stderr");
     app.add_flag("--no-flows", opt.an.no_flows, "Decode only: no connection tracking");
-    app.add_option("--max-flows", opt.an.max_flows, "Connections held at once (default 65536)")
+    app.add_option("--max-flows", opt.an.max_flows, "Connections held at once (default 32768)")
+        ->check(CLI::Range(1u, 1u << 26));
+    app.add_option("--max-attempts", opt.an.max_attempts,
+                   "Of those, unanswered attempts held at once (default: half)")
         ->check(CLI::Range(1u, 1u << 26));
     app.add_option("--tcp-timeout", opt.an.tcp_timeout, "TCP inactivity timeout, seconds (300)")
         ->check(CLI::PositiveNumber);

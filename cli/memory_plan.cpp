@@ -40,6 +40,7 @@ void per_worker(const Limits& l, unsigned n, PipelineOptions& o) {
     o.max_flows = (l.max_flows + n - 1) / n;
     o.max_reassembly = (l.max_reassembly + n - 1) / n;
     o.max_uploads = (l.max_uploads + n - 1) / n;
+    if (o.max_attempts != 0) o.max_attempts = (o.max_attempts + n - 1) / n;
 }
 
 void bound(const MemoryRequest& req, const PipelineOptions& base, const Limits& l,

@@ -80,6 +80,7 @@ void feed_flood(SynFloodDetector& d, const Packet& p) {
 FlowOptions flow_options_of(const PipelineOptions& opt) {
     FlowOptions f;
     f.max_flows = opt.max_flows;
+    f.max_attempts = opt.max_attempts;
     f.tcp_inactivity_ns = static_cast<std::uint64_t>(opt.tcp_timeout * 1e9);
     f.udp_inactivity_ns = static_cast<std::uint64_t>(opt.udp_timeout * 1e9);
     f.icmp_inactivity_ns = static_cast<std::uint64_t>(opt.icmp_timeout * 1e9);

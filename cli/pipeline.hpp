@@ -32,7 +32,8 @@ struct PipelineOptions {
     bool stream = false;  // events as they happen (live capture, --stream)
     bool verify_checksums = false;
     bool no_flows = false;
-    std::uint32_t max_flows = 65536;
+    std::uint32_t max_flows = 32768;
+    std::uint32_t max_attempts = 0;  // 0: half of max_flows
     double tcp_timeout = 300, udp_timeout = 60, icmp_timeout = 60;
     bool ladder = false;
     std::string ladder_uid;

@@ -136,6 +136,10 @@ std::uint64_t FlowTracker::memory_bound(const FlowOptions& opts) {
 
 FlowTracker::FlowTracker(const FlowOptions& opts, ConnSink& sink) : opts_(opts), sink_(sink) {
     if (opts_.max_flows == 0) opts_.max_flows = 1;
+    if (opts_.max_attempts == 0 || opts_.max_attempts > opts_.max_flows) {
+        opts_.max_attempts =
+            opts_.max_attempts == 0 ? std::max(opts_.max_flows / 2, 1u) : opts_.max_flows;
+    }
     pool_.reset(static_cast<Connection*>(std::calloc(opts_.max_flows, sizeof(Connection))));
     if (!pool_) throw std::bad_alloc();
     hashes_.resize(opts_.max_flows);
@@ -207,6 +211,7 @@ void FlowTracker::table_erase(std::uint32_t idx) {
 }
 
 void FlowTracker::list_push_back(ListId list, std::uint32_t idx) {
+    ++list_len_[list];
     list_of_[idx] = list;
     prev_[idx] = tail_[list];
     next_[idx] = kNone;
@@ -218,8 +223,25 @@ void FlowTracker::list_push_back(ListId list, std::uint32_t idx) {
     tail_[list] = idx;
 }
 
+// Freed slots go to the front of the free list: the next connection reuses
+// the one whose memory is warm, and resident memory follows the connections
+// open at once rather than every slot the table ever used.
+void FlowTracker::list_push_front(ListId list, std::uint32_t idx) {
+    ++list_len_[list];
+    list_of_[idx] = list;
+    next_[idx] = head_[list];
+    prev_[idx] = kNone;
+    if (head_[list] != kNone) {
+        prev_[head_[list]] = idx;
+    } else {
+        tail_[list] = idx;
+    }
+    head_[list] = idx;
+}
+
 void FlowTracker::list_unlink(std::uint32_t idx) {
     const std::uint8_t list = list_of_[idx];
+    --list_len_[list];
     if (prev_[idx] != kNone) {
         next_[prev_[idx]] = next_[idx];
     } else {
@@ -244,8 +266,14 @@ void FlowTracker::touch(std::uint32_t idx) {
 
 std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash,
                                   const Packet& pkt) {
-    if (head_[kFree] == kNone) {
-        const ListId from = head_[kAttempts] != kNone ? kAttempts : kActive;
+    // Unanswered attempts hold their share of the table: the oldest attempt
+    // goes. The table is full otherwise: the least recently active connection
+    // goes (mostly closed ones waiting out their close delay), so that a
+    // flood of attempts cannot push out answered connections, nor can
+    // lingering connections leave new handshakes no room to complete.
+    const bool attempts_full = list_len_[kAttempts] >= opts_.max_attempts;
+    if (head_[kFree] == kNone || attempts_full) {
+        const ListId from = attempts_full || head_[kActive] == kNone ? kAttempts : kActive;
         const std::uint32_t victim = head_[from];
         const Connection& v = pool_[victim];
         if (v.expire_ns <= now_ns_) {
@@ -332,7 +360,7 @@ void FlowTracker::end(std::uint32_t idx, ConnEnd why) {
     sink_.conn_ended(c, why, ladder);
     table_erase(idx);
     list_unlink(idx);
-    list_push_back(kFree, idx);
+    list_push_front(kFree, idx);
     --open_;
     ++counters_.conns_ended;
 }

@@ -24,7 +24,12 @@ struct FreeDeleter {
 enum class ConnEnd : std::uint8_t { Closed, Timeout, Reused, Evicted, EndOfInput };
 
 struct FlowOptions {
-    std::uint32_t max_flows = 65536;
+    std::uint32_t max_flows = 32768;
+    // Connections nobody has answered (a SYN flood's) may hold at most this
+    // many of the max_flows slots; beyond it the oldest attempt is evicted, as
+    // a kernel's SYN cache is bounded apart from its established connections.
+    // 0: a quarter of max_flows.
+    std::uint32_t max_attempts = 0;
     std::uint64_t tcp_inactivity_ns = 300ull * 1000000000ull;  // Zeek's tcp_inactivity_timeout
     std::uint64_t udp_inactivity_ns = 60ull * 1000000000ull;   // udp_inactivity_timeout
     std::uint64_t icmp_inactivity_ns = 60ull * 1000000000ull;  // icmp_inactivity_timeout
@@ -119,6 +124,7 @@ class FlowTracker {
     void table_insert(std::uint32_t idx, std::uint64_t hash);
     void table_erase(std::uint32_t idx);
     void list_push_back(ListId list, std::uint32_t idx);
+    void list_push_front(ListId list, std::uint32_t idx);
     void list_unlink(std::uint32_t idx);
     void touch(std::uint32_t idx);
     void sweep(std::uint64_t now_ns, int budget);
@@ -140,6 +146,7 @@ class FlowTracker {
     std::vector<std::uint32_t> prev_, next_;
     std::vector<std::uint8_t> list_of_;
     std::uint32_t head_[3] = {kNone, kNone, kNone}, tail_[3] = {kNone, kNone, kNone};
+    std::uint32_t list_len_[3] = {0, 0, 0};
     std::vector<LadderLog> ladders_;
     std::uint32_t ladders_used_ = 0;
     std::uint64_t slot_mask_ = 0;

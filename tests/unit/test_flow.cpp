@@ -914,6 +914,9 @@ TEST_CASE("flow: port reuse after a close", "[flow]") {
 }
 
 TEST_CASE("flow: eviction under a small table", "[flow]") {
+    // Four slots; unanswered attempts may hold half of them (the default).
+    // Below that share a full table evicts the least recently active
+    // connection; at it, the oldest attempt.
     FlowOptions opts;
     opts.max_flows = 4;
     Harness h(opts);
@@ -926,16 +929,19 @@ TEST_CASE("flow: eviction under a small table", "[flow]") {
         a.cport = p;
         h.tcp({s, sa, a});
     }
+    // 42001 takes the free slot; 42002 finds one attempt (under its share of
+    // two) and evicts 41001, the least recently active; 42003-42010 each evict
+    // the oldest attempt (42001-42008).
     for (std::uint16_t p = 42001; p <= 42010; ++p) {
         Seg s{O, "S", I};
         s.cport = p;
         h.tcp(s);
     }
     CHECK(h.tracker.counters().evicted == 9);
-    CHECK(h.tracker.counters().evicted_attempts == 9);
+    CHECK(h.tracker.counters().evicted_attempts == 8);
     CHECK(h.tracker.open() == 4);
-    // The last attempt is answered; then the table holds 4 established
-    // connections and a new SYN evicts the least recently active one.
+    // 42010 is answered, 41002 and 41003 are active after it; the one attempt
+    // left (42009) is under its share, so a new SYN evicts 42010.
     {
         Seg sa{R, "SA", J, I + 1};
         sa.cport = 42010;
@@ -952,7 +958,7 @@ TEST_CASE("flow: eviction under a small table", "[flow]") {
         h.tcp(s);
     }
     CHECK(h.tracker.counters().evicted == 10);
-    CHECK(h.tracker.counters().evicted_attempts == 9);
+    CHECK(h.tracker.counters().evicted_attempts == 8);
     const auto& ended = h.finish();
     const auto& n = h.tracker.counters();
     CHECK(n.conns_created == 14);
@@ -963,20 +969,55 @@ TEST_CASE("flow: eviction under a small table", "[flow]") {
         const std::uint16_t port = e.c.orig.port;
         if (e.why == ConnEnd::Evicted) {
             ++evicted;
-            if (port >= 42001 && port <= 42009) {
+            if (port >= 42001 && port <= 42008) {
                 ++evicted_syn;
                 check(e.c, {"S0", "S", 1, kTcp4, 0, 0, 0, 0});
             } else {
-                CHECK(port == 41001);  // the least recently active
+                CHECK((port == 41001 || port == 42010));  // the least recently active
                 check(e.c, {"S1", "ShA", 2, 2 * kTcp4, 0, 1, kTcp4, 0});
             }
         } else {
             CHECK(e.why == ConnEnd::EndOfInput);
-            CHECK((port == 41002 || port == 41003 || port == 42010 || port == 43000));
+            CHECK((port == 41002 || port == 41003 || port == 42009 || port == 43000));
         }
     }
     CHECK(evicted == 10);
-    CHECK(evicted_syn == 9);
+    CHECK(evicted_syn == 8);
+}
+
+TEST_CASE("flow: a SYN flood keeps to the attempts' share of the table", "[flow]") {
+    // 16 slots, attempts limited to 4: 12 established connections survive
+    // 1,000 unanswered SYNs, which cycle through four slots.
+    FlowOptions opts;
+    opts.max_flows = 16;
+    opts.max_attempts = 4;
+    Harness h(opts);
+    for (std::uint16_t p = 41001; p <= 41012; ++p) {
+        Seg s{O, "S", I};
+        s.cport = p;
+        Seg sa{R, "SA", J, I + 1};
+        sa.cport = p;
+        Seg a{O, "A", I + 1, J + 1};
+        a.cport = p;
+        h.tcp({s, sa, a});
+    }
+    for (int i = 0; i < 1000; ++i) {
+        Seg s{O, "S", I};
+        s.cport = static_cast<std::uint16_t>(50000 + i);
+        h.tcp(s);
+        REQUIRE(h.tracker.open() <= 16);
+    }
+    CHECK(h.tracker.counters().evicted == 996);
+    CHECK(h.tracker.counters().evicted_attempts == 996);
+    const auto& ended = h.finish();
+    int established = 0;
+    for (const Ended& e : ended) {
+        if (e.c.orig.port >= 41001 && e.c.orig.port <= 41012) {
+            ++established;
+            CHECK(e.why == ConnEnd::EndOfInput);
+        }
+    }
+    CHECK(established == 12);
 }
 
 // ---------------------------------------------------------------- IPv6 and ICMP
