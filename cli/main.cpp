@@ -541,6 +541,9 @@ int main(int argc, char** argv) {
     app.add_option("--max-attempts", opt.an.max_attempts,
                    "Of those, unanswered attempts held at once (default: half)")
         ->check(CLI::Range(1u, 1u << 26));
+    app.add_flag("--all-attempts", opt.an.all_attempts,
+                 "A conn record for every attempt evicted from a full table (default: one "
+                 "'attempts' record per responder and second)");
     app.add_option("--tcp-timeout", opt.an.tcp_timeout, "TCP inactivity timeout, seconds (300)")
         ->check(CLI::PositiveNumber);
     app.add_option("--udp-timeout", opt.an.udp_timeout, "UDP inactivity timeout, seconds (60)")

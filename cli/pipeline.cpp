@@ -119,6 +119,7 @@ bool Pipeline::open(std::string& error) {
     ladder_conns_ = fopts.ladder_conns;
     conns_ = std::make_unique<ConnReporter>(out_, oui_, opt_.json);
     conns_->set_stream(opt_.stream);
+    conns_->set_fold_attempts(!opt_.all_attempts);
     uploads_ = std::make_unique<UploadReporter>(out_, opt_.json);
     uploads_->set_stream(opt_.stream);
     ConnSink* conn_sink = conns_.get();

@@ -34,6 +34,7 @@ struct PipelineOptions {
     bool no_flows = false;
     std::uint32_t max_flows = 32768;
     std::uint32_t max_attempts = 0;  // 0: half of max_flows
+    bool all_attempts = false;       // a conn record for every evicted attempt (no folding)
     double tcp_timeout = 300, udp_timeout = 60, icmp_timeout = 60;
     bool ladder = false;
     std::string ladder_uid;

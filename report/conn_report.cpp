@@ -272,6 +272,7 @@ ConnReporter::Row ConnReporter::make_row(const Connection& c) {
 }
 
 void ConnReporter::conn_ended(const Connection& c, ConnEnd why, const LadderLog* ladder) {
+    if (ladder == nullptr && fold(c, why)) return;
     if (json_) {
         write_json(c, why);
         if (ladder != nullptr) write_ladder_json(make_row(c), *ladder);
@@ -286,6 +287,86 @@ void ConnReporter::conn_ended(const Connection& c, ConnEnd why, const LadderLog*
     if (rows_.capacity() == 0) rows_.reserve(kMaxBufferedRows);  // never regrown
     rows_.push_back(make_row(c));
     if (ladder != nullptr) ladders_.emplace_back(rows_.back(), *ladder);
+}
+
+bool ConnReporter::fold(const Connection& c, ConnEnd why) {
+    // Only what a flood leaves: a TCP attempt nobody answered, pushed out of a
+    // full table. Attempts that time out normally keep their own records.
+    if (!fold_ || why != ConnEnd::Evicted || c.proto != ipproto::kTcp || c.side[1].pkts != 0 ||
+        c.side[0].tcp.state != TcpState::SynSent || c.side[1].tcp.state != TcpState::Inactive) {
+        return false;
+    }
+    const bool table = !json_ && !stream_;
+    if (!table) {
+        // One record per responder and second of the attempts' start.
+        const std::uint64_t sec = c.start_ns / 1000000000ull;
+        if (sec != fold_sec_) flush_folded();
+        fold_sec_ = sec;
+    }
+    Folded* f = nullptr;
+    for (int i = 0; i < nfolded_; ++i) {
+        Folded& g = folded_[i];
+        if (g.resp.port == c.resp.port && g.ip_version == c.key.ip_version &&
+            std::memcmp(g.resp.addr, c.resp.addr, sizeof g.resp.addr) == 0) {
+            f = &g;
+            break;
+        }
+    }
+    if (f == nullptr) {
+        if (nfolded_ == kFoldSlots) {
+            if (table) {
+                ++folded_other_;
+                return true;
+            }
+            flush_folded();
+        }
+        f = &folded_[nfolded_++];
+        *f = Folded{c.key.ip_version, c.resp, 0, 0, 0, c.start_ns, c.last_pkt_ns};
+    }
+    ++f->count;
+    f->orig_pkts += c.side[0].pkts;
+    f->orig_ip_bytes += c.side[0].ip_bytes;
+    f->first_ns = std::min(f->first_ns, c.start_ns);
+    f->last_ns = std::max(f->last_ns, c.last_pkt_ns);
+    return true;
+}
+
+void ConnReporter::flush_folded() {
+    const bool table = !json_ && !stream_;
+    if (table && nfolded_ != 0) {
+        out_.put(
+            "\nunanswered attempts evicted from a full table (folded; --all-attempts lists "
+            "each)\n");
+    }
+    for (int i = 0; i < nfolded_; ++i) {
+        const Folded& f = folded_[i];
+        if (json_) {
+            out_.put("{\"type\":\"attempts\",\"ts\":").put_ts(f.first_ns);
+            out_.put(",\"ts_last\":").put_ts(f.last_ns);
+            out_.put(",\"id.resp_h\":\"").put_ip(f.resp.addr, f.ip_version);
+            out_.put("\",\"id.resp_p\":").put_u64(f.resp.port);
+            out_.put(",\"proto\":\"tcp\",\"conn_state\":\"S0\",\"attempts\":").put_u64(f.count);
+            out_.put(",\"orig_pkts\":").put_u64(f.orig_pkts);
+            out_.put(",\"orig_ip_bytes\":").put_u64(f.orig_ip_bytes);
+            out_.put(",\"end\":\"evicted\"}\n");
+            continue;
+        }
+        if (stream_) {
+            put_clock(out_, f.last_ns, true);
+            out_.put(" attempts tcp > ");
+        } else {
+            put_clock(out_, f.first_ns);
+            out_.put(" tcp > ");
+        }
+        put_endpoint(out_, f.resp, f.ip_version);
+        out_.put(' ').put_u64(f.count).put(" unanswered attempts S0 pkts ").put_u64(f.orig_pkts);
+        out_.put(" bytes ").put_u64(f.orig_ip_bytes).put(" (evicted)\n");
+    }
+    if (table && folded_other_ != 0) {
+        out_.put("  and ").put_u64(folded_other_).put(" more to other responders\n");
+    }
+    nfolded_ = 0;
+    folded_other_ = 0;
 }
 
 void ConnReporter::established(const Connection& c, std::uint64_t ts_ns) {
@@ -559,8 +640,12 @@ void ConnReporter::write_ladder_text(const Row& row, const LadderLog& log) {
 void ConnReporter::finish(const FlowCounters& counters, std::uint32_t ladder_cap,
                           bool ladder_wanted) {
     (void)counters;
-    if (json_) return;
+    if (json_) {
+        flush_folded();
+        return;
+    }
     print_rows();
+    flush_folded();
     for (const auto& [row, log] : ladders_)
         write_ladder_text(row, log);
     if (ladder_wanted) {

@@ -24,6 +24,11 @@ class ConnReporter : public ConnSink {
     // Stream mode (live capture, --stream): every record is written as it
     // happens, text included (one line per event, nothing held for sorting).
     void set_stream(bool on) { stream_ = on; }
+    // Unanswered attempts evicted because the table's share for them was full
+    // (a SYN flood) are folded into one `attempts` record per responder and
+    // second (text table: one line per responder at the end) instead of a
+    // conn record each. Off: every attempt gets its record (--all-attempts).
+    void set_fold_attempts(bool on) { fold_ = on; }
     void conn_ended(const Connection& c, ConnEnd why, const LadderLog* ladder) override;
     // Stream mode's `conn_established` event: the handshake just completed.
     void established(const Connection& c, std::uint64_t ts_ns);
@@ -53,6 +58,21 @@ class ConnReporter : public ConnSink {
     void print_rows();
     void write_stream_text(const Connection& c, ConnEnd why);
     std::string_view vendor_of(const std::uint8_t* mac);
+    bool fold(const Connection& c, ConnEnd why);
+    void flush_folded();
+
+    // Attempts folded lately, per responder (bounded: a full table is flushed).
+    struct Folded {
+        std::uint8_t ip_version;
+        Endpoint resp;
+        std::uint64_t count, orig_pkts, orig_ip_bytes, first_ns, last_ns;
+    };
+    static constexpr int kFoldSlots = 16;
+    bool fold_ = true;
+    Folded folded_[kFoldSlots];
+    int nfolded_ = 0;
+    std::uint64_t fold_sec_ = 0;
+    std::uint64_t folded_other_ = 0;  // text table: attempts to responders beyond the slots
 
     OutBuffer& out_;
     const OuiRegistry& oui_;

@@ -5,6 +5,8 @@ On every sample and on a small generated mixed workload (bench/gen_workload:
 uploads, DNS, a spoofed SYN flood), for N = 2 and 3 against N = 1:
 
 * the same multiset of conn, upload and alert records (--json), compared
+  (unanswered attempts, folded into `attempts` records or not, as a count per
+  responder)
   without `uid` (each worker numbers its own connections; the uids must
   still be unique, and every upload's uid must be one of a conn record's)
   and without conn's `end` (evicted or end_of_input depends on which
@@ -68,10 +70,22 @@ def flat(d, prefix=()):
 
 
 def comparable(records):
-    """Multiset of the records other than stats, minus what depends on sharding."""
+    """Multiset of the records other than stats, minus what depends on sharding.
+
+    Unanswered attempts evicted from a full table are folded into `attempts`
+    records; which ones are evicted depends on each worker's share of the
+    table, so unanswered attempts (folded or not) are compared as a count per
+    responder."""
     out = collections.Counter()
     for r in records:
         if r["type"] == "stats":
+            continue
+        if r["type"] == "attempts":
+            out[("unanswered", r["id.resp_h"], r["id.resp_p"])] += r["attempts"]
+            continue
+        if (r["type"] == "conn" and r["proto"] == "tcp" and r["conn_state"] == "S0" and
+                r["resp_pkts"] == 0):
+            out[("unanswered", r["id.resp_h"], r["id.resp_p"])] += 1
             continue
         r = dict(r)
         r.pop("uid", None)
