@@ -73,8 +73,8 @@ std::uint32_t range_hash(const std::uint8_t* p, std::uint32_t n) {
 std::uint64_t TcpReassembler::memory_bound(std::uint32_t max_flows, const ReassemblyOptions& opts) {
     const std::uint64_t blocks =
         std::max<std::uint64_t>(std::min<std::uint64_t>(opts.max_bytes / kBlock, 1ull << 28), 1);
-    return 2ull * max_flows * sizeof(Stream) + blocks * (kBlock + sizeof(std::uint32_t)) +
-           blocks * sizeof(Waiting);
+    return 2ull * max_flows * sizeof(Stream) + max_flows +
+           blocks * (kBlock + sizeof(std::uint32_t)) + blocks * sizeof(Waiting);
 }
 
 TcpReassembler::TcpReassembler(std::uint32_t max_flows, const ReassemblyOptions& opts,
@@ -88,18 +88,21 @@ TcpReassembler::TcpReassembler(std::uint32_t max_flows, const ReassemblyOptions&
     arena_.reset(
         static_cast<std::uint8_t*>(std::calloc(std::max<std::uint64_t>(nblocks_, 1), kBlock)));
     if (!streams_ || !arena_) throw std::bad_alloc();
-    block_next_.resize(nblocks_);
-    waiting_.resize(nblocks_);  // a waiting segment holds at least one block
-    for (std::uint32_t i = 0; i < nblocks_; ++i) {
-        block_next_[i] = i + 1 < nblocks_ ? i + 1 : kNone;
-        waiting_[i].next = i + 1 < nblocks_ ? i + 1 : kNone;
-    }
-    free_block_ = nblocks_ ? 0 : kNone;
-    free_waiting_ = nblocks_ ? 0 : kNone;
+    // Blocks and waiting segments never used are never touched either: the
+    // free lists start empty and fresh ones are taken in order.
+    touched_.reset(static_cast<std::uint8_t*>(std::calloc(std::max(max_flows, 1u), 1)));
+    block_next_.reset(static_cast<std::uint32_t*>(
+        std::calloc(std::max<std::uint64_t>(nblocks_, 1), sizeof(std::uint32_t))));
+    // A waiting segment holds at least one block.
+    waiting_.reset(
+        static_cast<Waiting*>(std::calloc(std::max<std::uint64_t>(nblocks_, 1), sizeof(Waiting))));
+    if (!touched_ || !block_next_ || !waiting_) throw std::bad_alloc();
 }
 
 void TcpReassembler::start(std::uint32_t conn) {
-    for (int dir = 0; dir < 2; ++dir) {
+    // A slot whose streams were never set up is not read: its pages stay
+    // untouched (a flood of connections without data).
+    for (int dir = 0; dir < 2 && touched_[conn] != 0; ++dir) {
         Stream& s = stream(conn, dir);
         // Nothing is written here: a flood of connections that never carry data
         // must not make every stream's memory resident. The slot's previous
@@ -111,10 +114,12 @@ void TcpReassembler::start(std::uint32_t conn) {
             s.active = false;
         }
     }
+    touched_[conn] = 0;
     consumer_.stream_start(conn);
 }
 
-void TcpReassembler::activate(Stream& s) {
+void TcpReassembler::activate(std::uint32_t conn, Stream& s) {
+    touched_[conn] = 1;
     if (s.init) return;
     std::memset(&s, 0, sizeof s);
     s.head = kNone;
@@ -178,14 +183,18 @@ bool TcpReassembler::store_piece(Stream& s, std::uint32_t after, std::uint64_t r
                                  std::uint64_t ts) {
     const std::uint32_t need = (n + kBlock - 1) / kBlock;
     if (s.buffered + std::uint64_t{n} > opts_.max_per_stream || used_blocks_ + need > nblocks_ ||
-        free_waiting_ == kNone) {
+        (free_waiting_ == kNone && fresh_waiting_ == nblocks_)) {
         return false;
     }
     // Take `need` blocks off the free list and copy the bytes in.
     std::uint32_t first = kNone, last = kNone;
     for (std::uint32_t i = 0; i < need; ++i) {
-        const std::uint32_t b = free_block_;
-        free_block_ = block_next_[b];
+        std::uint32_t b = free_block_;
+        if (b != kNone) {
+            free_block_ = block_next_[b];
+        } else {
+            b = fresh_blocks_++;  // used + need <= nblocks: there is one
+        }
         block_next_[b] = kNone;
         const std::uint32_t k = std::min<std::uint32_t>(kBlock, n - i * kBlock);
         std::memcpy(arena_.get() + std::uint64_t{b} * kBlock, p + std::uint64_t{i} * kBlock, k);
@@ -197,8 +206,12 @@ bool TcpReassembler::store_piece(Stream& s, std::uint32_t after, std::uint64_t r
         last = b;
     }
     used_blocks_ += need;
-    const std::uint32_t w = free_waiting_;
-    free_waiting_ = waiting_[w].next;
+    std::uint32_t w = free_waiting_;
+    if (w != kNone) {
+        free_waiting_ = waiting_[w].next;
+    } else {
+        w = fresh_waiting_++;
+    }
     Waiting& nw = waiting_[w];
     nw = Waiting{rel, ts, n, segment, first, kNone};
     if (after == kNone) {
@@ -319,7 +332,7 @@ void TcpReassembler::segment(std::uint32_t conn, int dir, std::uint64_t rel,
                              std::uint32_t wire_len, bool syn_seen, std::uint64_t ts) {
     if (wire_len == 0) return;
     Stream& s = stream(conn, dir);
-    activate(s);
+    activate(conn, s);
     if (s.ended) return;  // after the FIN: nothing more is stream data
     if (!s.active) {
         s.active = true;
@@ -379,13 +392,13 @@ void TcpReassembler::segment(std::uint32_t conn, int dir, std::uint64_t rel,
 }
 
 void TcpReassembler::swap(std::uint32_t conn) {
-    std::swap(stream(conn, 0), stream(conn, 1));
+    if (touched_[conn] != 0) std::swap(stream(conn, 0), stream(conn, 1));
     consumer_.stream_swap(conn);
 }
 
 void TcpReassembler::fin(std::uint32_t conn, int dir, std::uint64_t rel) {
     Stream& s = stream(conn, dir);
-    activate(s);
+    activate(conn, s);
     if (s.fin_at == 0) s.fin_at = rel;
     end_if_complete(conn, dir, s);
 }
@@ -401,6 +414,7 @@ void TcpReassembler::end_if_complete(std::uint32_t conn, int dir, Stream& s) {
 }
 
 void TcpReassembler::acked(std::uint32_t conn, int dir, std::uint64_t rel_ack) {
+    if (touched_[conn] == 0) return;
     Stream& s = stream(conn, dir);
     if (!s.active) return;
     std::uint64_t limit = rel_ack;
@@ -418,7 +432,7 @@ void TcpReassembler::acked(std::uint32_t conn, int dir, std::uint64_t rel_ack) {
 }
 
 void TcpReassembler::finish(std::uint32_t conn, ConnEnd why, bool reset) {
-    for (int dir = 0; dir < 2; ++dir) {
+    for (int dir = 0; dir < 2 && touched_[conn] != 0; ++dir) {
         Stream& s = stream(conn, dir);
         if (!s.active) continue;
         while (s.head != kNone)

@@ -116,7 +116,7 @@ class TcpReassembler {
     };
 
     Stream& stream(std::uint32_t conn, int dir) { return streams_[2ull * conn + dir]; }
-    void activate(Stream& s);
+    void activate(std::uint32_t conn, Stream& s);
     void deliver(std::uint32_t conn, int dir, Stream& s, const std::uint8_t* p, std::uint32_t n,
                  std::uint32_t segment, std::uint64_t ts, bool record);
     void remember(Stream& s, std::uint64_t rel, std::uint32_t n, std::uint32_t hash);
@@ -136,9 +136,11 @@ class TcpReassembler {
     ReassemblyOptions opts_;
     StreamConsumer& consumer_;
     std::unique_ptr<Stream[], FreeDeleter> streams_;
-    std::unique_ptr<std::uint8_t[], FreeDeleter> arena_;  // nblocks_ * kBlock bytes
-    std::vector<std::uint32_t> block_next_;
-    std::vector<Waiting> waiting_;
+    std::unique_ptr<std::uint8_t[], FreeDeleter> arena_;    // nblocks_ * kBlock bytes
+    std::unique_ptr<std::uint8_t[], FreeDeleter> touched_;  // per conn: a stream was set up
+    std::unique_ptr<std::uint32_t[], FreeDeleter> block_next_;
+    std::unique_ptr<Waiting[], FreeDeleter> waiting_;
+    std::uint32_t fresh_blocks_ = 0, fresh_waiting_ = 0;  // never used from here on
     std::uint32_t free_block_ = kNone, free_waiting_ = kNone;
     std::uint32_t nblocks_ = 0;
     std::uint32_t used_blocks_ = 0;
