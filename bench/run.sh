@@ -14,6 +14,7 @@
 #
 #   wirelens -r FILE --json                    full analysis
 #   wirelens -r FILE --no-reassembly --json    decode and connection tracking
+#   wirelens -r FILE --all-attempts --json     full analysis, a conn record per evicted attempt
 #   wirelens -r FILE --threads 2 --json        only if `wirelens --help` lists --threads
 #   tcpdump -r FILE -w /dev/null               libpcap's read floor
 #   tcpflow -r FILE -o DIR                     a fresh DIR each run (in FLOW_BASE), deleted after
@@ -127,6 +128,7 @@ help=$("$wl" --help 2>&1) || true
 threads=0
 [[ $help == *--threads* ]] && threads=1
 names=(wirelens wirelens-norea)
+[[ $help == *--all-attempts* ]] && names+=(wirelens-allatt)
 ((threads)) && names+=(wirelens-threads2)
 names+=(tcpdump tcpflow tshark tcptrace)
 times=$WORK/times.tsv
@@ -140,6 +142,7 @@ one_run() {
   case $name in
     wirelens) cmd=("$wl" -r "$f" --json) ;;
     wirelens-norea) cmd=("$wl" -r "$f" --no-reassembly --json) ;;
+    wirelens-allatt) cmd=("$wl" -r "$f" --all-attempts --json) ;;
     wirelens-threads2) cmd=("$wl" -r "$f" --threads 2 --json) ;;
     tcpdump) cmd=(tcpdump -r "$f" -w /dev/null) ;;
     tcpflow)

@@ -14,6 +14,7 @@ MIB = 1024 * 1024
 SHOWN = {
     "wirelens": "wirelens -r FILE --json",
     "wirelens-norea": "wirelens -r FILE --no-reassembly --json",
+    "wirelens-allatt": "wirelens -r FILE --all-attempts --json",
     "wirelens-threads2": "wirelens -r FILE --threads 2 --json",
     "tcpdump": "tcpdump -r FILE -w /dev/null",
     "tcpflow": "tcpflow -r FILE -o DIR",
@@ -23,6 +24,7 @@ SHOWN = {
 WHAT = {
     "wirelens": "full analysis",
     "wirelens-norea": "decode + connections",
+    "wirelens-allatt": "full analysis, no folding",
     "wirelens-threads2": "full analysis, 2 threads",
     "tcpdump": "libpcap's read floor",
     "tcpflow": "",
