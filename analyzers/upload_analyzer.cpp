@@ -1,6 +1,9 @@
 #include "upload_analyzer.hpp"
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <new>
 
 namespace wl {
 
@@ -42,18 +45,29 @@ UploadAnalyzer::UploadAnalyzer(const UploadOptions& opts, std::vector<std::uint1
       extractor_(extractor),
       decoder_of_(2ull * max_flows, kNone),
       sticky_(max_flows) {
-    // Decoders are made once, up front, and reused: none is allocated per packet.
+    // A decoder is made the first time its slot is used, and reused after: none
+    // is allocated per packet, and since the last one freed is the next one
+    // used, only as many are ever made (and resident) as streams were examined
+    // at once, not --max-uploads (5.6 KB each).
     carving_.resize(max_decoders);
     carving_prev_.resize(max_decoders);
-    decoders_.reserve(max_decoders);
+    // calloc'd and constructed in place: nothing is allocated when one is made,
+    // and pages of decoders never made are never touched.
+    decoder_mem_.reset(static_cast<FramedStreamDecoder*>(
+        std::calloc(std::max(max_decoders, 1u), sizeof(FramedStreamDecoder))));
+    if (!decoder_mem_) throw std::bad_alloc();
+    static_assert(alignof(FramedStreamDecoder) <= alignof(std::max_align_t));
+    decoder_made_.assign(max_decoders, 0);
     free_decoders_.reserve(max_decoders);
-    for (std::uint32_t i = 0; i < max_decoders; ++i) {
-        decoders_.push_back(std::make_unique<FramedStreamDecoder>());
+    for (std::uint32_t i = 0; i < max_decoders; ++i)
         free_decoders_.push_back(max_decoders - 1 - i);
-    }
 }
 
-UploadAnalyzer::~UploadAnalyzer() = default;
+UploadAnalyzer::~UploadAnalyzer() {
+    for (std::size_t d = 0; d < decoder_made_.size(); ++d) {
+        if (decoder_made_[d] != 0) decoder_mem_[d].~FramedStreamDecoder();
+    }
+}
 
 bool UploadAnalyzer::forced(const Connection& c) const {
     return std::find(forced_ports_.begin(), forced_ports_.end(), c.resp.port) !=
@@ -104,17 +118,21 @@ void UploadAnalyzer::stream_data(std::uint32_t conn, int dir, std::uint64_t offs
         }
         d = free_decoders_.back();
         free_decoders_.pop_back();
+        if (decoder_made_[d] == 0) {
+            new (&decoder_mem_[d]) FramedStreamDecoder();
+            decoder_made_[d] = 1;
+        }
         UploadOptions o = opts_;
         o.forced = force;
         // Header-less frames (length + raw bytes) are everywhere in binary protocols; they
         // count as uploads only as the answer to JSON-framed requests, or on --upload-port.
         o.allow_headerless = (sticky_[conn].json_framed & (1u << (1 - dir))) != 0;
-        decoders_[d]->reset(o);
+        decoder_mem_[d].reset(o);
         ++counters_.streams_examined;
     }
     cur_conn_ = conn;
     cur_dir_ = dir;
-    FramedStreamDecoder& dec = *decoders_[d];
+    FramedStreamDecoder& dec = decoder_mem_[d];
     dec.data(p, n, offset, segment, ts_ns, *this);
     if (dec.rejected()) release(conn, dir);
 }
@@ -128,8 +146,8 @@ void UploadAnalyzer::stream_gap(std::uint32_t conn, int dir, std::uint64_t offse
     }
     cur_conn_ = conn;
     cur_dir_ = dir;
-    decoders_[d]->gap(offset, len, *this);
-    if (decoders_[d]->rejected()) release(conn, dir);
+    decoder_mem_[d].gap(offset, len, *this);
+    if (decoder_mem_[d].rejected()) release(conn, dir);
 }
 
 void UploadAnalyzer::stream_inconsistent(std::uint32_t conn, int dir, std::uint64_t offset,
@@ -142,7 +160,7 @@ void UploadAnalyzer::stream_end(std::uint32_t conn, int dir, ConnEnd why, bool r
     if (d != kNone && d != kRejected) {
         cur_conn_ = conn;
         cur_dir_ = dir;
-        decoders_[d]->end(stream_end_of(why, reset), *this);
+        decoder_mem_[d].end(stream_end_of(why, reset), *this);
     }
     release(conn, dir);
     slot(conn, dir) = kNone;

@@ -104,7 +104,8 @@ class UploadAnalyzer : public StreamConsumer, private UploadSink {
     FileExtractor* extractor_;
     std::vector<std::uint32_t> decoder_of_;  // per stream: decoder index, kNone, kRejected
     std::vector<StickySummary> sticky_;
-    std::vector<std::unique_ptr<FramedStreamDecoder>> decoders_;
+    std::unique_ptr<FramedStreamDecoder[], FreeDeleter> decoder_mem_;  // made on first use
+    std::vector<std::uint8_t> decoder_made_;
     std::vector<std::uint32_t> free_decoders_;
     // The stream being fed, for the UploadSink callbacks.
     std::uint32_t cur_conn_ = 0;
