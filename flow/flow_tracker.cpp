@@ -275,9 +275,10 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
     if (head_[kFree] == kNone || attempts_full) {
         const ListId from = attempts_full || head_[kActive] == kNone ? kAttempts : kActive;
         const std::uint32_t victim = head_[from];
-        const Connection& v = pool_[victim];
-        if (v.expire_ns <= now_ns_) {
-            end(victim, v.close_complete ? ConnEnd::Closed : ConnEnd::Timeout);
+        // expire_ (not the record) says whether it is due: under a flood the
+        // record is only read again when its end is written.
+        if (expire_[victim] <= now_ns_) {
+            end(victim, pool_[victim].close_complete ? ConnEnd::Closed : ConnEnd::Timeout);
         } else {
             ++counters_.evicted;
             if (from == kAttempts) ++counters_.evicted_attempts;
