@@ -13,58 +13,23 @@
 
 namespace wl {
 
-// One shard of several: every record carries the shard's uid for its
-// connection (see PipelineOptions::uid_shards), so the reporters are given a
-// copy of the connection with that uid.
-class Pipeline::ShardUids : public ConnSink, public UploadRecordSink {
-  public:
-    ShardUids(const PipelineOptions& o, ConnSink& conns, UploadRecordSink& uploads)
-        : shard_(o.uid_shard), shards_(o.uid_shards), conns_(conns), uploads_(uploads) {}
-    const Connection& remap(const Connection& c, Connection& copy) const {
-        copy = c;
-        copy.uid_seq = (c.uid_seq - 1) * shards_ + shard_ + 1;
-        return copy;
-    }
-    void conn_ended(const Connection& c, ConnEnd why, const LadderLog* ladder) override {
-        conns_.conn_ended(remap(c, conn_copy_), why, ladder);
-    }
-    void upload(const UploadRecord& rec) override {
-        UploadRecord r = rec;
-        r.conn = &remap(*rec.conn, upload_copy_);
-        uploads_.upload(r);
-    }
-    void inconsistent(const Connection& c, int dir, std::uint64_t offset,
-                      std::uint64_t len) override {
-        uploads_.inconsistent(remap(c, upload_copy_), dir, offset, len);
-    }
-
-  private:
-    std::uint64_t shard_, shards_;
-    ConnSink& conns_;
-    UploadRecordSink& uploads_;
-    Connection conn_copy_{}, upload_copy_{};
-};
-
 // A completed handshake tells the flood detector which SYNs were legitimate
 // (the merging side's, through the hooks, when this pipeline is a shard), and
 // is an event of its own in stream mode.
 class Pipeline::Handshakes : public HandshakeObserver {
   public:
-    Handshakes(SynFloodDetector* flood, ShardHooks* hooks, ConnReporter* stream,
-               const ShardUids* uids)
-        : flood_(flood), hooks_(hooks), stream_(stream), uids_(uids) {}
+    Handshakes(SynFloodDetector* flood, ShardHooks* hooks, ConnReporter* stream)
+        : flood_(flood), hooks_(hooks), stream_(stream) {}
     void handshake_completed(const Connection& c, std::uint64_t ts_ns) override {
         if (flood_ != nullptr) flood_->completed(ts_ns, c.key.ip_version, c.resp.addr, c.resp.port);
         if (hooks_ != nullptr) hooks_->handshake(ts_ns, c.key.ip_version, c.resp.addr, c.resp.port);
-        if (stream_ != nullptr) stream_->established(uids_ ? uids_->remap(c, copy_) : c, ts_ns);
+        if (stream_ != nullptr) stream_->established(c, ts_ns);
     }
 
   private:
     SynFloodDetector* flood_;
     ShardHooks* hooks_;
     ConnReporter* stream_;
-    const ShardUids* uids_;
-    Connection copy_{};
 };
 
 namespace {
@@ -81,6 +46,8 @@ FlowOptions flow_options_of(const PipelineOptions& opt) {
     FlowOptions f;
     f.max_flows = opt.max_flows;
     f.max_attempts = opt.max_attempts;
+    f.uid_first = std::uint64_t{opt.uid_shard} + 1;
+    f.uid_step = std::max(opt.uid_shards, 1u);
     f.tcp_inactivity_ns = static_cast<std::uint64_t>(opt.tcp_timeout * 1e9);
     f.udp_inactivity_ns = static_cast<std::uint64_t>(opt.udp_timeout * 1e9);
     f.icmp_inactivity_ns = static_cast<std::uint64_t>(opt.icmp_timeout * 1e9);
@@ -122,14 +89,7 @@ bool Pipeline::open(std::string& error) {
     conns_->set_fold_attempts(!opt_.all_attempts);
     uploads_ = std::make_unique<UploadReporter>(out_, opt_.json);
     uploads_->set_stream(opt_.stream);
-    ConnSink* conn_sink = conns_.get();
-    UploadRecordSink* upload_sink = uploads_.get();
-    if (opt_.uid_shards > 1) {
-        shard_uids_ = std::make_unique<ShardUids>(opt_, *conns_, *uploads_);
-        conn_sink = shard_uids_.get();
-        upload_sink = shard_uids_.get();
-    }
-    flows_ = std::make_unique<FlowTracker>(fopts, *conn_sink);
+    flows_ = std::make_unique<FlowTracker>(fopts, *conns_);
 
     extractor_ = std::make_unique<FileExtractor>();
     if (!opt_.extract_dir.empty()) {
@@ -143,14 +103,14 @@ bool Pipeline::open(std::string& error) {
     alerts_->set_stream(opt_.stream);
     if (!opt_.no_flood) flood_ = std::make_unique<SynFloodDetector>(opt_.flood, *alerts_);
     if (flood_ || hooks_ != nullptr || opt_.stream) {
-        handshakes_ = std::make_unique<Handshakes>(
-            flood_.get(), hooks_, opt_.stream ? conns_.get() : nullptr, shard_uids_.get());
+        handshakes_ = std::make_unique<Handshakes>(flood_.get(), hooks_,
+                                                   opt_.stream ? conns_.get() : nullptr);
         flows_->set_handshake_observer(handshakes_.get());
     }
     if (!opt_.no_flows && !opt_.no_reassembly) {
         analyzer_ = std::make_unique<UploadAnalyzer>(
             upload_options_of(opt_), opt_.upload_ports, fopts.max_flows, opt_.max_uploads, *flows_,
-            *upload_sink, opt_.extract_dir.empty() ? nullptr : extractor_.get());
+            *uploads_, opt_.extract_dir.empty() ? nullptr : extractor_.get());
         reassembler_ = std::make_unique<TcpReassembler>(fopts.max_flows,
                                                         reassembly_options_of(opt_), *analyzer_);
         flows_->set_reassembler(reassembler_.get());

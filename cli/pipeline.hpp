@@ -127,7 +127,6 @@ class Pipeline {
 
   private:
     class Handshakes;
-    class ShardUids;
 
     PipelineOptions opt_;
     OutBuffer& out_;
@@ -147,7 +146,6 @@ class Pipeline {
     std::unique_ptr<UploadAnalyzer> analyzer_;
     std::unique_ptr<TcpReassembler> reassembler_;
     ShardHooks* hooks_ = nullptr;
-    std::unique_ptr<ShardUids> shard_uids_;
 };
 
 }  // namespace wl

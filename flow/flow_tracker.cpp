@@ -136,6 +136,8 @@ std::uint64_t FlowTracker::memory_bound(const FlowOptions& opts) {
 
 FlowTracker::FlowTracker(const FlowOptions& opts, ConnSink& sink) : opts_(opts), sink_(sink) {
     if (opts_.max_flows == 0) opts_.max_flows = 1;
+    if (opts_.uid_step == 0) opts_.uid_step = 1;
+    next_uid_ = opts_.uid_first;
     if (opts_.max_attempts == 0 || opts_.max_attempts > opts_.max_flows) {
         opts_.max_attempts =
             opts_.max_attempts == 0 ? std::max(opts_.max_flows / 2, 1u) : opts_.max_flows;
@@ -294,7 +296,8 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
     c.resp = info.dst;
     c.proto = info.key.proto;
     c.start_ns = c.last_ns = c.last_pkt_ns = pkt.ts_ns;
-    c.uid_seq = next_uid_++;
+    c.uid_seq = next_uid_;
+    next_uid_ += opts_.uid_step;
 
     // Who is the originator when the first packet does not say so by a SYN.
     bool flip = false;

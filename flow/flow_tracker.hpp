@@ -30,6 +30,9 @@ struct FlowOptions {
     // a kernel's SYN cache is bounded apart from its established connections.
     // 0: a quarter of max_flows.
     std::uint32_t max_attempts = 0;
+    // Connections' uid sequence numbers: first, first + step, ... (one shard of
+    // several numbers its own: shard i of n starts at i + 1, steps by n).
+    std::uint64_t uid_first = 1, uid_step = 1;
     std::uint64_t tcp_inactivity_ns = 300ull * 1000000000ull;  // Zeek's tcp_inactivity_timeout
     std::uint64_t udp_inactivity_ns = 60ull * 1000000000ull;   // udp_inactivity_timeout
     std::uint64_t icmp_inactivity_ns = 60ull * 1000000000ull;  // icmp_inactivity_timeout
