@@ -16,6 +16,8 @@ uploads, DNS, a spoofed SYN flood), for N = 2 and 3 against N = 1:
   eviction counts (each worker has its share of the table);
 * --stream --json: the conn_established events in the same order as with
   one thread, their timestamps non-decreasing; two runs give the same bytes;
+* --extract with 3 workers into one folder, the same names four times over:
+  every carved file is a record's, under its own name, with the record's md5;
 * a cut file still reports what was read and exits 2; --threads with -i,
   or with the text tables, is refused in one line (exit 1).
 
@@ -26,6 +28,7 @@ Exit 0 pass, 1 fail, 77 skip.
 import argparse
 import collections
 import glob
+import hashlib
 import json
 import os
 import subprocess
@@ -185,6 +188,30 @@ def main():
             got = parse(run(a.wirelens, cut, "--json", "--threads", "2", rc=2))
             check(got and got[-1]["type"] == "stats" and got[-1]["cut_short"],
                   "cut file: stats record with cut_short")
+        # Carving from several workers into one folder: the same names four
+        # times over (the upload sample replicated) never overwrite each other.
+        upload = os.path.join(a.samples, "upload-v4.pcap")
+        rep = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
+                           "replicate_pcap.py")
+        if os.path.exists(upload) and os.path.exists(rep):
+            rep4 = os.path.join(tmp, "rep4.pcap")
+            subprocess.run([sys.executable, rep, upload, rep4, "4"], check=True,
+                           capture_output=True, timeout=120)
+            dest = os.path.join(tmp, "carved")
+            os.mkdir(dest)
+            got = parse(run(a.wirelens, rep4, "--json", "--threads", "3", "--extract", dest))
+            named = {r["extracted"]: r["md5"] for r in got
+                     if r["type"] == "upload" and "extracted" in r}
+            files = sorted(os.listdir(dest))
+            check(len(named) >= 16 and sorted(named) == files,
+                  "--extract with 3 threads: %d records name %d files, folder has %d" %
+                  (len(named), len(set(named)), len(files)))
+            for name in files:
+                with open(os.path.join(dest, name), "rb") as fh:
+                    digest = hashlib.md5(fh.read()).hexdigest()
+                if not check(named.get(name) == digest, "carved %s: md5 %s, record says %s" %
+                             (name, digest, named.get(name))):
+                    break
         # Refused in one line.
         for args in (("--threads", "2"), ("--threads", "2", "--json", "--ladder")):
             out = subprocess.run([a.wirelens, "-r", samples[0], *args], capture_output=True)
