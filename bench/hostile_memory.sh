@@ -12,8 +12,8 @@ wl=$(realpath "${1:-build}/wirelens")
 work=${WORK:-/var/tmp/wirelens-hostile}
 mkdir -p "$work"
 declare -A size=([synflood]=10000000 [concurrent]=1000000 [holes]=20000)
-echo "| trace | --max-memory | time | peak RSS | connections | evicted | reassembly drops (segments) | conn records |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| trace | --max-memory | time | peak RSS | connections | evicted | reassembly drops (segments) | conn records | attempts folded |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for kind in synflood concurrent holes; do
   f=$work/$kind.pcap
   [[ -s $f ]] || python3 bench/gen_hostile.py "$kind" "$f" "${size[$kind]}"
@@ -24,16 +24,18 @@ for kind in synflood concurrent holes; do
     python3 - "$work/out.json" "$kind" "$budget" "$secs" "$kib" <<'EOF'
 import json, sys
 path, kind, budget, secs, kib = sys.argv[1:]
-conns, stats = 0, None
+conns, folded, stats = 0, 0, None
 for line in open(path):
     if line.startswith('{"type":"conn"'):
         conns += 1
+    elif line.startswith('{"type":"attempts"'):
+        folded += json.loads(line)["attempts"]
     elif line.startswith('{"type":"stats"'):
         stats = json.loads(line)
 fl, ra = stats["flows"], stats.get("reassembly", {})
-print("| %s | %s | %.1f s | %.1f MiB | %d | %d | %d | %d |" % (
+print("| %s | %s | %.1f s | %.1f MiB | %d | %d | %d | %d | %d |" % (
     kind, budget, float(secs), int(kib) / 1024, fl["connections"], fl["evicted"],
-    ra.get("dropped_segments", 0), conns))
+    ra.get("dropped_segments", 0), conns, folded))
 EOF
   done
 done
