@@ -127,6 +127,7 @@ void Pipeline::frame(const RawFrame& f) {
     if (flood_) feed_flood(*flood_, pkt_);
     if (!opt_.no_flows) {
         flows_->process(pkt_);
+        if (opt_.stream) conns_->advance(pkt_.ts_ns);
         // Tunnels: the carried packet is a packet of its own for the flow stage
         // (its outer UDP flow, if any, was counted above), as Zeek logs both.
         for_each_tunneled(pkt_, inner_, dopts_, [this](const Packet& in, int depth) {
@@ -146,7 +147,10 @@ void Pipeline::frame(const RawFrame& f) {
 }
 
 void Pipeline::tick(std::uint64_t now_ns) {
-    if (!opt_.no_flows) flows_->expire(now_ns);
+    if (!opt_.no_flows) {
+        flows_->expire(now_ns);
+        conns_->advance(now_ns);
+    }
     if (flood_) flood_->advance(now_ns);
 }
 

@@ -29,6 +29,12 @@ class ConnReporter : public ConnSink {
     // second (text table: one line per responder at the end) instead of a
     // conn record each. Off: every attempt gets its record (--all-attempts).
     void set_fold_attempts(bool on) { fold_ = on; }
+    // Stream mode: time has reached `now_ns`; the folded attempts of a second
+    // no attempt can still be evicted from (an attempt older than Zeek's 5 s
+    // attempt delay times out instead) are written.
+    void advance(std::uint64_t now_ns) {
+        if (nfolded_ != 0 && stream_ && now_ns / 1000000000ull > fold_sec_ + 6) flush_folded();
+    }
     void conn_ended(const Connection& c, ConnEnd why, const LadderLog* ladder) override;
     // Stream mode's `conn_established` event: the handshake just completed.
     void established(const Connection& c, std::uint64_t ts_ns);

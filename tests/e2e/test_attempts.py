@@ -5,7 +5,8 @@ conn record, and --all-attempts gives every attempt its record.
 
 The capture (written here, nothing is sent): 3 answered connections to
 198.19.0.13:5001, then 3,000 spoofed SYNs to 198.19.0.80:80 and 500 to
-198.19.0.81:443 over three seconds, interleaved, then the 3 connections close.
+198.19.0.81:443 over three seconds, interleaved, then the 3 connections close;
+ten seconds later, one more handshake.
 With --max-flows 64 (attempts: half) the SYNs push each other out.
 
 Checks, for --json, --json --stream, text and --stream text:
@@ -14,6 +15,8 @@ Checks, for --json, --json --stream, text and --stream text:
 * `attempts` records: one per responder and second of the attempts' start,
   ts and ts_last within that second, orig_pkts = attempts, 40 bytes each;
 * the three answered connections keep their records (SF), none folded;
+* --stream: the attempts records come before the handshake ten seconds on
+  (they are written once no attempt of their second can still be evicted);
 * --all-attempts: no `attempts` record, one conn record per SYN;
 * text: the folded section lists both responders with their counts.
 
@@ -88,6 +91,12 @@ def write_capture(path):
         pkts.append((t + 0.0001, frame(server, client, 5001, sp, 5001, 1007, FA)))
         pkts.append((t + 0.0002, frame(client, server, sp, 5001, 1007, 5002, A)))
         t += 0.001
+    # Ten seconds on, one more handshake (to port 5002): in stream mode the
+    # attempts of the flood's seconds are written before it.
+    t = T0 + 10
+    pkts.append((t, frame(client, server, 40100, 5002, 1000, 0, S)))
+    pkts.append((t + 0.0001, frame(server, client, 5002, 40100, 5000, 1001, SA)))
+    pkts.append((t + 0.0002, frame(client, server, 40100, 5002, 1001, 5001, A)))
     pkts.sort(key=lambda p: p[0])
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
@@ -131,11 +140,17 @@ def check_json(wl, pcap, want, extra):
         check(len(secs) == len(set(secs)), "%s: %s: two records for one second" % (label, key))
     check(len(seconds[("198.19.0.80", 80)]) == 3,
           "%s: %d attempts records for 198.19.0.80:80 over 3 s" % (label, len(seconds[("198.19.0.80", 80)])))
+    if "--stream" in extra:
+        late = [i for i, r in enumerate(recs)
+                if r["type"] == "conn_established" and r["id.resp_p"] == 5002]
+        last = max(i for i, r in enumerate(recs) if r["type"] == "attempts")
+        check(len(late) == 1 and last < late[0],
+              "%s: the flood's attempts records are not written before a later event" % label)
     sf = [r for r in recs if r["type"] == "conn" and r.get("id.resp_p") == 5001]
     check(len(sf) == 3 and all(r["conn_state"] == "SF" for r in sf),
           "%s: the answered connections: %s" % (label, [r.get("conn_state") for r in sf]))
     stats = recs[-1]
-    check(stats["type"] == "stats" and stats["flows"]["connections"] == 3 + sum(want.values()),
+    check(stats["type"] == "stats" and stats["flows"]["connections"] == 4 + sum(want.values()),
           "%s: stats connections" % label)
 
 
