@@ -286,7 +286,6 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
             if (from == kAttempts) ++counters_.evicted_attempts;
             end(victim, ConnEnd::Evicted);
         }
-        prefetch_next_victim(from);
     }
     const std::uint32_t idx = head_[kFree];
     list_unlink(idx);
@@ -330,18 +329,30 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
     ++open_;
     ++counters_.conns_created;
     counters_.max_open = std::max<std::uint64_t>(counters_.max_open, open_);
+    prefetch_next_victim();
     return idx;
 }
 
 // A full table under a flood evicts one connection per new one, oldest first:
 // the next one's record, table slot and links are fetched from memory while
 // this packet is processed, instead of stalling the next packet.
-void FlowTracker::prefetch_next_victim(ListId list) const {
+void FlowTracker::prefetch_next_victim() const {
+    // The list create() will evict from next (see there), if it will.
+    ListId list;
+    if (list_len_[kAttempts] >= opts_.max_attempts) {
+        list = kAttempts;
+    } else if (head_[kFree] == kNone) {
+        list = head_[kActive] != kNone ? kActive : kAttempts;
+    } else {
+        return;
+    }
     const std::uint32_t n = head_[list];
     if (n == kNone) return;
-    const char* p = reinterpret_cast<const char*>(&pool_[n]);
-    for (std::size_t off = 0; off < sizeof(Connection); off += 64)
-        __builtin_prefetch(p + off);
+    // Every cache line the record spans (it is not line-aligned).
+    const auto first = reinterpret_cast<std::uintptr_t>(&pool_[n]) & ~std::uintptr_t{63};
+    const auto last = reinterpret_cast<std::uintptr_t>(&pool_[n]) + sizeof(Connection) - 1;
+    for (std::uintptr_t line = first; line <= last; line += 64)
+        __builtin_prefetch(reinterpret_cast<const void*>(line));
     __builtin_prefetch(&slots_[hashes_[n] & slot_mask_]);
     const std::uint32_t after = next_[n];
     if (after != kNone) {
