@@ -72,10 +72,10 @@ int icmp_counterpart(bool v6, std::uint8_t type) {
 
 }  // namespace
 
-std::uint64_t FlowKey::hash() const {
+std::uint64_t FlowKey::hash(std::uint64_t seed) const {
     std::uint64_t words[5];
     std::memcpy(words, this, sizeof words);
-    std::uint64_t h = 0x9e3779b97f4a7c15ull;
+    std::uint64_t h = 0x9e3779b97f4a7c15ull ^ seed;
     for (std::uint64_t w : words)
         h = mix(h ^ w);
     return h;

@@ -28,7 +28,9 @@ struct FlowKey {
         std::memcpy(b, &o, sizeof b);
         return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
     }
-    std::uint64_t hash() const;
+    // `seed` is the table's own (chosen at random per run): which keys collide
+    // cannot be worked out in advance by whoever sends the packets.
+    std::uint64_t hash(std::uint64_t seed) const;
 };
 static_assert(sizeof(FlowKey) == 40, "FlowKey is compared and hashed as raw bytes");
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 #include <new>
+#include <random>
 #include <type_traits>
 
 namespace wl {
@@ -137,6 +138,11 @@ std::uint64_t FlowTracker::memory_bound(const FlowOptions& opts) {
 FlowTracker::FlowTracker(const FlowOptions& opts, ConnSink& sink) : opts_(opts), sink_(sink) {
     if (opts_.max_flows == 0) opts_.max_flows = 1;
     if (opts_.uid_step == 0) opts_.uid_step = 1;
+    // The table's layout never shows in the output (records follow the
+    // connections' lists and slots, not their hashes), so a random seed costs
+    // no reproducibility and keeps crafted keys from piling onto one probe chain.
+    std::random_device rd;
+    hash_seed_ = (std::uint64_t{rd()} << 32) ^ rd();
     next_uid_ = opts_.uid_first;
     if (opts_.max_attempts == 0 || opts_.max_attempts > opts_.max_flows) {
         opts_.max_attempts =
@@ -461,7 +467,7 @@ void FlowTracker::process(const Packet& pkt) {
         if (pkt.ip_version != 0) ++counters_.not_tracked;
         return;
     }
-    const std::uint64_t hash = info.key.hash();
+    const std::uint64_t hash = info.key.hash(hash_seed_);
     const std::uint64_t ts = pkt.ts_ns;
     std::uint32_t idx = find(info.key, hash);
     if (idx != kNone) {

@@ -156,6 +156,7 @@ class FlowTracker {
     std::size_t open_ = 0;
     std::uint32_t sweep_pos_ = 0;
     std::uint64_t next_uid_ = 1;
+    std::uint64_t hash_seed_ = 0;
     std::uint64_t now_ns_ = 0;
     FlowCounters counters_;
     TcpReassembler* reasm_ = nullptr;

@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "flow_tracker.hpp"
@@ -1018,6 +1019,42 @@ TEST_CASE("flow: a SYN flood keeps to the attempts' share of the table", "[flow]
         }
     }
     CHECK(established == 12);
+}
+
+TEST_CASE("flow: the table's random hash seed never shows in what is reported", "[flow]") {
+    // Two trackers (two seeds) given the same 600 connections through a table of
+    // 64: evictions, reuse of slots and every record come out the same.
+    auto run = [](std::vector<std::tuple<std::uint64_t, ConnEnd, std::string>>& out) {
+        FlowOptions opts;
+        opts.max_flows = 64;
+        Harness h(opts);
+        for (int i = 0; i < 600; ++i) {
+            Seg s{O, "S", I};
+            s.cport = static_cast<std::uint16_t>(20000 + i);
+            h.tcp(s);
+            if (i % 3 == 0) {  // every third is answered
+                Seg sa{R, "SA", J, I + 1};
+                sa.cport = s.cport;
+                Seg a{O, "A", I + 1, J + 1};
+                a.cport = s.cport;
+                h.tcp({sa, a});
+            }
+        }
+        for (const Ended& e : h.finish()) {
+            out.emplace_back(
+                e.c.uid_seq, e.why,
+                std::string(FlowTracker::conn_state(e.c)) + "/" + std::to_string(e.c.orig.port));
+        }
+    };
+    std::vector<std::tuple<std::uint64_t, ConnEnd, std::string>> a, b;
+    run(a);
+    run(b);
+    REQUIRE(a.size() == 600);
+    CHECK(a == b);
+    wl::FlowKey k{};
+    k.proto = 6;
+    k.ip_version = 4;
+    CHECK(k.hash(1) != k.hash(2));
 }
 
 // ---------------------------------------------------------------- IPv6 and ICMP
