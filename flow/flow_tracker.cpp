@@ -272,16 +272,23 @@ void FlowTracker::touch(std::uint32_t idx) {
 
 // ---------------------------------------------------------------- lifecycle
 
+// Whether a new connection must first evict one, and from which list.
+// Unanswered attempts hold their share of the table: the oldest attempt goes.
+// The table is full otherwise: the least recently active connection goes
+// (mostly closed ones waiting out their close delay), so that a flood of
+// attempts cannot push out answered connections, nor can lingering
+// connections leave new handshakes no room to complete.
+bool FlowTracker::must_evict(ListId& from) const {
+    const bool attempts_full = list_len_[kAttempts] >= opts_.max_attempts;
+    if (head_[kFree] != kNone && !attempts_full) return false;
+    from = attempts_full || head_[kActive] == kNone ? kAttempts : kActive;
+    return true;
+}
+
 std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash,
                                   const Packet& pkt) {
-    // Unanswered attempts hold their share of the table: the oldest attempt
-    // goes. The table is full otherwise: the least recently active connection
-    // goes (mostly closed ones waiting out their close delay), so that a
-    // flood of attempts cannot push out answered connections, nor can
-    // lingering connections leave new handshakes no room to complete.
-    const bool attempts_full = list_len_[kAttempts] >= opts_.max_attempts;
-    if (head_[kFree] == kNone || attempts_full) {
-        const ListId from = attempts_full || head_[kActive] == kNone ? kAttempts : kActive;
+    ListId from = kAttempts;
+    if (must_evict(from)) {
         const std::uint32_t victim = head_[from];
         // expire_ (not the record) says whether it is due: under a flood the
         // record is only read again when its end is written.
@@ -343,15 +350,8 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
 // the next one's record, table slot and links are fetched from memory while
 // this packet is processed, instead of stalling the next packet.
 void FlowTracker::prefetch_next_victim() const {
-    // The list create() will evict from next (see there), if it will.
-    ListId list;
-    if (list_len_[kAttempts] >= opts_.max_attempts) {
-        list = kAttempts;
-    } else if (head_[kFree] == kNone) {
-        list = head_[kActive] != kNone ? kActive : kAttempts;
-    } else {
-        return;
-    }
+    ListId list = kAttempts;
+    if (!must_evict(list)) return;
     const std::uint32_t n = head_[list];
     if (n == kNone) return;
     // Every cache line the record spans (it is not line-aligned).

@@ -123,6 +123,7 @@ class FlowTracker {
     std::uint32_t find(const FlowKey& key, std::uint64_t hash) const;
     std::uint32_t create(const FlowPacketInfo& info, std::uint64_t hash, const Packet& pkt);
     void end(std::uint32_t idx, ConnEnd why);
+    bool must_evict(ListId& from) const;
     void prefetch_next_victim() const;
     void table_insert(std::uint32_t idx, std::uint64_t hash);
     void table_erase(std::uint32_t idx);
