@@ -157,16 +157,22 @@ void Pipeline::tick(std::uint64_t now_ns) {
 void Pipeline::finish(const InputSummary& summary) {
     if (flood_) flood_->finish(counters_.last_ts_ns);  // ends alerts still open
     if (!opt_.no_flows && opt_.packets && !opt_.json) out_.put('\n');
-    StageCounters stages = end_flows();
-    if (flood_) {
-        alerts_->finish();  // the flood section and its charts
-        stages.flood = flood_.get();
+    write_closing_report(out_, opt_.json, alerts_.get(), flood_.get(), counters_, summary,
+                         end_flows());
+}
+
+void write_closing_report(OutBuffer& out, bool json, AlertReporter* alerts, SynFloodDetector* flood,
+                          const DecodeCounters& counters, const InputSummary& summary,
+                          StageCounters stages) {
+    if (flood != nullptr) {
+        alerts->finish();  // the flood section and its charts
+        stages.flood = flood;
     }
-    if (opt_.json) {
-        write_stats_json(out_, counters_, summary, stages);
+    if (json) {
+        write_stats_json(out, counters, summary, stages);
     } else {
-        out_.put('\n');
-        write_summary_text(out_, counters_, summary, stages);
+        out.put('\n');
+        write_summary_text(out, counters, summary, stages);
     }
 }
 

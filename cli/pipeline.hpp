@@ -97,6 +97,12 @@ FlowOptions flow_options_of(const PipelineOptions& opt);
 ReassemblyOptions reassembly_options_of(const PipelineOptions& opt);
 UploadOptions upload_options_of(const PipelineOptions& opt);
 
+// The end of a report: the flood section (`alerts` and `flood` may be null)
+// and the summary (text) or the stats record (JSON).
+void write_closing_report(OutBuffer& out, bool json, AlertReporter* alerts, SynFloodDetector* flood,
+                          const DecodeCounters& counters, const InputSummary& summary,
+                          StageCounters stages);
+
 class Pipeline {
   public:
     Pipeline(const PipelineOptions& opt, OutBuffer& out, const OuiRegistry& oui);

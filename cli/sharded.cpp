@@ -10,6 +10,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "flow_key.hpp"
 #include "frame_ring.hpp"
 #include "packet_report.hpp"
 
@@ -50,26 +51,17 @@ class Backoff {
     int n_ = 0;
 };
 
-std::uint64_t mix(std::uint64_t x) {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
-
 std::uint64_t endpoint_hash(const std::uint8_t* addr, int ip_version, std::uint16_t port) {
     std::uint64_t h = 0x9e3779b97f4a7c15ull + port;
     if (ip_version == 4) {
         std::uint32_t a;
         std::memcpy(&a, addr, 4);
-        return mix(h ^ a);
+        return splitmix_finalize(h ^ a);
     }
     std::uint64_t a, b;
     std::memcpy(&a, addr, 8);
     std::memcpy(&b, addr + 8, 8);
-    return mix(mix(h ^ a) ^ b);
+    return splitmix_finalize(splitmix_finalize(h ^ a) ^ b);
 }
 
 // Adds every field of b to a: the counter structs are all 64-bit counts. Peaks
@@ -189,8 +181,8 @@ unsigned ShardedPipeline::shard_of(const Packet& p, unsigned workers) {
         }
     }
     // A fragment after the first has no ports: by its addresses alone, as ICMP.
-    const std::uint64_t h = mix(endpoint_hash(p.ip_src(), p.ip_version, sport) +
-                                endpoint_hash(p.ip_dst(), p.ip_version, dport));
+    const std::uint64_t h = splitmix_finalize(endpoint_hash(p.ip_src(), p.ip_version, sport) +
+                                              endpoint_hash(p.ip_dst(), p.ip_version, dport));
     return static_cast<unsigned>((h >> 32) * workers >> 32);
 }
 
@@ -442,16 +434,7 @@ void ShardedPipeline::finish(const InputSummary& summary) {
     if (w0.stages.flows != nullptr) stages.flows = &flows;
     if (w0.stages.reassembly != nullptr) stages.reassembly = &reassembly;
     if (w0.stages.uploads != nullptr) stages.uploads = &uploads;
-    if (flood_) {
-        alerts_->finish();
-        stages.flood = flood_.get();
-    }
-    if (opt_.json) {
-        write_stats_json(out_, counters_, summary, stages);
-    } else {
-        out_.put('\n');
-        write_summary_text(out_, counters_, summary, stages);
-    }
+    write_closing_report(out_, opt_.json, alerts_.get(), flood_.get(), counters_, summary, stages);
 }
 
 }  // namespace wl

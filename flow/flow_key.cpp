@@ -10,14 +10,6 @@ int compare(const Endpoint& a, const Endpoint& b) {
     return a.port < b.port ? -1 : a.port > b.port ? 1 : 0;
 }
 
-std::uint64_t mix(std::uint64_t x) {  // splitmix64's finaliser
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
 // ICMP messages that are answered pair with their reply type, as Zeek keys
 // them: a request and its reply belong to one connection. Returns -1 when
 // the message has no counterpart (errors, redirects, ...).
@@ -77,7 +69,7 @@ std::uint64_t FlowKey::hash(std::uint64_t seed) const {
     std::memcpy(words, this, sizeof words);
     std::uint64_t h = 0x9e3779b97f4a7c15ull ^ seed;
     for (std::uint64_t w : words)
-        h = mix(h ^ w);
+        h = splitmix_finalize(h ^ w);
     return h;
 }
 
