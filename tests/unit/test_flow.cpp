@@ -248,6 +248,19 @@ void handshake(Harness& h, double t0 = 0) {
     h.tcp({{O, "S", I, 0, 0, t0}, {R, "SA", J, I + 1}, {O, "A", I + 1, J + 1}});
 }
 
+// A segment of the client on port `cport` (the eviction tests' many connections).
+Seg on_port(Seg s, std::uint16_t cport) {
+    s.cport = cport;
+    return s;
+}
+// The client's SYN from `cport`; the server's answer to it and the client's ACK.
+void syn_from(Harness& h, std::uint16_t cport) {
+    h.tcp(on_port({O, "S", I}, cport));
+}
+void answer(Harness& h, std::uint16_t cport) {
+    h.tcp({on_port({R, "SA", J, I + 1}, cport), on_port({O, "A", I + 1, J + 1}, cport)});
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- SF and every conn_state
@@ -922,42 +935,23 @@ TEST_CASE("flow: eviction under a small table", "[flow]") {
     opts.max_flows = 4;
     Harness h(opts);
     for (std::uint16_t p = 41001; p <= 41003; ++p) {
-        Seg s{O, "S", I};
-        s.cport = p;
-        Seg sa{R, "SA", J, I + 1};
-        sa.cport = p;
-        Seg a{O, "A", I + 1, J + 1};
-        a.cport = p;
-        h.tcp({s, sa, a});
+        syn_from(h, p);
+        answer(h, p);
     }
     // 42001 takes the free slot; 42002 finds one attempt (under its share of
     // two) and evicts 41001, the least recently active; 42003-42010 each evict
     // the oldest attempt (42001-42008).
-    for (std::uint16_t p = 42001; p <= 42010; ++p) {
-        Seg s{O, "S", I};
-        s.cport = p;
-        h.tcp(s);
-    }
+    for (std::uint16_t p = 42001; p <= 42010; ++p)
+        syn_from(h, p);
     CHECK(h.tracker.counters().evicted == 9);
     CHECK(h.tracker.counters().evicted_attempts == 8);
     CHECK(h.tracker.open() == 4);
     // 42010 is answered, 41002 and 41003 are active after it; the one attempt
     // left (42009) is under its share, so a new SYN evicts 42010.
-    {
-        Seg sa{R, "SA", J, I + 1};
-        sa.cport = 42010;
-        Seg a{O, "A", I + 1, J + 1};
-        a.cport = 42010;
-        h.tcp({sa, a});
-        for (std::uint16_t p = 41002; p <= 41003; ++p) {
-            Seg d{O, "A", I + 1, J + 1};
-            d.cport = p;
-            h.tcp(d);
-        }
-        Seg s{O, "S", I};
-        s.cport = 43000;
-        h.tcp(s);
-    }
+    answer(h, 42010);
+    for (std::uint16_t p = 41002; p <= 41003; ++p)
+        h.tcp(on_port({O, "A", I + 1, J + 1}, p));
+    syn_from(h, 43000);
     CHECK(h.tracker.counters().evicted == 10);
     CHECK(h.tracker.counters().evicted_attempts == 8);
     const auto& ended = h.finish();
@@ -994,18 +988,11 @@ TEST_CASE("flow: a SYN flood keeps to the attempts' share of the table", "[flow]
     opts.max_attempts = 4;
     Harness h(opts);
     for (std::uint16_t p = 41001; p <= 41012; ++p) {
-        Seg s{O, "S", I};
-        s.cport = p;
-        Seg sa{R, "SA", J, I + 1};
-        sa.cport = p;
-        Seg a{O, "A", I + 1, J + 1};
-        a.cport = p;
-        h.tcp({s, sa, a});
+        syn_from(h, p);
+        answer(h, p);
     }
     for (int i = 0; i < 1000; ++i) {
-        Seg s{O, "S", I};
-        s.cport = static_cast<std::uint16_t>(50000 + i);
-        h.tcp(s);
+        syn_from(h, static_cast<std::uint16_t>(50000 + i));
         REQUIRE(h.tracker.open() <= 16);
     }
     CHECK(h.tracker.counters().evicted == 996);
@@ -1029,16 +1016,9 @@ TEST_CASE("flow: the table's random hash seed never shows in what is reported", 
         opts.max_flows = 64;
         Harness h(opts);
         for (int i = 0; i < 600; ++i) {
-            Seg s{O, "S", I};
-            s.cport = static_cast<std::uint16_t>(20000 + i);
-            h.tcp(s);
-            if (i % 3 == 0) {  // every third is answered
-                Seg sa{R, "SA", J, I + 1};
-                sa.cport = s.cport;
-                Seg a{O, "A", I + 1, J + 1};
-                a.cport = s.cport;
-                h.tcp({sa, a});
-            }
+            const auto port = static_cast<std::uint16_t>(20000 + i);
+            syn_from(h, port);
+            if (i % 3 == 0) answer(h, port);  // every third is answered
         }
         for (const Ended& e : h.finish()) {
             out.emplace_back(
