@@ -1,6 +1,7 @@
 #include "pcap_source.hpp"
 
 #include <pcap/pcap.h>
+#include <stdio_ext.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -48,6 +49,9 @@ std::unique_ptr<PcapSource> PcapSource::open_file(const std::string& path, std::
     if (fp != stdin) {
         buffer.reset(new char[kReadBuffer]);
         std::setvbuf(fp, buffer.get(), _IOFBF, kReadBuffer);
+        // Only this source's thread reads the FILE: stdio's lock (two freads a
+        // packet) is not needed once a program has started other threads.
+        __fsetlocking(fp, FSETLOCKING_BYCALLER);
     }
     pcap* h = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (h == nullptr) {
