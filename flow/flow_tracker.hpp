@@ -124,7 +124,8 @@ class FlowTracker {
     std::uint32_t create(const FlowPacketInfo& info, std::uint64_t hash, const Packet& pkt);
     void end(std::uint32_t idx, ConnEnd why);
     bool must_evict(ListId& from) const;
-    void prefetch_next_victim() const;
+    void prefetch_next_victim();
+    void prefetch_record(std::uint32_t idx) const;
     void table_insert(std::uint32_t idx, std::uint64_t hash);
     void table_erase(std::uint32_t idx);
     void list_push_back(ListId list, std::uint32_t idx);
@@ -156,6 +157,7 @@ class FlowTracker {
     std::uint64_t slot_mask_ = 0;
     std::size_t open_ = 0;
     std::uint32_t sweep_pos_ = 0;
+    std::uint32_t prefetched_ = 0xffffffffu;  // the last victim prefetch_next_victim fetched
     std::uint64_t next_uid_ = 1;
     std::uint64_t hash_seed_ = 0;
     std::uint64_t now_ns_ = 0;
