@@ -124,9 +124,14 @@ void Pipeline::frame(const RawFrame& f) {
     pkt_.wire_len = f.len;
     decode(Bytes{f.data, f.caplen}, pkt_, dopts_);
     counters_.count(pkt_);
-    if (flood_) feed_flood(*flood_, pkt_);
-    if (!opt_.no_flows) {
-        flows_->process(pkt_);
+    if (opt_.no_flows) {
+        if (flood_) feed_flood(*flood_, pkt_);
+    } else {
+        // The connection's table slot is fetched while the flood detector works.
+        FlowPacketInfo info;
+        const bool tracked = flows_->prepare(pkt_, info);
+        if (flood_) feed_flood(*flood_, pkt_);
+        flows_->process(pkt_, tracked ? &info : nullptr);
         if (opt_.stream) conns_->advance(pkt_.ts_ns);
         // Tunnels: the carried packet is a packet of its own for the flow stage
         // (its outer UDP flow, if any, was counted above), as Zeek logs both.

@@ -114,21 +114,26 @@ bool flow_info(const Packet& pkt, FlowPacketInfo& info, std::uint64_t seed) {
         (static_cast<unsigned __int128>(__builtin_bswap64(d0)) << 64) | __builtin_bswap64(d1);
     const bool src_lo = (x < y) | ((x == y) & (sport <= dport));
     info.src_is_lo = src_lo;
-    std::uint64_t w[5];
-    w[0] = src_lo ? s0 : d0;
-    w[1] = src_lo ? s1 : d1;
-    w[2] = src_lo ? d0 : s0;
-    w[3] = src_lo ? d1 : s1;
+    const std::uint64_t w0 = src_lo ? s0 : d0, w1 = src_lo ? s1 : d1;
+    const std::uint64_t w2 = src_lo ? d0 : s0, w3 = src_lo ? d1 : s1;
     const std::uint64_t lo_port = src_lo ? sport : dport, hi_port = src_lo ? dport : sport;
     // lo_port, hi_port, proto, ip_version and the zero pad: the fifth word.
     static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && offsetof(FlowKey, lo_port) == 32 &&
                       offsetof(FlowKey, hi_port) == 34 && offsetof(FlowKey, proto) == 36 &&
                       offsetof(FlowKey, ip_version) == 37,
                   "the fifth word's layout");
-    w[4] =
+    const std::uint64_t w4 =
         lo_port | hi_port << 16 | std::uint64_t{proto} << 32 | std::uint64_t{pkt.ip_version} << 40;
-    std::memcpy(&info.key, w, sizeof w);
-    info.hash = FlowKey::hash_words(w, seed);
+    // Stored a word at a time from registers (as an array, the words went
+    // through the stack and were read back 16 bytes at a time: a load that
+    // waits for the stores before it).
+    auto* key = reinterpret_cast<unsigned char*>(&info.key);
+    std::memcpy(key, &w0, 8);
+    std::memcpy(key + 8, &w1, 8);
+    std::memcpy(key + 16, &w2, 8);
+    std::memcpy(key + 24, &w3, 8);
+    std::memcpy(key + 32, &w4, 8);
+    info.hash = FlowKey::hash_words(w0, w1, w2, w3, w4, seed);
     return true;
 }
 

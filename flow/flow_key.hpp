@@ -47,17 +47,18 @@ struct FlowKey {
     std::uint64_t hash(std::uint64_t seed) const {
         std::uint64_t w[5];
         std::memcpy(w, this, sizeof w);
-        return hash_words(w, seed);
+        return hash_words(w[0], w[1], w[2], w[3], w[4], seed);
     }
-    static std::uint64_t hash_words(const std::uint64_t (&w)[5], std::uint64_t seed) {
+    static std::uint64_t hash_words(std::uint64_t w0, std::uint64_t w1, std::uint64_t w2,
+                                    std::uint64_t w3, std::uint64_t w4, std::uint64_t seed) {
         // Three independent products, then one to mix them: a short dependency
         // chain (five chained splitmix finalisers were 6% of a flood's analysis).
         const std::uint64_t a =
-            fold_multiply(w[0] ^ seed ^ 0xa0761d6478bd642full, w[1] ^ 0xe7037ed1a0b428dbull);
+            fold_multiply(w0 ^ seed ^ 0xa0761d6478bd642full, w1 ^ 0xe7037ed1a0b428dbull);
         const std::uint64_t b =
-            fold_multiply(w[2] ^ seed ^ 0x8ebc6af09c88c6e3ull, w[3] ^ 0x589965cc75374cc3ull);
+            fold_multiply(w2 ^ seed ^ 0x8ebc6af09c88c6e3ull, w3 ^ 0x589965cc75374cc3ull);
         const std::uint64_t c =
-            fold_multiply(w[4] ^ seed ^ 0x1d8e4e27c47d124full, seed ^ 0x9e3779b97f4a7c15ull);
+            fold_multiply(w4 ^ seed ^ 0x1d8e4e27c47d124full, seed ^ 0x9e3779b97f4a7c15ull);
         return fold_multiply(a ^ b ^ 0xa0761d6478bd642full, c ^ 0xe7037ed1a0b428dbull);
     }
 

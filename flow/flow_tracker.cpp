@@ -476,13 +476,13 @@ bool FlowTracker::tcp_is_reuse(const Connection& c, int dir, const Packet& pkt) 
     return true;
 }
 
-void FlowTracker::process(const Packet& pkt) {
+void FlowTracker::process(const Packet& pkt, const FlowPacketInfo* prepared) {
     if (pkt.ts_ns > now_ns_) now_ns_ = pkt.ts_ns;
-    FlowPacketInfo info;
-    if (!flow_info(pkt, info, hash_seed_)) {
+    if (prepared == nullptr) {
         if (pkt.ip_version != 0) ++counters_.not_tracked;
         return;
     }
+    const FlowPacketInfo& info = *prepared;
     const std::uint64_t hash = info.hash;
     const std::uint64_t ts = pkt.ts_ns;
     std::uint32_t idx = find(info.key, hash);

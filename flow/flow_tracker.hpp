@@ -95,7 +95,20 @@ class FlowTracker {
     FlowTracker(const FlowOptions& opts, ConnSink& sink);
 
     // Feeds one decoded packet; ts_ns must not go backwards by much (capture time).
-    void process(const Packet& pkt);
+    void process(const Packet& pkt) {
+        FlowPacketInfo info;
+        process(pkt, prepare(pkt, info) ? &info : nullptr);
+    }
+    // The same in two steps, so that the caller can do other work while the
+    // packet's table slot is fetched from memory: prepare() computes the key
+    // and its hash and starts that fetch (false: a packet no connection is kept
+    // for), process(pkt, &info or null) then follows the packet.
+    bool prepare(const Packet& pkt, FlowPacketInfo& info) const {
+        if (!flow_info(pkt, info, hash_seed_)) return false;
+        __builtin_prefetch(&slots_[info.hash & slot_mask_]);
+        return true;
+    }
+    void process(const Packet& pkt, const FlowPacketInfo* info);
     // Ends every connection whose time is up at `now_ns` (live capture calls this
     // when packets are scarce; process() does it incrementally).
     void expire(std::uint64_t now_ns);
