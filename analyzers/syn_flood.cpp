@@ -482,7 +482,12 @@ void SynFloodDetector::syn_to(std::uint32_t vi, std::uint32_t port_vi, std::uint
                 concentrated = rates(victims_[port_vi], ts).syns >= 0.5 * r.syns;
             }
         }
-        if (!concentrated) {
+        if (concentrated) {
+            // The port's own alert tells of this flood; a tracker kept for the
+            // address alone would count every SYN's source a second time. If
+            // the flood spreads, the tracker taken then replays the recent SYNs.
+            if (v.tracker != kNone && !trackers_[v.tracker].alerting) release_tracker(v.tracker);
+        } else {
             if (v.tracker == kNone) take_tracker(vi, true);
             if (v.tracker == kNone) {
                 ++untracked_;

@@ -160,6 +160,7 @@ FlowTracker::FlowTracker(const FlowOptions& opts, ConnSink& sink) : opts_(opts),
         cap <<= 1;  // load factor <= 1/2
     slots_.assign(cap, 0);
     slot_mask_ = cap - 1;
+    sweep_ahead_ = 16 % opts_.max_flows;  // positions ahead of sweep_pos_
     for (std::uint32_t i = 0; i < opts_.max_flows; ++i)
         list_push_back(kFree, i);
     if (opts_.ladder_conns) ladders_.resize(opts_.ladder_conns);
@@ -396,15 +397,14 @@ void FlowTracker::end(std::uint32_t idx, ConnEnd why) {
 }
 
 void FlowTracker::sweep(std::uint64_t now_ns, int budget) {
-    // How many positions ahead a due connection's record is fetched: a few
-    // packets before the sweep ends it (a cold record was 8% of the mixed
-    // workload's flow stage). Capture time only grows: due then, due when reached.
-    constexpr std::uint32_t kAhead = 16;
     for (int i = 0; i < budget; ++i) {
         const std::uint32_t idx = sweep_pos_;
         sweep_pos_ = sweep_pos_ + 1 == opts_.max_flows ? 0 : sweep_pos_ + 1;
-        const std::uint32_t ahead =
-            static_cast<std::uint32_t>((std::uint64_t{idx} + kAhead) % opts_.max_flows);
+        // A due connection's record is fetched some positions (a few packets)
+        // before the sweep ends it: a cold record was 8% of the mixed workload's
+        // flow stage. Capture time only grows: due then, due when reached.
+        const std::uint32_t ahead = sweep_ahead_;
+        sweep_ahead_ = sweep_ahead_ + 1 == opts_.max_flows ? 0 : sweep_ahead_ + 1;
         // Two small arrays, read in order: the sweep touches a connection's
         // 600-odd bytes only when it is due.
         if (list_of_[ahead] != kFree && expire_[ahead] <= now_ns) prefetch_record(ahead);

@@ -170,6 +170,7 @@ class FlowTracker {
     std::uint64_t slot_mask_ = 0;
     std::size_t open_ = 0;
     std::uint32_t sweep_pos_ = 0;
+    std::uint32_t sweep_ahead_ = 0;           // where the sweep prefetches due records
     std::uint32_t prefetched_ = 0xffffffffu;  // the last victim prefetch_next_victim fetched
     std::uint64_t next_uid_ = 1;
     std::uint64_t hash_seed_ = 0;
