@@ -1,5 +1,7 @@
 #include "counters.hpp"
 
+#include <bit>
+
 namespace wl {
 
 void DecodeCounters::count(const Packet& pkt) {
@@ -22,8 +24,10 @@ void DecodeCounters::count(const Packet& pkt) {
         ++unsupported_other;
         return;
     }
-    for (std::size_t l = 0; l < layer.size(); ++l) {
-        if ((pkt.layers >> l) & 1u) ++layer[l];
+    // The layers present, a set bit at a time (the packet has a few of them).
+    for (std::uint32_t m = pkt.layers; m != 0; m &= m - 1) {
+        const auto l = static_cast<std::size_t>(std::countr_zero(m));
+        if (l < layer.size()) ++layer[l];
     }
     if (pkt.ip_fragment) ++ip_fragments;
     if (pkt.malformed()) {
