@@ -36,9 +36,9 @@ struct TcpSide {
     std::uint32_t retransmits = 0;   // data segments repeating bytes already seen
     bool syn_seen = false;           // the stream's start is known
     // Sequence ranges skipped when a later segment arrived first; a segment
-    // filling one is out of order, not a retransmission.
+    // filling one is out of order, not a retransmission. How many are held;
+    // the ranges themselves live beside the record (HoleRanges).
     static constexpr int kHoles = 4;
-    std::uint64_t hole_lo[kHoles] = {}, hole_hi[kHoles] = {};
     std::uint8_t holes = 0;
     std::uint64_t gap_checked_rel = 0;  // peer acks up to here were checked for gaps
     std::uint64_t missed_bytes = 0;
@@ -52,6 +52,13 @@ struct ConnSide {
     std::uint8_t mac[6] = {};
     bool has_mac = false;
     TcpSide tcp;
+};
+
+// The skipped ranges [lo, hi) of one side's stream, TcpSide::holes of them in
+// use. Kept apart from the connection (FlowTracker holds two per record): few
+// connections have any, and inside they made every record two cache lines longer.
+struct HoleRanges {
+    std::uint64_t lo[TcpSide::kHoles], hi[TcpSide::kHoles];
 };
 
 enum class Teardown : std::uint8_t { None, Fin, Simultaneous, HalfClosed, ResetOrig, ResetResp };

@@ -89,29 +89,29 @@ bool same_endpoint(const Endpoint& a, const Endpoint& b) {
 }
 
 // Records a skipped range [lo, hi) of the sender's stream.
-void add_hole(TcpSide& s, std::uint64_t lo, std::uint64_t hi) {
+void add_hole(TcpSide& s, HoleRanges& h, std::uint64_t lo, std::uint64_t hi) {
     if (s.holes == TcpSide::kHoles) return;  // beyond the few we follow: counted as retransmits
-    s.hole_lo[s.holes] = lo;
-    s.hole_hi[s.holes] = hi;
+    h.lo[s.holes] = lo;
+    h.hi[s.holes] = hi;
     ++s.holes;
 }
 
 // A segment [lo, hi) that did not advance the stream: does it fill a hole?
-bool fill_hole(TcpSide& s, std::uint64_t lo, std::uint64_t hi) {
+bool fill_hole(TcpSide& s, HoleRanges& h, std::uint64_t lo, std::uint64_t hi) {
     for (int i = 0; i < s.holes; ++i) {
-        if (hi <= s.hole_lo[i] || lo >= s.hole_hi[i]) continue;
-        if (lo <= s.hole_lo[i] && hi >= s.hole_hi[i]) {  // filled
-            s.hole_lo[i] = s.hole_lo[s.holes - 1];
-            s.hole_hi[i] = s.hole_hi[s.holes - 1];
+        if (hi <= h.lo[i] || lo >= h.hi[i]) continue;
+        if (lo <= h.lo[i] && hi >= h.hi[i]) {  // filled
+            h.lo[i] = h.lo[s.holes - 1];
+            h.hi[i] = h.hi[s.holes - 1];
             --s.holes;
-        } else if (lo <= s.hole_lo[i]) {
-            s.hole_lo[i] = hi;
-        } else if (hi >= s.hole_hi[i]) {
-            s.hole_hi[i] = lo;
+        } else if (lo <= h.lo[i]) {
+            h.lo[i] = hi;
+        } else if (hi >= h.hi[i]) {
+            h.hi[i] = lo;
         } else if (s.holes < TcpSide::kHoles) {  // split
-            s.hole_lo[s.holes] = hi;
-            s.hole_hi[s.holes] = s.hole_hi[i];
-            s.hole_hi[i] = lo;
+            h.lo[s.holes] = hi;
+            h.hi[s.holes] = h.hi[i];
+            h.hi[i] = lo;
             ++s.holes;
         }
         return true;
@@ -129,9 +129,10 @@ std::uint64_t FlowTracker::memory_bound(const FlowOptions& opts) {
     std::uint64_t cap = 16;
     while (cap < 2 * n)
         cap <<= 1;
-    // Per connection: the connection, its hash, expiry, list links and list id;
-    // then the open-addressing slots and the ladder logs.
-    return n * (sizeof(Connection) + 8 + 8 + 4 + 4 + 1) + cap * 8 +
+    // Per connection: the connection, its two sides' hole ranges, its hash,
+    // expiry, list links and list id; then the open-addressing slots and the
+    // ladder logs.
+    return n * (sizeof(Connection) + 2 * sizeof(HoleRanges) + 8 + 8 + 4 + 4 + 1) + cap * 8 +
            std::uint64_t{opts.ladder_conns} * sizeof(LadderLog);
 }
 
@@ -151,6 +152,7 @@ FlowTracker::FlowTracker(const FlowOptions& opts, ConnSink& sink) : opts_(opts),
     pool_.reset(static_cast<Connection*>(std::calloc(opts_.max_flows, sizeof(Connection))));
     if (!pool_) throw std::bad_alloc();
     hashes_.resize(opts_.max_flows);
+    holes_.resize(2 * std::size_t{opts_.max_flows});
     expire_.resize(opts_.max_flows);
     prev_.resize(opts_.max_flows);
     next_.resize(opts_.max_flows);
@@ -681,12 +683,12 @@ void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Pa
             // nothing after a reset is trusted
         } else if (delta > 0) {
             if (len != 0 && rel_seq > static_cast<std::int64_t>(me->last_rel)) {
-                add_hole(*me, me->last_rel, rseq);
+                add_hole(*me, holes_[2 * std::size_t{idx} + dir], me->last_rel, rseq);
             }
             me->last_rel = static_cast<std::uint64_t>(rel_end);
         } else if (len != 0) {
             scaled(c, me->rexmits, 'T', dir);
-            if (fill_hole(*me, rseq, rseq + len)) {
+            if (fill_hole(*me, holes_[2 * std::size_t{idx} + dir], rseq, rseq + len)) {
                 ++me->out_of_order;
             } else if (!(syn && delta == 0)) {  // Zeek's 't' for a SYN's own data is none
                 ++me->retransmits;
@@ -783,17 +785,18 @@ void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Pa
         const std::uint64_t upto = static_cast<std::uint64_t>(rel_ack);
         if (upto > sender.gap_checked_rel && sender.seq_init) {
             std::uint64_t lost = 0;
+            HoleRanges& h = holes_[2 * std::size_t{idx} + (1 - dir)];
             for (int i = 0; i < sender.holes;) {
-                if (sender.hole_hi[i] <= upto) {
-                    lost += sender.hole_hi[i] - sender.hole_lo[i];
-                    sender.hole_lo[i] = sender.hole_lo[sender.holes - 1];
-                    sender.hole_hi[i] = sender.hole_hi[sender.holes - 1];
+                if (h.hi[i] <= upto) {
+                    lost += h.hi[i] - h.lo[i];
+                    h.lo[i] = h.lo[sender.holes - 1];
+                    h.hi[i] = h.hi[sender.holes - 1];
                     --sender.holes;
                     continue;
                 }
-                if (sender.hole_lo[i] < upto) {
-                    lost += upto - sender.hole_lo[i];
-                    sender.hole_lo[i] = upto;
+                if (h.lo[i] < upto) {
+                    lost += upto - h.lo[i];
+                    h.lo[i] = upto;
                 }
                 ++i;
             }

@@ -160,6 +160,7 @@ class FlowTracker {
     std::vector<std::uint64_t>
         slots_;  // open addressing: hash low 32 bits, conn index + 1; 0 empty
     std::vector<std::uint64_t> hashes_;  // per conn, for erase
+    std::vector<HoleRanges> holes_;      // two per conn: [2 * idx + side]
     std::vector<std::uint64_t> expire_;  // per conn, a copy of expire_ns for the sweep
     std::vector<std::uint32_t> prev_, next_;
     std::vector<std::uint8_t> list_of_;
