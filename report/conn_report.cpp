@@ -303,13 +303,26 @@ bool ConnReporter::fold(const Connection& c, ConnEnd why) {
         if (sec != fold_sec_) flush_folded();
         fold_sec_ = sec;
     }
+    // A flood folds attempt after attempt into one responder's record: the
+    // one the last attempt went to is tried first.
+    std::uint64_t want[2];
+    std::memcpy(want, c.resp.addr, sizeof want);
+    const auto same = [&](const Folded& g) {
+        std::uint64_t have[2];
+        std::memcpy(have, g.resp.addr, sizeof have);
+        return g.resp.port == c.resp.port && g.ip_version == c.key.ip_version &&
+               ((have[0] ^ want[0]) | (have[1] ^ want[1])) == 0;
+    };
     Folded* f = nullptr;
-    for (int i = 0; i < nfolded_; ++i) {
-        Folded& g = folded_[i];
-        if (g.resp.port == c.resp.port && g.ip_version == c.key.ip_version &&
-            std::memcmp(g.resp.addr, c.resp.addr, sizeof g.resp.addr) == 0) {
-            f = &g;
-            break;
+    if (last_folded_ < nfolded_ && same(folded_[last_folded_])) {
+        f = &folded_[last_folded_];
+    } else {
+        for (int i = 0; i < nfolded_; ++i) {
+            if (same(folded_[i])) {
+                f = &folded_[i];
+                last_folded_ = i;
+                break;
+            }
         }
     }
     if (f == nullptr) {
@@ -320,6 +333,7 @@ bool ConnReporter::fold(const Connection& c, ConnEnd why) {
             }
             flush_folded();
         }
+        last_folded_ = nfolded_;
         f = &folded_[nfolded_++];
         *f = Folded{c.key.ip_version, c.resp, 0, 0, 0, c.start_ns, c.last_pkt_ns};
     }

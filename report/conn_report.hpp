@@ -77,6 +77,7 @@ class ConnReporter : public ConnSink {
     bool fold_ = true;
     Folded folded_[kFoldSlots];
     int nfolded_ = 0;
+    int last_folded_ = 0;  // the record the last attempt was folded into
     std::uint64_t fold_sec_ = 0;
     std::uint64_t folded_other_ = 0;  // text table: attempts to responders beyond the slots
 
