@@ -210,6 +210,45 @@ TEST_CASE("SYNs spread over many ports alert for the address", "[synflood]") {
     CHECK(sink.ended[0].syns == 4000);
 }
 
+// While a port's alert tells of a flood, the address-wide victim keeps no
+// tracker of its own: when the flood later spreads over many ports, the
+// address alert counts the sources from then on (and the recent SYNs it
+// replays), not every source of the port flood a second time.
+TEST_CASE("a port flood that spreads alerts for the address with its own sources", "[synflood]") {
+    RecordingSink sink;
+    wl::SynFloodDetector d({}, sink);
+    std::mt19937_64 rng(7);
+    const std::uint64_t t0 = 300 * kSec;
+    // Two seconds at 20,000 SYNs/s to port 80 from 40,000 spoofed sources.
+    std::uint64_t ts = t0;
+    for (std::uint64_t i = 0; i < 40000; ++i) {
+        ts = t0 + i * kSec / 20000;
+        syn(d, ts, spoofed_source(rng));
+    }
+    // Then twelve seconds at 2,000 SYNs/s spread over ports 1..1000 (port 80
+    // gets 2 a second): the port alert goes quiet and ends, the address's begins.
+    const std::uint64_t t1 = ts + kSec / 20000;
+    for (std::uint64_t i = 0; i < 24000; ++i) {
+        ts = t1 + i * kSec / 2000;
+        syn(d, ts, spoofed_source(rng), static_cast<std::uint16_t>(1 + i % 1000));
+    }
+    d.finish(ts + 30 * kSec);
+    REQUIRE(sink.ended.size() == 2);
+    const wl::SynFloodAlert& port = sink.ended[0];
+    const wl::SynFloodAlert& addr = sink.ended[1];
+    CHECK(port.port == kPort);
+    CHECK(port.syns >= 40000);
+    CHECK(addr.port == 0);
+    CHECK(addr.ts_start_ns > t1);
+    INFO("address alert: " << addr.syns << " SYNs, ~" << addr.distinct_sources << " sources");
+    CHECK(addr.syns > 10000);
+    CHECK(addr.syns < 24000);
+    // At most the sources of its own SYNs and of the 4,096 replayed (HLL: 5%).
+    CHECK(static_cast<double>(addr.distinct_sources) <
+          1.05 * static_cast<double>(addr.syns + 4096));
+    CHECK(static_cast<double>(addr.distinct_sources) > 0.9 * static_cast<double>(addr.syns));
+}
+
 TEST_CASE("an alert ends after quiet_seconds, its chart summing to its SYNs", "[synflood]") {
     RecordingSink sink;
     wl::SynFloodOptions opts;
