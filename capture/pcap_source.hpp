@@ -47,7 +47,7 @@ class PcapSource {
 
   private:
     explicit PcapSource(pcap* handle) : handle_(handle) {}
-    static constexpr std::size_t kReadBuffer = 1 << 20;
+    static constexpr std::size_t kReadBuffer = 1 << 16;
     pcap* handle_;
     std::unique_ptr<char[]> read_buffer_;  // the FILE's buffer; outlives it (pcap_close first)
     std::uint64_t bytes_read_ = 0;
