@@ -133,9 +133,9 @@ std::uint64_t FlowTracker::memory_bound(const FlowOptions& opts) {
     while (cap < 2 * n)
         cap <<= 1;
     // Per connection: the connection, its two sides' hole ranges, its hash,
-    // expiry, list links and list id; then the open-addressing slots and the
-    // ladder logs.
-    return n * (sizeof(Connection) + 2 * sizeof(HoleRanges) + 8 + 8 + 4 + 4 + 1) + cap * 8 +
+    // expiry, list links and list id (Meta); then the open-addressing slots and
+    // the ladder logs.
+    return n * (sizeof(Connection) + 2 * sizeof(HoleRanges) + sizeof(Meta)) + cap * 8 +
            std::uint64_t{opts.ladder_conns} * sizeof(LadderLog);
 }
 
@@ -157,12 +157,8 @@ FlowTracker::FlowTracker(const FlowOptions& opts, ConnSink& sink) : opts_(opts),
     pool_.reset(static_cast<Connection*>(std::aligned_alloc(
         alignof(Connection), std::size_t{opts_.max_flows} * sizeof(Connection))));
     if (!pool_) throw std::bad_alloc();
-    hashes_.resize(opts_.max_flows);
+    meta_.resize(opts_.max_flows);
     holes_.resize(2 * std::size_t{opts_.max_flows});
-    expire_.resize(opts_.max_flows);
-    prev_.resize(opts_.max_flows);
-    next_.resize(opts_.max_flows);
-    list_of_.resize(opts_.max_flows);
     std::uint64_t cap = 16;
     while (cap < 2ull * opts_.max_flows)
         cap <<= 1;  // load factor <= 1/2
@@ -202,7 +198,7 @@ std::uint32_t FlowTracker::find(const FlowKey& key, std::uint64_t hash) const {
 }
 
 void FlowTracker::table_insert(std::uint32_t idx, std::uint64_t hash) {
-    hashes_[idx] = hash;
+    meta_[idx].hash = hash;
     std::uint64_t i = hash & slot_mask_;
     while (slots_[i] != 0)
         i = (i + 1) & slot_mask_;
@@ -210,7 +206,7 @@ void FlowTracker::table_insert(std::uint32_t idx, std::uint64_t hash) {
 }
 
 void FlowTracker::table_erase(std::uint32_t idx) {
-    std::uint64_t i = hashes_[idx] & slot_mask_;
+    std::uint64_t i = meta_[idx].hash & slot_mask_;
     while (slot_idx(slots_[i]) != idx || slots_[i] == 0)
         i = (i + 1) & slot_mask_;
     // Backward-shift deletion keeps linear probing free of tombstones.
@@ -229,11 +225,11 @@ void FlowTracker::table_erase(std::uint32_t idx) {
 
 void FlowTracker::list_push_back(ListId list, std::uint32_t idx) {
     ++list_len_[list];
-    list_of_[idx] = list;
-    prev_[idx] = tail_[list];
-    next_[idx] = kNone;
+    meta_[idx].list = list;
+    meta_[idx].prev = tail_[list];
+    meta_[idx].next = kNone;
     if (tail_[list] != kNone) {
-        next_[tail_[list]] = idx;
+        meta_[tail_[list]].next = idx;
     } else {
         head_[list] = idx;
     }
@@ -245,11 +241,11 @@ void FlowTracker::list_push_back(ListId list, std::uint32_t idx) {
 // open at once rather than every slot the table ever used.
 void FlowTracker::list_push_front(ListId list, std::uint32_t idx) {
     ++list_len_[list];
-    list_of_[idx] = list;
-    next_[idx] = head_[list];
-    prev_[idx] = kNone;
+    meta_[idx].list = list;
+    meta_[idx].next = head_[list];
+    meta_[idx].prev = kNone;
     if (head_[list] != kNone) {
-        prev_[head_[list]] = idx;
+        meta_[head_[list]].prev = idx;
     } else {
         tail_[list] = idx;
     }
@@ -257,24 +253,24 @@ void FlowTracker::list_push_front(ListId list, std::uint32_t idx) {
 }
 
 void FlowTracker::list_unlink(std::uint32_t idx) {
-    const std::uint8_t list = list_of_[idx];
+    const std::uint8_t list = meta_[idx].list;
     --list_len_[list];
-    if (prev_[idx] != kNone) {
-        next_[prev_[idx]] = next_[idx];
+    if (meta_[idx].prev != kNone) {
+        meta_[meta_[idx].prev].next = meta_[idx].next;
     } else {
-        head_[list] = next_[idx];
+        head_[list] = meta_[idx].next;
     }
-    if (next_[idx] != kNone) {
-        prev_[next_[idx]] = prev_[idx];
+    if (meta_[idx].next != kNone) {
+        meta_[meta_[idx].next].prev = meta_[idx].prev;
     } else {
-        tail_[list] = prev_[idx];
+        tail_[list] = meta_[idx].prev;
     }
 }
 
 void FlowTracker::touch(std::uint32_t idx) {
     // Connections nobody answered wait on their own list, evicted first.
     const ListId want = pool_[idx].side[1].pkts == 0 ? kAttempts : kActive;
-    if (list_of_[idx] == want && tail_[want] == idx) return;
+    if (meta_[idx].list == want && tail_[want] == idx) return;
     list_unlink(idx);
     list_push_back(want, idx);
 }
@@ -306,7 +302,7 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
         const std::uint32_t victim = head_[from];
         // expire_ (not the record) says whether it is due: under a flood the
         // record is only read again when its end is written.
-        if (expire_[victim] <= now_ns_) {
+        if (meta_[victim].expire <= now_ns_) {
             end(victim, pool_[victim].close_complete ? ConnEnd::Closed : ConnEnd::Timeout);
         } else {
             ++counters_.evicted;
@@ -379,14 +375,9 @@ void FlowTracker::prefetch_next_victim() {
     prefetched_ = n;
     // The table slot and links first: with more prefetches in flight than the
     // core has fill buffers, the last ones may be dropped.
-    __builtin_prefetch(&slots_[hashes_[n] & slot_mask_]);
-    const std::uint32_t after = next_[n];
-    if (after != kNone) {
-        __builtin_prefetch(&hashes_[after]);
-        __builtin_prefetch(&next_[after]);
-        __builtin_prefetch(&prev_[after]);
-        __builtin_prefetch(&expire_[after]);
-    }
+    __builtin_prefetch(&slots_[meta_[n].hash & slot_mask_]);
+    const std::uint32_t after = meta_[n].next;
+    if (after != kNone) __builtin_prefetch(&meta_[after]);
     prefetch_record(n);
 }
 
@@ -427,8 +418,8 @@ void FlowTracker::sweep(std::uint64_t now_ns, int budget) {
         sweep_ahead_ = sweep_ahead_ + 1 == opts_.max_flows ? 0 : sweep_ahead_ + 1;
         // Two small arrays, read in order: the sweep touches a connection's
         // 600-odd bytes only when it is due.
-        if (list_of_[ahead] != kFree && expire_[ahead] <= now_ns) prefetch_record(ahead);
-        if (list_of_[idx] == kFree || expire_[idx] > now_ns) continue;
+        if (meta_[ahead].list != kFree && meta_[ahead].expire <= now_ns) prefetch_record(ahead);
+        if (meta_[idx].list == kFree || meta_[idx].expire > now_ns) continue;
         end(idx, pool_[idx].close_complete ? ConnEnd::Closed : ConnEnd::Timeout);
     }
 }
@@ -440,7 +431,7 @@ void FlowTracker::expire(std::uint64_t now_ns) {
 
 void FlowTracker::flush() {
     for (std::uint32_t idx = 0; idx < opts_.max_flows; ++idx) {
-        if (list_of_[idx] != kFree) {
+        if (meta_[idx].list != kFree) {
             end(idx, pool_[idx].close_complete ? ConnEnd::Closed : ConnEnd::EndOfInput);
         }
     }
@@ -465,7 +456,7 @@ void FlowTracker::update_expiry(Connection& c) {
     } else {
         c.expire_ns = c.last_pkt_ns + opts_.icmp_inactivity_ns;
     }
-    expire_[static_cast<std::size_t>(&c - pool_.get())] = c.expire_ns;
+    meta_[static_cast<std::size_t>(&c - pool_.get())].expire = c.expire_ns;
 }
 
 // ---------------------------------------------------------------- packets

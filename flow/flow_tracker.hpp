@@ -158,12 +158,19 @@ class FlowTracker {
     // resident size follows the connections open, not --max-flows.
     std::unique_ptr<Connection[], FreeDeleter> pool_;
     std::vector<std::uint64_t>
-        slots_;  // open addressing: hash low 32 bits, conn index + 1; 0 empty
-    std::vector<std::uint64_t> hashes_;  // per conn, for erase
-    std::vector<HoleRanges> holes_;      // two per conn: [2 * idx + side]
-    std::vector<std::uint64_t> expire_;  // per conn, a copy of expire_ns for the sweep
-    std::vector<std::uint32_t> prev_, next_;
-    std::vector<std::uint8_t> list_of_;
+        slots_;                      // open addressing: hash low 32 bits, conn index + 1; 0 empty
+    std::vector<HoleRanges> holes_;  // two per conn: [2 * idx + side]
+    // What the table, the lists and the sweep keep of each connection, apart
+    // from its record and together: an eviction or a sweep reads one line of
+    // them (as separate arrays they were four lines a connection).
+    struct alignas(32) Meta {
+        std::uint64_t hash;    // for erase
+        std::uint64_t expire;  // a copy of expire_ns for the sweep
+        std::uint32_t prev, next;
+        std::uint8_t list;
+    };
+    static_assert(sizeof(Meta) == 32, "two to a cache line");
+    std::vector<Meta> meta_;
     std::uint32_t head_[3] = {kNone, kNone, kNone}, tail_[3] = {kNone, kNone, kNone};
     std::uint32_t list_len_[3] = {0, 0, 0};
     std::vector<LadderLog> ladders_;
