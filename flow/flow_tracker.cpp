@@ -158,7 +158,9 @@ FlowTracker::FlowTracker(const FlowOptions& opts, ConnSink& sink) : opts_(opts),
         alignof(Connection), std::size_t{opts_.max_flows} * sizeof(Connection))));
     if (!pool_) throw std::bad_alloc();
     meta_.resize(opts_.max_flows);
-    holes_.resize(2 * std::size_t{opts_.max_flows});
+    holes_.reset(static_cast<HoleRanges*>(
+        std::calloc(2 * std::size_t{opts_.max_flows}, sizeof(HoleRanges))));
+    if (!holes_) throw std::bad_alloc();
     std::uint64_t cap = 16;
     while (cap < 2ull * opts_.max_flows)
         cap <<= 1;  // load factor <= 1/2

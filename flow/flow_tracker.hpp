@@ -15,8 +15,9 @@ namespace wl {
 
 class TcpReassembler;
 
-// Owns memory from calloc: the flow stage's large tables are calloc'd so that
-// pages never used are never touched (resident memory follows what is used).
+// Owns memory from calloc or aligned_alloc: the flow stage's large tables take
+// fresh pages that are never touched until used (resident memory follows what
+// is used).
 struct FreeDeleter {
     void operator()(void* p) const { std::free(p); }
 };
@@ -154,12 +155,15 @@ class FlowTracker {
 
     FlowOptions opts_;
     ConnSink& sink_;
-    // calloc'd: pages of connections never used are never touched, so the
-    // resident size follows the connections open, not --max-flows.
+    // From aligned_alloc, never cleared (a record is written whole when its
+    // connection starts): pages of connections never used are never touched,
+    // so the resident size follows the connections open, not --max-flows.
     std::unique_ptr<Connection[], FreeDeleter> pool_;
     std::vector<std::uint64_t>
-        slots_;                      // open addressing: hash low 32 bits, conn index + 1; 0 empty
-    std::vector<HoleRanges> holes_;  // two per conn: [2 * idx + side]
+        slots_;  // open addressing: hash low 32 bits, conn index + 1; 0 empty
+    // Two per conn, [2 * idx + side]; calloc'd: touched only by connections
+    // that skip data, read only up to TcpSide::holes.
+    std::unique_ptr<HoleRanges[], FreeDeleter> holes_;
     // What the table, the lists and the sweep keep of each connection, apart
     // from its record and together: an eviction or a sweep reads one line of
     // them (as separate arrays they were four lines a connection).
