@@ -139,8 +139,8 @@ TEST_CASE("flow key: endpoints ordered as their bytes, both directions one key",
                 default:  // the same address: the ports decide
                     break;
             }
-            check_pair({s, static_cast<std::uint16_t>(rng())}, {d, static_cast<std::uint16_t>(rng())},
-                       true, seed);
+            check_pair({s, static_cast<std::uint16_t>(rng())},
+                       {d, static_cast<std::uint16_t>(rng())}, true, seed);
         }
     }
 }
