@@ -116,6 +116,16 @@ def write_pcap(path, linktype, records, **kw):
         f.write(pcap_bytes(linktype, records, **kw))
 
 
+def checksum(data):
+    """The Internet checksum (RFC 1071) of `data`, as IPv4, TCP and UDP headers carry it."""
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
 def pcapng_linktypes(data):
     """Link types of the Interface Description Blocks of a pcapng file (None if
     it is not pcapng or not readable that far)."""

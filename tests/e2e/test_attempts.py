@@ -32,34 +32,22 @@ import subprocess
 import sys
 import tempfile
 
-FAILURES = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pcaputil as pu  # noqa: E402
 
-
-def check(cond, msg):
-    if not cond:
-        FAILURES.append(msg)
-        print("FAIL:", msg)
-    return cond
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
+F = pu.Failures("attempts")
+check = F.check
 
 
 def frame(src, dst, sport, dport, seq, ack, flags, payload=b""):
     eth = bytes.fromhex("020000000002" "020000000001" "0800")
     tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 0x50, flags, 65535, 0, 0)
     pseudo = struct.pack("!4s4sBBH", src, dst, 0, 6, len(tcp) + len(payload))
-    c = csum(pseudo + tcp + payload)
+    c = pu.checksum(pseudo + tcp + payload)
     tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0, 64, 6, 0,
                      src, dst)
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    ip = ip[:10] + struct.pack("!H", pu.checksum(ip)) + ip[12:]
     return eth + ip + tcp + payload
 
 
@@ -98,14 +86,14 @@ def write_capture(path):
     pkts.append((t + 0.0001, frame(server, client, 5002, 40100, 5000, 1001, SA)))
     pkts.append((t + 0.0002, frame(client, server, 40100, 5002, 1001, 5001, A)))
     pkts.sort(key=lambda p: p[0])
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        for t, fr in pkts:
-            sec = int(t)
-            usec = int(round((t - sec) * 1e6))
-            if usec >= 1000000:
-                sec, usec = sec + 1, usec - 1000000
-            f.write(struct.pack("<IIII", sec, usec, len(fr), len(fr)) + fr)
+    records = []
+    for t, fr in pkts:
+        sec = int(t)
+        usec = int(round((t - sec) * 1e6))
+        if usec >= 1000000:
+            sec, usec = sec + 1, usec - 1000000
+        records.append((fr, len(fr), sec, usec))
+    pu.write_pcap(path, 1, records, snaplen=65535)
     return {("198.19.0.80", 80): 3000, ("198.19.0.81", 443): 500}
 
 
@@ -179,8 +167,7 @@ def main():
         stream = run(args.wirelens, pcap, "--stream")
         n = sum(1 for l in stream.splitlines() if " attempts tcp > 198.19.0.80:80 " in l)
         check(n == 3, "--stream text: %d attempts lines for 198.19.0.80:80, want 3" % n)
-    print("attempts: %d failures" % len(FAILURES))
-    return 1 if FAILURES else 0
+    return F.finish()
 
 
 if __name__ == "__main__":

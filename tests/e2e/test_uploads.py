@@ -42,15 +42,6 @@ T0 = 1767225600  # 2026-01-01 00:00:00 UTC, capture start
 # Crafting
 
 
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
 def ip4(text):
     return bytes(int(x) for x in text.split("."))
 
@@ -113,7 +104,7 @@ class Conn:
             pseudo = src + dst + struct.pack("!IxxxB", len(seg), 6)
         else:
             pseudo = src + dst + struct.pack("!xBH", 6, len(seg))
-        c = checksum(pseudo + seg)
+        c = pcaputil.checksum(pseudo + seg)
         seg = seg[:16] + struct.pack("!H", c) + seg[18:]
         if self.v6:
             ip = struct.pack("!IHBB", 0x60000000, len(seg), 6, 64) + src + dst
@@ -123,7 +114,7 @@ class Conn:
             hdr = struct.pack(
                 "!BBHHHBBH4s4s", 0x45, 0, 20 + len(seg), self.ipid[side] & 0xFFFF, 0x4000, 64,
                 6, 0, src, dst)
-            ip = hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:]
+            ip = hdr[:10] + struct.pack("!H", pcaputil.checksum(hdr)) + hdr[12:]
             ethertype = 0x0800
         eth = self.mac[1 - side] + self.mac[side] + struct.pack("!H", ethertype)
         return eth + ip + seg
