@@ -84,13 +84,6 @@ std::uint32_t ip_datagram_len(const Packet& pkt) {
                : static_cast<std::uint32_t>(Ipv6View::kHeaderLen) + pkt.ip6.payload_wire_len;
 }
 
-bool same_endpoint(const Endpoint& a, const Endpoint& b) {
-    std::uint64_t x[2], y[2];  // two words compared inline, not a library call
-    std::memcpy(x, a.addr, sizeof x);
-    std::memcpy(y, b.addr, sizeof y);
-    return a.port == b.port && ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
-}
-
 // Records a skipped range [lo, hi) of the sender's stream.
 void add_hole(TcpSide& s, HoleRanges& h, std::uint64_t lo, std::uint64_t hi) {
     if (s.holes == TcpSide::kHoles) return;  // beyond the few we follow: counted as retransmits
@@ -302,7 +295,7 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
     ListId from = kAttempts;
     if (must_evict(from)) {
         const std::uint32_t victim = head_[from];
-        // expire_ (not the record) says whether it is due: under a flood the
+        // Its Meta (not the record) says whether it is due: under a flood the
         // record is only read again when its end is written.
         if (meta_[victim].expire <= now_ns_) {
             end(victim, pool_[victim].close_complete ? ConnEnd::Closed : ConnEnd::Timeout);
@@ -315,7 +308,7 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
     const std::uint32_t idx = head_[kFree];
     list_unlink(idx);
     // Copied from a blank record by the library's memcpy (vector stores) rather
-    // than value-initialised in place: the compiler writes 632 known bytes with
+    // than value-initialised in place: the compiler writes the known size with
     // rep stos or rep movs, whose start-up was 3% of a flood. The size is
     // hidden from it (an empty asm) so that it calls the library.
     std::size_t size = sizeof(Connection);
@@ -416,10 +409,11 @@ void FlowTracker::sweep(std::uint64_t now_ns, int budget) {
         // A due connection's record is fetched some positions (a few packets)
         // before the sweep ends it: a cold record was 8% of the mixed workload's
         // flow stage. Capture time only grows: due then, due when reached.
+        // (Its own counter: sweep_pos_ + 16 modulo the table is a division a step.)
         const std::uint32_t ahead = sweep_ahead_;
         sweep_ahead_ = sweep_ahead_ + 1 == opts_.max_flows ? 0 : sweep_ahead_ + 1;
-        // Two small arrays, read in order: the sweep touches a connection's
-        // 600-odd bytes only when it is due.
+        // The Meta entries, read in order: the sweep touches a connection's
+        // record only when it is due.
         if (meta_[ahead].list != kFree && meta_[ahead].expire <= now_ns) prefetch_record(ahead);
         if (meta_[idx].list == kFree || meta_[idx].expire > now_ns) continue;
         end(idx, pool_[idx].close_complete ? ConnEnd::Closed : ConnEnd::Timeout);
@@ -682,12 +676,12 @@ void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Pa
             // nothing after a reset is trusted
         } else if (delta > 0) {
             if (len != 0 && rel_seq > static_cast<std::int64_t>(me->last_rel)) {
-                add_hole(*me, holes_[2 * std::size_t{idx} + dir], me->last_rel, rseq);
+                add_hole(*me, holes(idx, dir), me->last_rel, rseq);
             }
             me->last_rel = static_cast<std::uint64_t>(rel_end);
         } else if (len != 0) {
             scaled(c, me->rexmits, 'T', dir);
-            if (fill_hole(*me, holes_[2 * std::size_t{idx} + dir], rseq, rseq + len)) {
+            if (fill_hole(*me, holes(idx, dir), rseq, rseq + len)) {
                 ++me->out_of_order;
             } else if (!(syn && delta == 0)) {  // Zeek's 't' for a SYN's own data is none
                 ++me->retransmits;
@@ -784,7 +778,7 @@ void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Pa
         const std::uint64_t upto = static_cast<std::uint64_t>(rel_ack);
         if (upto > sender.gap_checked_rel && sender.seq_init) {
             std::uint64_t lost = 0;
-            HoleRanges& h = holes_[2 * std::size_t{idx} + (1 - dir)];
+            HoleRanges& h = holes(idx, 1 - dir);
             for (int i = 0; i < sender.holes;) {
                 if (h.hi[i] <= upto) {
                     lost += h.hi[i] - h.lo[i];

@@ -140,6 +140,8 @@ class FlowTracker {
     bool must_evict(ListId& from) const;
     void prefetch_next_victim();
     void prefetch_record(std::uint32_t idx) const;
+    // A connection's hole ranges for one side (0: originator, 1: responder).
+    HoleRanges& holes(std::uint32_t idx, int side) { return holes_[2 * std::size_t{idx} + side]; }
     void table_insert(std::uint32_t idx, std::uint64_t hash);
     void table_erase(std::uint32_t idx);
     void list_push_back(ListId list, std::uint32_t idx);
@@ -161,7 +163,7 @@ class FlowTracker {
     std::unique_ptr<Connection[], FreeDeleter> pool_;
     std::vector<std::uint64_t>
         slots_;  // open addressing: hash low 32 bits, conn index + 1; 0 empty
-    // Two per conn, [2 * idx + side]; calloc'd: touched only by connections
+    // Two per conn (holes(idx, side)); calloc'd: touched only by connections
     // that skip data, read only up to TcpSide::holes.
     std::unique_ptr<HoleRanges[], FreeDeleter> holes_;
     // What the table, the lists and the sweep keep of each connection, apart

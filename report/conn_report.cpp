@@ -305,13 +305,8 @@ bool ConnReporter::fold(const Connection& c, ConnEnd why) {
     }
     // A flood folds attempt after attempt into one responder's record: the
     // one the last attempt went to is tried first.
-    std::uint64_t want[2];
-    std::memcpy(want, c.resp.addr, sizeof want);
     const auto same = [&](const Folded& g) {
-        std::uint64_t have[2];
-        std::memcpy(have, g.resp.addr, sizeof have);
-        return g.resp.port == c.resp.port && g.ip_version == c.key.ip_version &&
-               ((have[0] ^ want[0]) | (have[1] ^ want[1])) == 0;
+        return g.ip_version == c.key.ip_version && same_endpoint(g.resp, c.resp);
     };
     Folded* f = nullptr;
     if (last_folded_ < nfolded_ && same(folded_[last_folded_])) {
