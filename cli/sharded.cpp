@@ -10,7 +10,6 @@
 #include <thread>
 #include <type_traits>
 
-#include "flow_key.hpp"
 #include "frame_ring.hpp"
 #include "packet_report.hpp"
 
@@ -50,6 +49,15 @@ class Backoff {
   private:
     int n_ = 0;
 };
+
+// splitmix64's finaliser: every input bit reaches every output bit.
+std::uint64_t splitmix_finalize(std::uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
 
 std::uint64_t endpoint_hash(const std::uint8_t* addr, int ip_version, std::uint16_t port) {
     std::uint64_t h = 0x9e3779b97f4a7c15ull + port;

@@ -9,16 +9,6 @@
 
 namespace wl {
 
-// splitmix64's finaliser: every input bit reaches every output bit (the flow
-// table's hash, and the sharding of connections onto --threads workers).
-inline std::uint64_t splitmix_finalize(std::uint64_t x) {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
 struct Endpoint {
     std::uint8_t addr[16];  // IPv4 in the first 4 bytes, the rest zero
     std::uint16_t port;     // ICMP: the message type (orig) or its counterpart/code (resp)
