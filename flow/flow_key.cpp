@@ -84,8 +84,9 @@ bool flow_info(const Packet& pkt, FlowPacketInfo& info, std::uint64_t seed) {
     } else {
         return false;
     }
-    // The key is put together in registers and stored whole: stored in
-    // pieces, the words read back for the hash waited on the stores.
+    // The key is put together in registers, hashed there and stored a word
+    // at a time: built field by field in memory, the words read back for the
+    // hash waited on the stores.
     std::uint64_t s0 = 0, s1 = 0, d0 = 0, d1 = 0;
     if (pkt.ip_version == 4) {
         std::uint32_t a, b;
