@@ -29,16 +29,26 @@ std::uint32_t load(const std::array<std::uint8_t, 4>& b, ByteOrder order) {
            std::uint32_t{b[3]};
 }
 
-void final_hex(EVP_MD_CTX* ctx, char* out) {
+void to_hex(const unsigned char* md, unsigned int len, char* out) {
     static constexpr char kHex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx, md, &len);
     for (unsigned int i = 0; i < len; ++i) {
         out[2 * i] = kHex[md[i] >> 4];
         out[2 * i + 1] = kHex[md[i] & 15];
     }
     out[2 * len] = '\0';
+}
+
+void final_hex(EVP_MD_CTX* ctx, char* out) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx, md, &len);
+    to_hex(md, len, out);
+}
+
+// The decoders' MD5 when they were given no batch: OpenSSL straight from their bytes.
+Md5Batch& direct_md5() {
+    thread_local Md5Batch direct(0);
+    return direct;
 }
 
 bool hex_equal(std::string_view want, const char* got) {
@@ -157,21 +167,20 @@ void FramedStreamDecoder::HeaderScan::feed(const std::uint8_t* p, std::size_t n)
 
 FramedStreamDecoder::~FramedStreamDecoder() {
     for (Track& t : tracks_) {
-        EVP_MD_CTX_free(t.md5);
+        if (md5_) md5_->release(t.md5);
         EVP_MD_CTX_free(t.sha);
     }
-    EVP_MD_free(md5_owned_);
     EVP_MD_free(sha_owned_);
 }
 
-void FramedStreamDecoder::reset(const UploadOptions& opts) {
+void FramedStreamDecoder::reset(const UploadOptions& opts, Md5Batch* md5) {
+    if (md5_)
+        for (Track& t : tracks_)
+            md5_->release(t.md5);
+    md5_ = md5 ? md5 : &direct_md5();
     opts_ = opts;
     opts_.max_header = std::min(opts_.max_header, kMaxLength);
     opts_.max_headerless = std::min<std::uint64_t>(opts_.max_headerless, kMaxLength);
-    if (!md5_md_) {
-        md5_owned_ = EVP_MD_fetch(nullptr, "MD5", nullptr);
-        md5_md_ = md5_owned_ ? md5_owned_ : EVP_md5();
-    }
     if (!sha_md_) {
         sha_owned_ = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
         sha_md_ = sha_owned_ ? sha_owned_ : EVP_sha256();
@@ -191,14 +200,20 @@ void FramedStreamDecoder::reset(const UploadOptions& opts) {
         t.frames_whole = 0;
         t.npending = 0;
         t.header.clear();
-        if (!t.md5) t.md5 = EVP_MD_CTX_new();
         if (!t.sha) t.sha = EVP_MD_CTX_new();
     }
+}
+
+void FramedStreamDecoder::idle() {
+    if (md5_)
+        for (Track& t : tracks_)
+            md5_->release(t.md5);
 }
 
 void FramedStreamDecoder::reject() {
     mode_ = Mode::Rejected;
     for (Track& t : tracks_) {
+        md5_->release(t.md5);
         t.alive = t.chosen = false;
         t.cur_open = false;
         t.npending = 0;
@@ -348,7 +363,7 @@ void FramedStreamDecoder::feed(Track& t, const std::uint8_t* p, std::size_t n, s
                         return;
                     }
                 }
-                EVP_DigestUpdate(t.md5, p, k);
+                md5_->update(t.md5, p, k);
                 if (t.hash_sha) EVP_DigestUpdate(t.sha, p, k);
                 if (t.body_begun) sink.body_data(p, k);
                 t.cur.received += k;
@@ -427,7 +442,7 @@ void FramedStreamDecoder::start_frame(Track& t, std::uint64_t offset, std::uint6
     t.body_left = 0;
     t.body_begun = t.gap_in_body = t.hash_sha = false;
     t.last_byte_seen = false;
-    EVP_DigestInit_ex(t.md5, md5_md_, nullptr);
+    md5_->init(t.md5);
 }
 
 void FramedStreamDecoder::touch(Track& t, std::uint32_t segment, std::uint64_t ts) {
@@ -573,7 +588,9 @@ void FramedStreamDecoder::begin_body(Track& t, UploadSink& sink) {
 // reported later by emit_done().
 void FramedStreamDecoder::finish_frame(Track& t, const char* missing) {
     UploadFrame& f = t.cur;
-    final_hex(t.md5, f.md5);
+    unsigned char md[16];
+    md5_->final(t.md5, md);
+    to_hex(md, sizeof md, f.md5);
     if (t.hash_sha) final_hex(t.sha, f.sha256);
     f.complete = !missing && !t.gap_in_body && (!f.has_size || f.received == f.declared_size);
     f.missing = f.complete ? nullptr : (missing ? missing : upload_missing::kGap);
@@ -610,7 +627,10 @@ void FramedStreamDecoder::choose(Track& t, UploadSink& sink) {
     mode_ = Mode::Framed;
     t.chosen = t.acceptable = true;
     for (Track& other : tracks_)
-        if (&other != &t) other.alive = false;
+        if (&other != &t) {
+            other.alive = false;
+            md5_->release(other.md5);  // its staged body bytes will never be hashed now
+        }
     sink.stream_framed(t.order, t.has_header);
     for (std::size_t i = 0; i < t.npending; ++i)
         sink.frame_done(t.pending[i]);

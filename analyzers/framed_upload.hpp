@@ -27,9 +27,9 @@
 // The string_views in an UploadFrame are valid only during the callback.
 //
 // Nothing is allocated per data() call: the digest contexts are allocated once per
-// decoder, and a header is gathered in a string whose capacity never exceeds the largest
-// header seen (at most max_header). Parsing a header with nlohmann::json allocates once
-// per frame.
+// decoder (MD5 goes through the analyzer's Md5Batch, which stages bodies in its own slots), and a
+// header is gathered in a string whose capacity never exceeds the largest header seen (at most
+// max_header). Parsing a header with nlohmann::json allocates once per frame.
 #pragma once
 
 #include <openssl/types.h>
@@ -39,6 +39,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "md5_batch.hpp"
 
 namespace wl {
 
@@ -117,7 +119,9 @@ class FramedStreamDecoder {
     FramedStreamDecoder(const FramedStreamDecoder&) = delete;
     FramedStreamDecoder& operator=(const FramedStreamDecoder&) = delete;
 
-    void reset(const UploadOptions& opts);  // ready for a new stream direction
+    // Ready for a new stream direction. Bodies are hashed through `md5` (shared by the
+    // decoders of one analyzer; it must outlive this decoder), or OpenSSL directly if null.
+    void reset(const UploadOptions& opts, Md5Batch* md5 = nullptr);
     // In-order bytes: `offset` is the stream offset of p[0]; `segment` identifies the TCP
     // segment they arrived in (increasing per direction; equal for bytes of one segment).
     // Bytes before the expected offset are ignored; bytes after it imply a gap.
@@ -125,6 +129,7 @@ class FramedStreamDecoder {
               std::uint64_t ts_ns, UploadSink& sink);
     void gap(std::uint64_t offset, std::uint64_t len, UploadSink& sink);  // bytes never seen
     void end(StreamEnd why, UploadSink& sink);                            // no more bytes
+    void idle();  // the decoder is put aside until the next reset(): its MD5 slots go back
 
     bool undecided() const { return mode_ == Mode::Undecided; }  // still looking at the start
     bool framed() const { return mode_ == Mode::Framed || mode_ == Mode::Stopped; }
@@ -174,7 +179,7 @@ class FramedStreamDecoder {
         HeaderScan scan;
         std::string file_name, want_md5, want_sha;
         UploadFrame cur;
-        EVP_MD_CTX* md5 = nullptr;
+        Md5Stream md5;
         EVP_MD_CTX* sha = nullptr;
         std::array<UploadFrame, kMaxPending> pending;  // header-less frames awaiting a verdict
         std::size_t npending = 0;
@@ -206,9 +211,8 @@ class FramedStreamDecoder {
     std::uint64_t next_ = 0;  // stream offset of the next byte expected
     // Priority order: JSON little-endian, JSON big-endian, header-less LE, header-less BE.
     std::array<Track, 4> tracks_;
-    EVP_MD* md5_owned_ = nullptr;
+    Md5Batch* md5_ = nullptr;
     EVP_MD* sha_owned_ = nullptr;
-    const EVP_MD* md5_md_ = nullptr;
     const EVP_MD* sha_md_ = nullptr;
 };
 

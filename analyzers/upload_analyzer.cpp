@@ -31,7 +31,14 @@ std::uint64_t UploadAnalyzer::memory_bound(const UploadOptions& opts, std::uint3
     // nlohmann's DOM of one header: a generous 32 bytes of nodes per byte of text.
     const std::uint64_t parse = 32ull * opts.max_header;
     return 2ull * max_flows * sizeof(std::uint32_t) + max_flows * sizeof(StickySummary) +
-           max_decoders * (per_decoder + 2 * sizeof(std::uint32_t) + sizeof(void*)) + parse;
+           max_decoders * (per_decoder + 2 * sizeof(std::uint32_t) + sizeof(void*)) + parse +
+           Md5Batch::memory_bound(md5_slots(max_decoders));
+}
+
+// One slot per decoder, up to 256 (1 MiB of staging): more concurrent uploads than that
+// are hashed by OpenSSL directly.
+std::uint32_t UploadAnalyzer::md5_slots(std::uint32_t max_decoders) {
+    return std::min<std::uint32_t>(max_decoders, 256);
 }
 
 UploadAnalyzer::UploadAnalyzer(const UploadOptions& opts, std::vector<std::uint16_t> forced_ports,
@@ -44,7 +51,8 @@ UploadAnalyzer::UploadAnalyzer(const UploadOptions& opts, std::vector<std::uint1
       out_(out),
       extractor_(extractor),
       decoder_of_(2ull * max_flows, kNone),
-      sticky_(max_flows) {
+      sticky_(max_flows),
+      md5_(md5_slots(max_decoders)) {
     // A decoder is made the first time its slot is used, and reused after: none
     // is allocated per packet, and since the last one freed is the next one
     // used, only as many are ever made (and resident) as streams were examined
@@ -80,6 +88,7 @@ void UploadAnalyzer::release(std::uint32_t conn, int dir) {
     std::uint32_t& d = slot(conn, dir);
     if (d != kNone && d != kRejected) {
         drop_carvings(d);
+        decoder_mem_[d].idle();
         free_decoders_.push_back(d);
     }
     d = kRejected;
@@ -127,7 +136,7 @@ void UploadAnalyzer::stream_data(std::uint32_t conn, int dir, std::uint64_t offs
         // Header-less frames (length + raw bytes) are everywhere in binary protocols; they
         // count as uploads only as the answer to JSON-framed requests, or on --upload-port.
         o.allow_headerless = (sticky_[conn].json_framed & (1u << (1 - dir))) != 0;
-        decoder_mem_[d].reset(o);
+        decoder_mem_[d].reset(o, &md5_);
         ++counters_.streams_examined;
     }
     cur_conn_ = conn;

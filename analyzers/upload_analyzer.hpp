@@ -12,6 +12,7 @@
 #include "file_extractor.hpp"
 #include "flow_tracker.hpp"
 #include "framed_upload.hpp"
+#include "md5_batch.hpp"
 #include "tcp_reassembler.hpp"
 
 namespace wl {
@@ -81,6 +82,9 @@ class UploadAnalyzer : public StreamConsumer, private UploadSink {
     // The sticky-packet summary of a connection (valid while it is open).
     const StickySummary& sticky(std::uint32_t conn) const { return sticky_[conn]; }
     const UploadAnalyzerCounters& counters() const { return counters_; }
+    const Md5BatchCounters& md5_counters() const { return md5_.counters(); }
+    // Streams whose bodies can be staged for hashing in lanes at once (md5_batch.hpp).
+    static std::uint32_t md5_slots(std::uint32_t max_decoders);
 
   private:
     static constexpr std::uint32_t kNone = 0xffffffffu;
@@ -122,6 +126,7 @@ class UploadAnalyzer : public StreamConsumer, private UploadSink {
     Carving* carving_for(const UploadFrame& f);
     void drop_carvings(std::uint32_t decoder);
     UploadAnalyzerCounters counters_;
+    Md5Batch md5_;  // the decoders' MD5 (outlives them: they are destroyed in ~UploadAnalyzer)
 };
 
 StreamEnd stream_end_of(ConnEnd why, bool reset);

@@ -91,6 +91,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (int i = 0; i < set.ops; ++i)
         ops[i] = fr::read_op(in);
 
+    // Bodies hashed through staging slots and lanes (declared first: it outlives the decoders).
+    wl::Md5Batch md5(8);
     std::array<Direction, 2> dirs;
     for (int d = 0; d < 2; ++d) {
         wl::UploadOptions o;
@@ -100,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         o.allow_headerless = set.allow_headerless[d];
         if (set.small_headerless) o.max_headerless = 4096;
         if (set.size_key) o.size_key = "len";
-        dirs[d].decoder.reset(o);
+        dirs[d].decoder.reset(o, &md5);
     }
     std::uint64_t ts = 1704067200ull * 1000000000ull;
     const auto feed = [&](Direction& dir, std::span<const std::uint8_t> bytes, bool new_segment) {
