@@ -46,10 +46,11 @@ namespace wl {
 
 struct UploadOptions {
     std::uint32_t max_header =
-        65536;             // --max-header: largest plausible JSON header / length prefix
-    std::string size_key;  // --size-key: tried first, before the built-in keys
-    bool sha256 = false;   // --sha256: always compute SHA-256 of bodies
-    bool forced = false;   // --upload-port matched: treat as framed even if detection is unsure
+        65536;                // --max-header: largest plausible JSON header / length prefix
+    std::string size_key;     // --size-key: tried first, before the built-in keys
+    bool sha256 = false;      // --sha256: always compute SHA-256 of bodies
+    unsigned md5_lanes = 16;  // --md5-lanes: 16, 8 or 0 (Md5Lanes), lowered to what the CPU has
+    bool forced = false;      // --upload-port matched: treat as framed even if detection is unsure
     std::uint64_t max_headerless = 16u << 20;  // largest raw frame of the header-less variant
     // The header-less variant is length-prefixed framing as many protocols use it (SSH's
     // binary packets, Kafka, Thrift, ...): only considered when this is set.

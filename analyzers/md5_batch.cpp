@@ -79,7 +79,76 @@ __attribute__((target("avx512f"), always_inline)) inline void round16(__m512i& a
     }
 }
 
+// The same on 8 lanes with AVX2, which has neither three-input logic nor rotation.
+template <int Fn>
+__attribute__((target("avx2"), always_inline)) inline __m256i fn8(__m256i x, __m256i y, __m256i z) {
+    if constexpr (Fn == kF) return _mm256_xor_si256(z, _mm256_and_si256(x, _mm256_xor_si256(y, z)));
+    if constexpr (Fn == kG) return _mm256_xor_si256(y, _mm256_and_si256(z, _mm256_xor_si256(x, y)));
+    if constexpr (Fn == kH) return _mm256_xor_si256(_mm256_xor_si256(x, y), z);
+    return _mm256_xor_si256(y, _mm256_or_si256(x, _mm256_xor_si256(z, _mm256_set1_epi32(-1))));
+}
+
+template <int R, int Fn>
+__attribute__((target("avx2"), always_inline)) inline void round8(__m256i& a, __m256i& b,
+                                                                  __m256i& c, __m256i& d,
+                                                                  const __m256i m[16]) {
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) {
+        __m256i t = _mm256_add_epi32(a, _mm256_set1_epi32(static_cast<int>(kT[R * 16 + i])));
+        t = _mm256_add_epi32(t, m[word_of(R, i)]);
+        t = _mm256_add_epi32(t, fn8<Fn>(b, c, d));
+        const int sh = kS[R][i % 4];
+        t = _mm256_or_si256(_mm256_sll_epi32(t, _mm_cvtsi32_si128(sh)),
+                            _mm256_srl_epi32(t, _mm_cvtsi32_si128(32 - sh)));
+        t = _mm256_add_epi32(t, b);
+        a = d;
+        d = c;
+        c = b;
+        b = t;
+    }
+}
+
 }  // namespace
+
+__attribute__((target("avx2"))) void compress8(std::uint32_t state[4][16], const std::uint8_t* base,
+                                               const std::uint32_t offsets[16],
+                                               const std::uint32_t blocks[16]) {
+    __m256i sa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(state[0])),
+            sb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(state[1])),
+            sc = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(state[2])),
+            sd = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(state[3]));
+    // Unsigned compare through the sign bit (block counts stay far below 2^31 anyway).
+    const __m256i bias = _mm256_set1_epi32(static_cast<int>(0x80000000u));
+    const __m256i count =
+        _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks)), bias);
+    __m256i at = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offsets));
+    std::uint32_t most = 0;
+    for (int l = 0; l < 8; ++l)
+        most = std::max(most, blocks[l]);
+    for (std::uint32_t k = 0; k < most; ++k) {
+        const __m256i live = _mm256_cmpgt_epi32(
+            count, _mm256_xor_si256(_mm256_set1_epi32(static_cast<int>(k)), bias));
+        __m256i m[16];
+        for (int w = 0; w < 16; ++w)
+            m[w] = _mm256_mask_i32gather_epi32(
+                _mm256_setzero_si256(), reinterpret_cast<const int*>(base),
+                _mm256_add_epi32(at, _mm256_set1_epi32(4 * w)), live, 1);
+        __m256i a = sa, b = sb, c = sc, d = sd;
+        round8<0, kF>(a, b, c, d, m);
+        round8<1, kG>(a, b, c, d, m);
+        round8<2, kH>(a, b, c, d, m);
+        round8<3, kI>(a, b, c, d, m);
+        sa = _mm256_add_epi32(sa, _mm256_and_si256(live, a));
+        sb = _mm256_add_epi32(sb, _mm256_and_si256(live, b));
+        sc = _mm256_add_epi32(sc, _mm256_and_si256(live, c));
+        sd = _mm256_add_epi32(sd, _mm256_and_si256(live, d));
+        at = _mm256_add_epi32(at, _mm256_set1_epi32(64));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(state[0]), sa);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(state[1]), sb);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(state[2]), sc);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(state[3]), sd);
+}
 
 __attribute__((target("avx512f"))) void compress16(std::uint32_t state[4][16],
                                                    const std::uint8_t* base,
@@ -123,18 +192,24 @@ __attribute__((target("avx512f"))) void compress16(std::uint32_t state[4][16],
 
 }  // namespace md5_lanes
 
-bool Md5Batch::cpu_has_lanes() {
-    return __builtin_cpu_supports("avx512f");
+Md5Lanes Md5Batch::best_lanes() {
+    if (__builtin_cpu_supports("avx512f")) return Md5Lanes::Avx512;
+    if (__builtin_cpu_supports("avx2")) return Md5Lanes::Avx2;
+    return Md5Lanes::None;
 }
 #else
 namespace md5_lanes {
 void compress16(std::uint32_t[4][16], const std::uint8_t*, const std::uint32_t[16],
                 const std::uint32_t[16]) {
-    std::abort();  // cpu_has_lanes() is false: never called
+    std::abort();  // best_lanes() is None: never called
+}
+void compress8(std::uint32_t[4][16], const std::uint8_t*, const std::uint32_t[16],
+               const std::uint32_t[16]) {
+    std::abort();
 }
 }  // namespace md5_lanes
-bool Md5Batch::cpu_has_lanes() {
-    return false;
+Md5Lanes Md5Batch::best_lanes() {
+    return Md5Lanes::None;
 }
 #endif
 
@@ -146,9 +221,10 @@ std::uint64_t Md5Batch::memory_bound(std::uint32_t slots) {
     return std::uint64_t{slots} * (kSlotBytes + sizeof(Slot) + 2 * sizeof(std::uint32_t));
 }
 
-Md5Batch::Md5Batch(std::uint32_t slots, bool use_lanes) {
-    lanes_ = use_lanes && slots > 0 && cpu_has_lanes();
-    if (!lanes_) return;
+Md5Batch::Md5Batch(std::uint32_t slots, Md5Lanes want) {
+    const Md5Lanes best = best_lanes();
+    lanes_ = slots == 0 ? 0u : std::min(static_cast<unsigned>(want), static_cast<unsigned>(best));
+    if (lanes_ == 0) return;
     nslots_ = slots;
     arena_.reset(static_cast<std::uint8_t*>(std::aligned_alloc(64, nslots_ * kSlotBytes)));
     if (!arena_) throw std::bad_alloc();
@@ -178,7 +254,7 @@ void Md5Batch::give_back(Md5Stream& s) {
 void Md5Batch::init(Md5Stream& s) {
     give_back(s);
     MD5_Init(ctx_of(s));
-    if (!lanes_ || free_.empty()) return;
+    if (lanes_ == 0 || free_.empty()) return;
     const std::uint32_t idx = free_.back();
     free_.pop_back();
     Slot& sl = slots_[idx];
@@ -239,7 +315,7 @@ void Md5Batch::scalar(std::uint32_t idx) {
 void Md5Batch::drain(std::uint32_t idx) {
     if (slots_[idx].have < 64) return;
     // The slot and the fullest other slots with enough staged to be worth a lane.
-    std::array<std::uint32_t, kLanes> lane{};
+    std::array<std::uint32_t, kMaxLanes> lane{};
     unsigned n = 0;
     lane[n++] = idx;
     std::array<std::uint32_t, 64> extra{};
@@ -248,11 +324,11 @@ void Md5Batch::drain(std::uint32_t idx) {
         if (u == idx || slots_[u].have < kCompanionMin) continue;
         if (nextra < extra.size()) extra[nextra++] = u;
     }
-    if (nextra > kLanes - 1) {
+    if (nextra > lanes_ - 1) {
         std::partial_sort(
-            extra.begin(), extra.begin() + (kLanes - 1), extra.begin() + nextra,
+            extra.begin(), extra.begin() + (lanes_ - 1), extra.begin() + nextra,
             [this](std::uint32_t x, std::uint32_t y) { return slots_[x].have > slots_[y].have; });
-        nextra = kLanes - 1;
+        nextra = lanes_ - 1;
     }
     for (unsigned i = 0; i < nextra; ++i)
         lane[n++] = extra[i];
@@ -272,7 +348,10 @@ void Md5Batch::drain(std::uint32_t idx) {
         offsets[l] = static_cast<std::uint32_t>(lane[l] * kSlotBytes);
         blocks[l] = slots_[lane[l]].have / 64;
     }
-    md5_lanes::compress16(state, arena_.get(), offsets, blocks);
+    if (lanes_ == kMaxLanes)
+        md5_lanes::compress16(state, arena_.get(), offsets, blocks);
+    else
+        md5_lanes::compress8(state, arena_.get(), offsets, blocks);
     ++counters_.batches;
     for (unsigned l = 0; l < n; ++l) {
         Slot& sl = slots_[lane[l]];

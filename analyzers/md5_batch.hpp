@@ -3,17 +3,19 @@
 // MD5 is one chain of dependent 32-bit steps: hashing one stream leaves a core's vector
 // units idle, and on one core OpenSSL's MD5 runs at ~0.8 GB/s here, the largest cost of
 // a full analysis. Bodies of concurrent uploads are independent chains, so this engine
-// stages each stream's bytes in a small buffer (a "slot") and, when a slot fills, runs
-// its whole 64-byte blocks together with those of up to 15 other streams, one stream
-// per 32-bit lane of an AVX-512 register (the multi-buffer technique of Intel's
-// isa-l_crypto and ipsec-mb, neither of which offers plain MD5 in Debian 12).
+// stages each stream's bytes in a small buffer (a "slot") and, when a slot fills or its
+// upload ends, hashes its whole 64-byte blocks together with those of the other streams
+// with the most staged, one stream per 32-bit lane: 16 with AVX-512F, 8 with AVX2 (the
+// multi-buffer technique of Intel's isa-l_crypto and ipsec-mb, neither of which offers
+// plain MD5 in Debian 12).
 //
-// Only the 16-lane compression function is ours. OpenSSL's MD5 does everything else:
+// Only the lanes' compression functions are ours. OpenSSL's MD5 does everything else:
 // each stream's context (state and length) is OpenSSL's MD5_CTX, the lanes start from
-// and write back its state, and OpenSSL hashes the leftovers, pads and finalises. A
-// stream that gets no slot (all taken, or a CPU without AVX-512, or slots == 0) is
-// hashed by OpenSSL straight from the caller's bytes, as before. Digests are the same
-// either way (tests/unit/test_md5_batch.cpp checks the lanes against OpenSSL).
+// and write back its state, and OpenSSL hashes the leftovers, pads and finalises. Fewer
+// than four streams with bytes staged are hashed by OpenSSL from the slot; a stream that
+// gets no slot (all taken, a CPU with neither AVX2 nor AVX-512F, or slots == 0) by
+// OpenSSL straight from the caller's bytes. Digests are the same either way
+// (tests/unit/test_md5_batch.cpp checks the lanes against OpenSSL).
 //
 // Nothing is allocated after construction: the slots are one arena.
 #pragma once
@@ -33,27 +35,31 @@ struct Md5Stream {
     std::int32_t slot = -1;
 };
 
+// How many streams one run of the lanes hashes: AVX-512F 16, AVX2 8.
+enum class Md5Lanes : std::uint8_t { None = 0, Avx2 = 8, Avx512 = 16 };
+
 struct Md5BatchCounters {
-    std::uint64_t batches = 0;       // runs of the 16-lane function
+    std::uint64_t batches = 0;       // runs of the lanes
     std::uint64_t lane_blocks = 0;   // 64-byte blocks hashed in lanes
     std::uint64_t scalar_bytes = 0;  // bytes hashed by OpenSSL (no slot, tails, few lanes)
 };
 
 class Md5Batch {
   public:
-    static constexpr unsigned kLanes = 16;
+    static constexpr unsigned kMaxLanes = 16;
     static constexpr std::size_t kSlotBytes = 4096;
 
     // `slots` streams can be staged at once (0: every stream goes to OpenSSL directly).
-    // Lanes are used only when the CPU has AVX-512F and `use_lanes` is set.
-    explicit Md5Batch(std::uint32_t slots, bool use_lanes = true);
+    // `lanes`: at most this width (tests choose AVX2 on an AVX-512 CPU); the CPU's best
+    // by default. A width the CPU lacks is lowered to one it has.
+    explicit Md5Batch(std::uint32_t slots, Md5Lanes lanes = best_lanes());
     ~Md5Batch();
     Md5Batch(const Md5Batch&) = delete;
     Md5Batch& operator=(const Md5Batch&) = delete;
 
     static std::uint64_t memory_bound(std::uint32_t slots);
-    static bool cpu_has_lanes();  // AVX-512F
-    bool lanes() const { return lanes_; }
+    static Md5Lanes best_lanes();              // AVX-512F, else AVX2, else None
+    unsigned lanes() const { return lanes_; }  // streams per run of the lanes; 0: none
 
     void init(Md5Stream& s);  // a new digest (gives back the slot it had, staged bytes dropped)
     void update(Md5Stream& s, const std::uint8_t* p, std::size_t n);
@@ -73,7 +79,7 @@ class Md5Batch {
     void scalar(std::uint32_t slot);
     void give_back(Md5Stream& s);
 
-    bool lanes_ = false;
+    unsigned lanes_ = 0;
     std::uint32_t nslots_ = 0;
     struct ArenaFree {
         void operator()(std::uint8_t* p) const;
@@ -86,11 +92,14 @@ class Md5Batch {
 };
 
 namespace md5_lanes {
-// The 16-lane compression function, exposed for tests: state[w][lane] is word w (A..D) of
-// lane's MD5 state; lane l hashes blocks[l] whole 64-byte blocks at base + offsets[l]
-// (lanes with 0 blocks are left as they are). Requires cpu_has_lanes().
+// The compression functions, exposed for tests: state[w][lane] is word w (A..D) of lane's
+// MD5 state; lane l hashes blocks[l] whole 64-byte blocks at base + offsets[l] (lanes with
+// 0 blocks are left as they are). compress16 (AVX-512F) uses lanes 0-15, compress8 (AVX2)
+// lanes 0-7; each only on a CPU that best_lanes() says has it.
 void compress16(std::uint32_t state[4][16], const std::uint8_t* base,
                 const std::uint32_t offsets[16], const std::uint32_t blocks[16]);
+void compress8(std::uint32_t state[4][16], const std::uint8_t* base,
+               const std::uint32_t offsets[16], const std::uint32_t blocks[16]);
 }  // namespace md5_lanes
 
 }  // namespace wl

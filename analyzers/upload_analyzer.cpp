@@ -24,6 +24,14 @@ StreamEnd stream_end_of(ConnEnd why, bool reset) {
     return StreamEnd::EndOfInput;
 }
 
+namespace {
+
+Md5Lanes lanes_at_most(unsigned n) {
+    return n >= 16 ? Md5Lanes::Avx512 : n >= 8 ? Md5Lanes::Avx2 : Md5Lanes::None;
+}
+
+}  // namespace
+
 std::uint64_t UploadAnalyzer::memory_bound(const UploadOptions& opts, std::uint32_t max_flows,
                                            std::uint32_t max_decoders) {
     const std::uint64_t per_decoder = sizeof(FramedStreamDecoder) + 2 * sizeof(Carving) +
@@ -52,7 +60,7 @@ UploadAnalyzer::UploadAnalyzer(const UploadOptions& opts, std::vector<std::uint1
       extractor_(extractor),
       decoder_of_(2ull * max_flows, kNone),
       sticky_(max_flows),
-      md5_(md5_slots(max_decoders)) {
+      md5_(md5_slots(max_decoders), lanes_at_most(opts.md5_lanes)) {
     // A decoder is made the first time its slot is used, and reused after: none
     // is allocated per packet, and since the last one freed is the next one
     // used, only as many are ever made (and resident) as streams were examined

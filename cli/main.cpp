@@ -562,6 +562,10 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(16u, 1u << 24));
     app.add_option("--size-key", opt.an.size_key, "Header key giving the body size, tried first");
     app.add_flag("--sha256", opt.an.sha256, "SHA-256 of every upload body, besides MD5");
+    app.add_option("--md5-lanes", opt.an.md5_lanes,
+                   "Hash up to N upload bodies at once in vector lanes: 16 (AVX-512F, the "
+                   "default), 8 (AVX2), 0 (OpenSSL alone); lowered to what the CPU has")
+        ->check(CLI::IsMember({0u, 8u, 16u}));
     app.add_option("--upload-port", opt.an.upload_ports,
                    "Treat TCP streams to/from PORT as framed uploads (repeatable)");
     app.add_option("--extract", opt.an.extract_dir, "Write each complete upload body into DIR");

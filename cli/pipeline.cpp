@@ -71,6 +71,7 @@ UploadOptions upload_options_of(const PipelineOptions& opt) {
     u.max_header = opt.max_header;
     u.size_key = opt.size_key;
     u.sha256 = opt.sha256;
+    u.md5_lanes = opt.md5_lanes;
     return u;
 }
 

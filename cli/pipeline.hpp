@@ -44,6 +44,7 @@ struct PipelineOptions {
     std::uint32_t max_header = 16384;
     std::string size_key;
     bool sha256 = false;
+    unsigned md5_lanes = 16;  // --md5-lanes: at most this many bodies per run of the MD5 lanes
     std::vector<std::uint16_t> upload_ports;
     std::string extract_dir;
     bool extract_partial = false;

@@ -70,21 +70,22 @@ std::vector<Body> make_bodies(std::size_t n, std::mt19937& rng) {
 
 }  // namespace
 
-TEST_CASE("md5 lanes: the 16-lane compression equals OpenSSL's, lane by lane") {
-    if (!wl::Md5Batch::cpu_has_lanes()) {
-        WARN("skipped: this CPU has no AVX-512F (the lanes are never used here)");
-        return;
-    }
+namespace {
+
+// Each lane from its own random state over 0 to 5 random blocks, against OpenSSL's
+// MD5_Transform block by block.
+template <typename Compress>
+void check_lanes(Compress compress, int width) {
     std::mt19937 rng(11);
     constexpr std::uint32_t kMaxBlocks = 5;
     std::vector<std::uint8_t> arena(16 * kMaxBlocks * 64);
     for (int round = 0; round < 50; ++round) {
         for (auto& c : arena)
             c = static_cast<std::uint8_t>(rng());
-        alignas(64) std::uint32_t state[4][16];
-        std::uint32_t offsets[16], blocks[16];
+        alignas(64) std::uint32_t state[4][16] = {};
+        std::uint32_t offsets[16] = {}, blocks[16] = {};
         MD5_CTX want[16];
-        for (int l = 0; l < 16; ++l) {
+        for (int l = 0; l < width; ++l) {
             MD5_Init(&want[l]);
             want[l].A = static_cast<std::uint32_t>(rng());
             want[l].B = static_cast<std::uint32_t>(rng());
@@ -100,14 +101,34 @@ TEST_CASE("md5 lanes: the 16-lane compression equals OpenSSL's, lane by lane") {
             for (std::uint32_t k = 0; k < blocks[l]; ++k)
                 MD5_Transform(&want[l], arena.data() + offsets[l] + 64 * k);
         }
-        wl::md5_lanes::compress16(state, arena.data(), offsets, blocks);
-        for (int l = 0; l < 16; ++l) {
+        compress(state, arena.data(), offsets, blocks);
+        for (int l = 0; l < width; ++l) {
             INFO("round " << round << " lane " << l << " blocks " << blocks[l]);
             CHECK(state[0][l] == want[l].A);
             CHECK(state[1][l] == want[l].B);
             CHECK(state[2][l] == want[l].C);
             CHECK(state[3][l] == want[l].D);
         }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("md5 lanes: each compression function equals OpenSSL's, lane by lane") {
+    const auto best = wl::Md5Batch::best_lanes();
+    if (best == wl::Md5Lanes::None) {
+        WARN("skipped: this CPU has neither AVX2 nor AVX-512F (the lanes are never used here)");
+        return;
+    }
+    SECTION("AVX2, 8 lanes") {
+        check_lanes(wl::md5_lanes::compress8, 8);
+    }
+    if (best == wl::Md5Lanes::Avx512) {
+        SECTION("AVX-512F, 16 lanes") {
+            check_lanes(wl::md5_lanes::compress16, 16);
+        }
+    } else {
+        WARN("AVX-512F part skipped: this CPU has AVX2 only");
     }
 }
 
@@ -118,19 +139,23 @@ TEST_CASE("md5 batch: interleaved streams get OpenSSL's digests") {
         auto bodies = make_bodies(200, rng);
         feed_all(batch, bodies, rng);
     }
-    SECTION("packet-sized chunks, enough slots for every stream") {
-        wl::Md5Batch batch(256);
-        auto bodies = make_bodies(200, rng);
-        feed_all(batch, bodies, rng, false);
-        if (batch.lanes()) {
-            // Nearly every byte went through the lanes, not OpenSSL.
-            std::uint64_t total = 0;
-            for (const Body& b : bodies)
-                total += b.bytes.size();
-            CHECK(batch.counters().lane_blocks * 64 > total * 9 / 10);
-            CHECK(batch.counters().batches > 0);
-        } else {
-            WARN("no AVX-512F: every stream was hashed by OpenSSL");
+    for (const auto width : {wl::Md5Lanes::Avx512, wl::Md5Lanes::Avx2}) {
+        DYNAMIC_SECTION("packet-sized chunks, enough slots for every stream, at most "
+                        << static_cast<int>(width) << " lanes") {
+            wl::Md5Batch batch(256, width);
+            auto bodies = make_bodies(200, rng);
+            feed_all(batch, bodies, rng, false);
+            if (batch.lanes() != 0) {
+                CHECK(batch.lanes() <= static_cast<unsigned>(width));
+                // Nearly every byte went through the lanes, not OpenSSL.
+                std::uint64_t total = 0;
+                for (const Body& b : bodies)
+                    total += b.bytes.size();
+                CHECK(batch.counters().lane_blocks * 64 > total * 9 / 10);
+                CHECK(batch.counters().batches > 0);
+            } else {
+                WARN("no AVX2 or AVX-512F: every stream was hashed by OpenSSL");
+            }
         }
     }
     SECTION("fewer slots than streams: the rest go to OpenSSL directly") {
@@ -141,7 +166,7 @@ TEST_CASE("md5 batch: interleaved streams get OpenSSL's digests") {
     }
     SECTION("no slots at all") {
         wl::Md5Batch batch(0);
-        CHECK_FALSE(batch.lanes());
+        CHECK(batch.lanes() == 0);
         auto bodies = make_bodies(40, rng);
         feed_all(batch, bodies, rng);
         CHECK(batch.counters().lane_blocks == 0);
