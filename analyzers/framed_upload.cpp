@@ -166,17 +166,14 @@ void FramedStreamDecoder::HeaderScan::feed(const std::uint8_t* p, std::size_t n)
 }
 
 FramedStreamDecoder::~FramedStreamDecoder() {
-    for (Track& t : tracks_) {
-        if (md5_) md5_->release(t.md5);
+    idle();
+    for (Track& t : tracks_)
         EVP_MD_CTX_free(t.sha);
-    }
     EVP_MD_free(sha_owned_);
 }
 
 void FramedStreamDecoder::reset(const UploadOptions& opts, Md5Batch* md5) {
-    if (md5_)
-        for (Track& t : tracks_)
-            md5_->release(t.md5);
+    idle();  // the previous stream's slots, in the batch that gave them
     md5_ = md5 ? md5 : &direct_md5();
     opts_ = opts;
     opts_.max_header = std::min(opts_.max_header, kMaxLength);

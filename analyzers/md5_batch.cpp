@@ -225,19 +225,22 @@ Md5Batch::Md5Batch(std::uint32_t slots, Md5Lanes want) {
     const Md5Lanes best = best_lanes();
     lanes_ = slots == 0 ? 0u : std::min(static_cast<unsigned>(want), static_cast<unsigned>(best));
     if (lanes_ == 0) return;
-    nslots_ = slots;
-    arena_.reset(static_cast<std::uint8_t*>(std::aligned_alloc(64, nslots_ * kSlotBytes)));
+    arena_.reset(static_cast<std::uint8_t*>(std::aligned_alloc(64, slots * kSlotBytes)));
     if (!arena_) throw std::bad_alloc();
-    slots_.resize(nslots_);
-    free_.reserve(nslots_);
-    used_.reserve(nslots_);
-    for (std::uint32_t i = nslots_; i-- > 0;)
+    slots_.resize(slots);
+    free_.reserve(slots);
+    used_.reserve(slots);
+    for (std::uint32_t i = slots; i-- > 0;)
         free_.push_back(i);
 }
 
 Md5Batch::~Md5Batch() = default;
 
-void Md5Batch::give_back(Md5Stream& s) {
+std::uint8_t* Md5Batch::staged(std::uint32_t idx) {
+    return arena_.get() + std::size_t{idx} * kSlotBytes;
+}
+
+void Md5Batch::release(Md5Stream& s) {
     if (s.slot < 0) return;
     const auto idx = static_cast<std::uint32_t>(s.slot);
     Slot& sl = slots_[idx];
@@ -252,7 +255,7 @@ void Md5Batch::give_back(Md5Stream& s) {
 }
 
 void Md5Batch::init(Md5Stream& s) {
-    give_back(s);
+    release(s);
     MD5_Init(ctx_of(s));
     if (lanes_ == 0 || free_.empty()) return;
     const std::uint32_t idx = free_.back();
@@ -265,10 +268,6 @@ void Md5Batch::init(Md5Stream& s) {
     s.slot = static_cast<std::int32_t>(idx);
 }
 
-void Md5Batch::release(Md5Stream& s) {
-    give_back(s);
-}
-
 void Md5Batch::update(Md5Stream& s, const std::uint8_t* p, std::size_t n) {
     if (s.slot < 0) {
         MD5_Update(ctx_of(s), p, n);
@@ -276,7 +275,7 @@ void Md5Batch::update(Md5Stream& s, const std::uint8_t* p, std::size_t n) {
         return;
     }
     const auto idx = static_cast<std::uint32_t>(s.slot);
-    std::uint8_t* buf = arena_.get() + std::size_t{idx} * kSlotBytes;
+    std::uint8_t* buf = staged(idx);
     while (n > 0) {
         Slot& sl = slots_[idx];
         if (sl.have == kSlotBytes) drain(idx);
@@ -293,9 +292,9 @@ void Md5Batch::final(Md5Stream& s, unsigned char out[16]) {
         const auto idx = static_cast<std::uint32_t>(s.slot);
         drain(idx);
         const Slot& sl = slots_[idx];
-        MD5_Update(ctx_of(s), arena_.get() + std::size_t{idx} * kSlotBytes, sl.have);
+        MD5_Update(ctx_of(s), staged(idx), sl.have);
         counters_.scalar_bytes += sl.have;
-        give_back(s);
+        release(s);
     }
     MD5_Final(out, ctx_of(s));
 }
@@ -304,7 +303,7 @@ void Md5Batch::final(Md5Stream& s, unsigned char out[16]) {
 // partial-block buffer stays empty while a stream has a slot).
 void Md5Batch::scalar(std::uint32_t idx) {
     Slot& sl = slots_[idx];
-    std::uint8_t* buf = arena_.get() + std::size_t{idx} * kSlotBytes;
+    std::uint8_t* buf = staged(idx);
     const std::uint32_t whole = sl.have & ~63u;
     MD5_Update(ctx_of(*sl.owner), buf, whole);
     counters_.scalar_bytes += whole;
@@ -366,7 +365,7 @@ void Md5Batch::drain(std::uint32_t idx) {
         c->Nh = static_cast<MD5_LONG>(bits >> 32);
         counters_.lane_blocks += blocks[l];
         const std::uint32_t whole = blocks[l] * 64;
-        std::uint8_t* buf = arena_.get() + std::size_t{lane[l]} * kSlotBytes;
+        std::uint8_t* buf = staged(lane[l]);
         std::memmove(buf, buf + whole, sl.have - whole);
         sl.have -= whole;
     }

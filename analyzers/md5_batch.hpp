@@ -77,10 +77,9 @@ class Md5Batch {
     void drain(
         std::uint32_t slot);  // hash the slot's whole blocks (with companions), keep the rest
     void scalar(std::uint32_t slot);
-    void give_back(Md5Stream& s);
+    std::uint8_t* staged(std::uint32_t slot);  // the slot's bytes in the arena
 
     unsigned lanes_ = 0;
-    std::uint32_t nslots_ = 0;
     struct ArenaFree {
         void operator()(std::uint8_t* p) const;
     };

@@ -82,7 +82,6 @@ class UploadAnalyzer : public StreamConsumer, private UploadSink {
     // The sticky-packet summary of a connection (valid while it is open).
     const StickySummary& sticky(std::uint32_t conn) const { return sticky_[conn]; }
     const UploadAnalyzerCounters& counters() const { return counters_; }
-    const Md5BatchCounters& md5_counters() const { return md5_.counters(); }
     // Streams whose bodies can be staged for hashing in lanes at once (md5_batch.hpp).
     static std::uint32_t md5_slots(std::uint32_t max_decoders);
 
