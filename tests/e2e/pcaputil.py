@@ -4,11 +4,13 @@
   compute expected answers independently of libpcap),
 - the link types of a pcapng file,
 - running wirelens and splitting its JSON Lines output,
-- a small failure collector so each test reports every problem, not just the first.
+- a small failure collector so each test reports every problem, not just the first,
+- the command line CTest gives every test.
 
 Not a test itself: CMake only registers tests/e2e/test_*.py.
 """
 
+import argparse
 import json
 import os
 import struct
@@ -277,3 +279,15 @@ def sample_captures(samples_dir):
                 if os.path.isfile(path):
                     found.append(path)
     return [p for p in found if os.path.getsize(p) > 0]
+
+
+def arguments(doc=None, samples_required=False, default=None):
+    """The parser of the arguments tests/CMakeLists.txt gives every e2e test
+    (--wirelens PATH --samples DIR --corpus DIR); a test adds its own before parsing.
+    `doc`: the test's docstring, whose first line describes it; `default`: the value of
+    --samples and --corpus when they are not given."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    ap.add_argument("--wirelens", required=True)
+    ap.add_argument("--samples", required=samples_required, default=default)
+    ap.add_argument("--corpus", default=default)
+    return ap

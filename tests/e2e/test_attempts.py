@@ -22,7 +22,6 @@ Checks, for --json, --json --stream, text and --stream text:
 
 Usage: test_attempts.py --wirelens PATH [--samples DIR] [--corpus DIR]
 """
-import argparse
 import collections
 import json
 import os
@@ -143,10 +142,7 @@ def check_json(wl, pcap, want, extra):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--wirelens", required=True)
-    ap.add_argument("--samples")
-    ap.add_argument("--corpus")
+    ap = pu.arguments()
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         pcap = os.path.join(tmp, "attempts.pcap")

@@ -30,7 +30,6 @@ Usage: test_cli.py --wirelens PATH --samples DIR --corpus DIR
 Exit 0 pass, 1 fail, 77 skip.  Standard library only; deterministic.
 """
 
-import argparse
 import concurrent.futures
 import json
 import os
@@ -468,10 +467,7 @@ def pick_capture(samples, corpus):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--wirelens", required=True)
-    ap.add_argument("--samples", default="")
-    ap.add_argument("--corpus", default="")
+    ap = pu.arguments(__doc__, default="")
     args = ap.parse_args()
     if not os.access(args.wirelens, os.X_OK):
         print("FAIL: no wirelens binary at %s" % args.wirelens)

@@ -53,7 +53,6 @@ Usage: test_hostile.py --wirelens PATH --samples DIR --corpus DIR
 Exit 0 pass, 1 fail, 77 skip.  Standard library only; deterministic.
 """
 
-import argparse
 import concurrent.futures
 import hashlib
 import json
@@ -919,10 +918,7 @@ def test_mutants(f, jails, tmp, samples, corpus):
 
 def main():
     global WIRELENS, KEEP
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--wirelens", required=True)
-    ap.add_argument("--samples", default="")
-    ap.add_argument("--corpus", default="")
+    ap = pu.arguments(__doc__, default="")
     ap.add_argument("--keep", help="copy the mutants that fail into this folder")
     args = ap.parse_args()
     WIRELENS = os.path.abspath(args.wirelens)

@@ -41,7 +41,6 @@ Needs root (exit 77 otherwise), ip, ethtool, tcpdump, hping3. Usage:
 Exit 0 pass, 1 fail, 77 skip.
 """
 
-import argparse
 import collections
 import hashlib
 import json
@@ -848,10 +847,7 @@ def run_nobody(f, nsx, wl, work):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--wirelens", required=True)
-    ap.add_argument("--samples", required=True)
-    ap.add_argument("--corpus")
+    ap = pcaputil.arguments(samples_required=True)
     ap.add_argument("--keep", help="copy live.pcap and the live output into this folder")
     args = ap.parse_args()
 

@@ -17,7 +17,6 @@ Usage: test_live_errors.py --wirelens PATH [--samples DIR] [--corpus DIR]
 Exit 0 pass, 1 fail, 77 skip.
 """
 
-import argparse
 import os
 import re
 import shutil
@@ -72,10 +71,7 @@ def fatal(f, what, cmd, needle=None):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--wirelens", required=True)
-    ap.add_argument("--samples")
-    ap.add_argument("--corpus")
+    ap = pcaputil.arguments()
     args = ap.parse_args()
     wl = os.path.abspath(args.wirelens)
     f = pcaputil.Failures("test_live_errors")

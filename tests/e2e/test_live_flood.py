@@ -24,7 +24,6 @@ exit 1 if missing). Usage:
 Exit 0 pass, 1 fail, 77 skip.
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -146,10 +145,7 @@ def stop(proc, timeout=10):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--wirelens", required=True)
-    ap.add_argument("--samples")
-    ap.add_argument("--corpus")
+    ap = pcaputil.arguments()
     ap.add_argument("--keep", help="copy the capture here")
     args = ap.parse_args()
 

@@ -19,7 +19,6 @@ Needs root (exit 77 otherwise). Usage:
 Exit 0 pass, 1 fail, 77 skip.
 """
 
-import argparse
 import hashlib
 import json
 import os
@@ -171,10 +170,7 @@ def upload(nsx, work, upload_dir, host, files, extra, tag):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--wirelens", required=True)
-    ap.add_argument("--samples", required=True)
-    ap.add_argument("--corpus")
+    ap = pcaputil.arguments(samples_required=True)
     ap.add_argument("--big-mib", type=int,
                     default=int(os.environ.get("WIRELENS_LIVE_BIG_MIB", DEFAULT_BIG_MIB)),
                     help="size of the big file in MiB (default %d)" % DEFAULT_BIG_MIB)

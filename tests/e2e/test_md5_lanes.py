@@ -18,7 +18,6 @@ Usage: test_md5_lanes.py --wirelens PATH [--samples DIR] [--corpus DIR]
 Exit 0 pass, 1 fail, 77 skip.
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -29,10 +28,7 @@ import pcaputil
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--wirelens", required=True)
-    ap.add_argument("--samples")
-    ap.add_argument("--corpus")
+    ap = pcaputil.arguments()
     a = ap.parse_args()
     gen = os.path.join(os.path.dirname(os.path.abspath(a.wirelens)), "bench", "gen_workload")
     if not os.access(gen, os.X_OK):

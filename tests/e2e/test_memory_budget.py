@@ -18,7 +18,6 @@ Usage: test_memory_budget.py --wirelens PATH [--samples DIR] [--corpus DIR]
 Exit 0 pass, 1 fail.
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -83,10 +82,7 @@ def analyse(f, wl, pcap, tmp, label):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--wirelens", required=True)
-    ap.add_argument("--samples")
-    ap.add_argument("--corpus")
+    ap = pu.arguments()
     args = ap.parse_args()
     f = pu.Failures("test_memory_budget")
     asan = sanitized(args.wirelens)

@@ -18,11 +18,12 @@ Usage: test_samples.py --wirelens PATH --samples DIR [--corpus DIR]
 Exit 0 pass, 1 fail, 77 skip.
 """
 
-import argparse
 import json
 import os
 import subprocess
 import sys
+
+import pcaputil
 
 # Frame number (1-based) -> the reason wirelens must give; None: not malformed.
 MALFORMED = {
@@ -183,10 +184,7 @@ def test_connections(wl, samples):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--wirelens", required=True)
-    ap.add_argument("--samples", required=True)
-    ap.add_argument("--corpus")
+    ap = pcaputil.arguments(samples_required=True)
     a = ap.parse_args()
     if not os.path.exists(os.path.join(a.samples, "malformed.pcap")):
         print("SKIP: no samples in %s" % a.samples)

@@ -25,7 +25,6 @@ Usage: test_threads.py --wirelens PATH --samples DIR [--corpus DIR]
 Exit 0 pass, 1 fail, 77 skip.
 """
 
-import argparse
 import collections
 import glob
 import hashlib
@@ -34,6 +33,8 @@ import os
 import subprocess
 import sys
 import tempfile
+
+import pcaputil
 
 failures = []
 
@@ -153,10 +154,7 @@ def compare_stream(wirelens, path):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--wirelens", required=True)
-    ap.add_argument("--samples", required=True)
-    ap.add_argument("--corpus")
+    ap = pcaputil.arguments(samples_required=True)
     a = ap.parse_args()
     samples = sorted(glob.glob(os.path.join(a.samples, "*.pcap*")))
     if not samples:

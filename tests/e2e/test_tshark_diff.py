@@ -51,7 +51,6 @@ compared; prints agreement per field and the first disagreements (file and
 frame number).  Exit 0 pass, 1 fail, 77 skip (no tshark).  Stdlib only.
 """
 
-import argparse
 import collections
 import concurrent.futures
 import ipaddress
@@ -356,10 +355,7 @@ def check_job(st, job, wl, ts, ts_rc, ts_err):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--wirelens", required=True)
-    ap.add_argument("--samples", default="")
-    ap.add_argument("--corpus", default="")
+    ap = pu.arguments(__doc__, default="")
     ap.add_argument("-v", "--verbose", action="store_true", help="list every disagreement")
     args = ap.parse_args()
     if not tf.available():

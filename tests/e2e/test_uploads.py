@@ -20,7 +20,6 @@ Usage: test_uploads.py --wirelens PATH [--samples DIR] [--corpus DIR]
 Exit 0 pass, 1 fail.
 """
 
-import argparse
 import hashlib
 import json
 import os
@@ -989,10 +988,7 @@ def sc_not_uploads(s):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--wirelens", required=True)
-    ap.add_argument("--samples")
-    ap.add_argument("--corpus")
+    ap = pcaputil.arguments()
     ap.add_argument("--keep", help="copy the crafted captures into this folder")
     args = ap.parse_args()
     f = pcaputil.Failures("test_uploads")
