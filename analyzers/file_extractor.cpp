@@ -1,7 +1,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1  // renameat2 and RENAME_NOREPLACE (g++ defines it already)
 #endif
-#include "file_extractor.hpp"
+#include "analyzers/file_extractor.hpp"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "framed_upload.hpp"
+#include "analyzers/framed_upload.hpp"
 
 #include <openssl/evp.h>
 

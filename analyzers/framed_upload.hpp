@@ -40,7 +40,7 @@
 #include <string>
 #include <string_view>
 
-#include "md5_batch.hpp"
+#include "analyzers/md5_batch.hpp"
 
 namespace wl {
 

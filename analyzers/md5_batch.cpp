@@ -1,4 +1,4 @@
-#include "md5_batch.hpp"
+#include "analyzers/md5_batch.hpp"
 
 // MD5_CTX and MD5_Init/Update/Final are OpenSSL's low-level MD5, deprecated in 3.0 in
 // favour of EVP, which cannot start from or hand over a state. They are still part of

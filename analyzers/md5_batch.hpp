@@ -15,7 +15,7 @@
 // than four streams with bytes staged are hashed by OpenSSL from the slot; a stream that
 // gets no slot (all taken, a CPU with neither AVX2 nor AVX-512F, or slots == 0) by
 // OpenSSL straight from the caller's bytes. Digests are the same either way
-// (tests/unit/test_md5_batch.cpp checks the lanes against OpenSSL).
+// (tests/unit/analyzers/test_md5_batch.cpp checks the lanes against OpenSSL).
 //
 // Nothing is allocated after construction: the slots are one arena.
 #pragma once

@@ -1,11 +1,11 @@
-#include "syn_flood.hpp"
+#include "analyzers/syn_flood.hpp"
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
 
-#include "tcp.hpp"
+#include "decode/tcp.hpp"
 
 namespace wl {
 

@@ -1,4 +1,4 @@
-#include "upload_analyzer.hpp"
+#include "analyzers/upload_analyzer.hpp"
 
 #include <algorithm>
 #include <cstddef>

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "file_extractor.hpp"
-#include "flow_tracker.hpp"
-#include "framed_upload.hpp"
-#include "md5_batch.hpp"
-#include "tcp_reassembler.hpp"
+#include "analyzers/file_extractor.hpp"
+#include "analyzers/framed_upload.hpp"
+#include "analyzers/md5_batch.hpp"
+#include "flow/flow_tracker.hpp"
+#include "flow/tcp_reassembler.hpp"
 
 namespace wl {
 

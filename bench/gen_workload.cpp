@@ -44,7 +44,7 @@
 #include <string>
 #include <vector>
 
-#include "pcap_writer.hpp"
+#include "capture/pcap_writer.hpp"
 
 namespace {
 

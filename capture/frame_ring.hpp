@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "pcap_source.hpp"
+#include "capture/pcap_source.hpp"
 
 namespace wl {
 

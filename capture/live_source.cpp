@@ -1,4 +1,4 @@
-#include "live_source.hpp"
+#include "capture/live_source.hpp"
 
 #include <arpa/inet.h>
 #include <net/if.h>

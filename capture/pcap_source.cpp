@@ -1,4 +1,4 @@
-#include "pcap_source.hpp"
+#include "capture/pcap_source.hpp"
 
 #include <pcap/pcap.h>
 #include <stdio_ext.h>

@@ -1,4 +1,4 @@
-#include "pcap_writer.hpp"
+#include "capture/pcap_writer.hpp"
 
 #include <fcntl.h>
 #include <limits.h>

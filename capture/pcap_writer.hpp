@@ -24,7 +24,7 @@
 #include <memory>
 #include <string>
 
-#include "pcap_source.hpp"  // RawFrame
+#include "capture/pcap_source.hpp"  // RawFrame
 
 struct pcap;
 struct pcap_dumper;

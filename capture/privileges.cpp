@@ -1,4 +1,4 @@
-#include "privileges.hpp"
+#include "capture/privileges.hpp"
 
 #include <grp.h>
 #include <linux/capability.h>

@@ -16,16 +16,16 @@
 #include <thread>
 #include <vector>
 
-#include "frame_ring.hpp"
-#include "live_source.hpp"
-#include "memory_plan.hpp"
-#include "oui.hpp"
-#include "out_buffer.hpp"
-#include "pcap_source.hpp"
-#include "pcap_writer.hpp"
-#include "pipeline.hpp"
-#include "privileges.hpp"
-#include "sharded.hpp"
+#include "capture/frame_ring.hpp"
+#include "capture/live_source.hpp"
+#include "capture/pcap_source.hpp"
+#include "capture/pcap_writer.hpp"
+#include "capture/privileges.hpp"
+#include "decode/oui.hpp"
+#include "pipeline/memory_plan.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/sharded.hpp"
+#include "report/out_buffer.hpp"
 
 namespace {
 

@@ -2,8 +2,8 @@
 // recognised by their fixed header alone.
 #pragma once
 
-#include "bytes.hpp"
-#include "error.hpp"
+#include "decode/bytes.hpp"
+#include "decode/error.hpp"
 
 namespace wl {
 

@@ -1,4 +1,4 @@
-#include "checksum.hpp"
+#include "decode/checksum.hpp"
 
 namespace wl {
 

@@ -2,7 +2,7 @@
 // their pseudo headers.
 #pragma once
 
-#include "bytes.hpp"
+#include "decode/bytes.hpp"
 
 namespace wl {
 

@@ -1,4 +1,4 @@
-#include "counters.hpp"
+#include "decode/counters.hpp"
 
 #include <bit>
 

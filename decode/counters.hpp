@@ -6,7 +6,7 @@
 #include <array>
 #include <cstdint>
 
-#include "packet.hpp"
+#include "decode/packet.hpp"
 
 namespace wl {
 

@@ -1,5 +1,5 @@
-#include "checksum.hpp"
-#include "packet.hpp"
+#include "decode/checksum.hpp"
+#include "decode/packet.hpp"
 
 namespace wl {
 

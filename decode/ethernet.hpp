@@ -1,8 +1,8 @@
 // Ethernet II header and stacked 802.1Q / 802.1ad tags.
 #pragma once
 
-#include "bytes.hpp"
-#include "error.hpp"
+#include "decode/bytes.hpp"
+#include "decode/error.hpp"
 
 namespace wl {
 

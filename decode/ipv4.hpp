@@ -2,8 +2,8 @@
 // the captured bytes and that the total length fits the frame on the wire.
 #pragma once
 
-#include "bytes.hpp"
-#include "error.hpp"
+#include "decode/bytes.hpp"
+#include "decode/error.hpp"
 
 namespace wl {
 

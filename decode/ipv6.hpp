@@ -2,8 +2,8 @@
 // down to the upper-layer protocol.
 #pragma once
 
-#include "bytes.hpp"
-#include "error.hpp"
+#include "decode/bytes.hpp"
+#include "decode/error.hpp"
 
 namespace wl {
 

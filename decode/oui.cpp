@@ -1,4 +1,4 @@
-#include "oui.hpp"
+#include "decode/oui.hpp"
 
 #include <algorithm>
 #include <fstream>

@@ -1,6 +1,6 @@
 // The IEEE registry CSV parser, shared by the build-time table generator and
 // the run-time --oui loader.
-#include "oui.hpp"
+#include "decode/oui.hpp"
 
 namespace wl {
 

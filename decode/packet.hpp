@@ -2,13 +2,13 @@
 // (gopacket's DecodingLayerParser shape), so decoding never allocates.
 #pragma once
 
-#include "arp.hpp"
-#include "ethernet.hpp"
-#include "ipv4.hpp"
-#include "ipv6.hpp"
-#include "link.hpp"
-#include "tcp.hpp"
-#include "udp.hpp"
+#include "decode/arp.hpp"
+#include "decode/ethernet.hpp"
+#include "decode/ipv4.hpp"
+#include "decode/ipv6.hpp"
+#include "decode/link.hpp"
+#include "decode/tcp.hpp"
+#include "decode/udp.hpp"
 
 namespace wl {
 

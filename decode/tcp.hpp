@@ -2,8 +2,8 @@
 // option length once; the getters and the option walk read without checks.
 #pragma once
 
-#include "bytes.hpp"
-#include "error.hpp"
+#include "decode/bytes.hpp"
+#include "decode/error.hpp"
 
 namespace wl {
 

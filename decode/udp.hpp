@@ -1,8 +1,8 @@
 // UDP header (RFC 768) with its length checked against the IP payload.
 #pragma once
 
-#include "bytes.hpp"
-#include "error.hpp"
+#include "decode/bytes.hpp"
+#include "decode/error.hpp"
 
 namespace wl {
 

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "flow_key.hpp"
+#include "flow/flow_key.hpp"
 
 namespace wl {
 

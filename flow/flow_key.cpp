@@ -1,4 +1,4 @@
-#include "flow_key.hpp"
+#include "flow/flow_key.hpp"
 
 #include <cstddef>
 

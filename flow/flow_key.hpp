@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "packet.hpp"
+#include "decode/packet.hpp"
 
 namespace wl {
 

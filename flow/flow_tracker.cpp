@@ -1,6 +1,6 @@
-#include "flow_tracker.hpp"
+#include "flow/flow_tracker.hpp"
 
-#include "tcp_reassembler.hpp"
+#include "flow/tcp_reassembler.hpp"
 
 #include <algorithm>
 #include <array>

@@ -8,8 +8,8 @@
 #include <memory>
 #include <vector>
 
-#include "connection.hpp"
-#include "packet.hpp"
+#include "decode/packet.hpp"
+#include "flow/connection.hpp"
 
 namespace wl {
 

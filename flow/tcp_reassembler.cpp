@@ -1,4 +1,4 @@
-#include "tcp_reassembler.hpp"
+#include "flow/tcp_reassembler.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -10,7 +10,7 @@
 #include <memory>
 #include <vector>
 
-#include "flow_tracker.hpp"
+#include "flow/flow_tracker.hpp"
 
 namespace wl {
 

@@ -12,10 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include "file_extractor.hpp"
-#include "fuzz_input.hpp"
-#include "tcp_reassembler.hpp"
-#include "upload_analyzer.hpp"
+#include "analyzers/file_extractor.hpp"
+#include "analyzers/upload_analyzer.hpp"
+#include "flow/tcp_reassembler.hpp"
+#include "fuzz/fuzz_input.hpp"
 
 namespace wl::fuzz {
 

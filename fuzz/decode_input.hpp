@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "link.hpp"
+#include "decode/link.hpp"
 
 namespace wl::fuzz::decode_input {
 

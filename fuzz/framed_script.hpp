@@ -24,7 +24,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "fuzz_input.hpp"
+#include "fuzz/fuzz_input.hpp"
 
 namespace wl::fuzz::framed {
 

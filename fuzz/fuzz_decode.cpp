@@ -13,14 +13,14 @@
 #include <cstring>
 #include <string>
 
-#include "counters.hpp"
-#include "decode_input.hpp"
-#include "flow_tracker.hpp"
-#include "fuzz_input.hpp"
-#include "oui.hpp"
-#include "out_buffer.hpp"
-#include "packet.hpp"
-#include "packet_report.hpp"
+#include "decode/counters.hpp"
+#include "decode/oui.hpp"
+#include "decode/packet.hpp"
+#include "flow/flow_tracker.hpp"
+#include "fuzz/decode_input.hpp"
+#include "fuzz/fuzz_input.hpp"
+#include "report/out_buffer.hpp"
+#include "report/packet_report.hpp"
 
 namespace {
 

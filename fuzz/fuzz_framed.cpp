@@ -7,11 +7,11 @@
 #include <cstdint>
 #include <string_view>
 
-#include "checked_stages.hpp"
-#include "file_extractor.hpp"
-#include "framed_script.hpp"
-#include "framed_upload.hpp"
-#include "fuzz_input.hpp"
+#include "analyzers/file_extractor.hpp"
+#include "analyzers/framed_upload.hpp"
+#include "fuzz/checked_stages.hpp"
+#include "fuzz/framed_script.hpp"
+#include "fuzz/fuzz_input.hpp"
 
 namespace {
 

@@ -16,13 +16,13 @@
 #include <cstdio>
 #include <string>
 
-#include "fuzz_input.hpp"
-#include "oui.hpp"
-#include "out_buffer.hpp"
-#include "packet_report.hpp"
-#include "pcap_source.hpp"
-#include "pipeline.hpp"
-#include "scratch_dir.hpp"
+#include "capture/pcap_source.hpp"
+#include "decode/oui.hpp"
+#include "fuzz/fuzz_input.hpp"
+#include "fuzz/scratch_dir.hpp"
+#include "pipeline/pipeline.hpp"
+#include "report/out_buffer.hpp"
+#include "report/packet_report.hpp"
 
 namespace {
 

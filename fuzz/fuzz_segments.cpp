@@ -12,15 +12,15 @@
 #include <string>
 #include <vector>
 
-#include "checked_stages.hpp"
-#include "file_extractor.hpp"
-#include "flow_tracker.hpp"
-#include "fuzz_input.hpp"
-#include "packet.hpp"
-#include "scratch_dir.hpp"
-#include "segment_script.hpp"
-#include "tcp_reassembler.hpp"
-#include "upload_analyzer.hpp"
+#include "analyzers/file_extractor.hpp"
+#include "analyzers/upload_analyzer.hpp"
+#include "decode/packet.hpp"
+#include "flow/flow_tracker.hpp"
+#include "flow/tcp_reassembler.hpp"
+#include "fuzz/checked_stages.hpp"
+#include "fuzz/fuzz_input.hpp"
+#include "fuzz/scratch_dir.hpp"
+#include "fuzz/segment_script.hpp"
 
 namespace {
 

@@ -25,9 +25,9 @@
 #include <string_view>
 #include <vector>
 
-#include "decode_input.hpp"
-#include "framed_script.hpp"
-#include "segment_script.hpp"
+#include "fuzz/decode_input.hpp"
+#include "fuzz/framed_script.hpp"
+#include "fuzz/segment_script.hpp"
 
 namespace {
 

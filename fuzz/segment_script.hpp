@@ -29,7 +29,7 @@
 #include <span>
 #include <vector>
 
-#include "fuzz_input.hpp"
+#include "fuzz/fuzz_input.hpp"
 
 namespace wl::fuzz::segments {
 

@@ -1,9 +1,9 @@
-#include "alert_report.hpp"
+#include "report/alert_report.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
-#include "conn_report.hpp"
+#include "report/conn_report.hpp"
 
 namespace wl {
 

@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "out_buffer.hpp"
-#include "syn_flood.hpp"
+#include "analyzers/syn_flood.hpp"
+#include "report/out_buffer.hpp"
 
 namespace wl {
 

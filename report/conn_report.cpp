@@ -1,11 +1,11 @@
-#include "conn_report.hpp"
+#include "report/conn_report.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <ctime>
 
-#include "format.hpp"
-#include "packet_report.hpp"
+#include "report/format.hpp"
+#include "report/packet_report.hpp"
 
 namespace wl {
 

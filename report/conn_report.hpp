@@ -6,9 +6,9 @@
 #include <string_view>
 #include <vector>
 
-#include "flow_tracker.hpp"
-#include "oui.hpp"
-#include "out_buffer.hpp"
+#include "decode/oui.hpp"
+#include "flow/flow_tracker.hpp"
+#include "report/out_buffer.hpp"
 
 namespace wl {
 

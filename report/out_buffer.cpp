@@ -1,10 +1,10 @@
-#include "out_buffer.hpp"
+#include "report/out_buffer.hpp"
 
 #include <charconv>
 #include <cmath>
 #include <cstring>
 
-#include "format.hpp"
+#include "report/format.hpp"
 
 namespace wl {
 

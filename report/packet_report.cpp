@@ -1,4 +1,4 @@
-#include "packet_report.hpp"
+#include "report/packet_report.hpp"
 
 #include <ctime>
 

@@ -4,14 +4,14 @@
 
 #include <string>
 
-#include "counters.hpp"
-#include "flow_tracker.hpp"
-#include "oui.hpp"
-#include "out_buffer.hpp"
-#include "packet.hpp"
-#include "syn_flood.hpp"
-#include "tcp_reassembler.hpp"
-#include "upload_analyzer.hpp"
+#include "analyzers/syn_flood.hpp"
+#include "analyzers/upload_analyzer.hpp"
+#include "decode/counters.hpp"
+#include "decode/oui.hpp"
+#include "decode/packet.hpp"
+#include "flow/flow_tracker.hpp"
+#include "flow/tcp_reassembler.hpp"
+#include "report/out_buffer.hpp"
 
 namespace wl {
 

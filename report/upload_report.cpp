@@ -1,6 +1,6 @@
-#include "upload_report.hpp"
+#include "report/upload_report.hpp"
 
-#include "conn_report.hpp"
+#include "report/conn_report.hpp"
 
 #include <algorithm>
 #include <array>

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "out_buffer.hpp"
-#include "upload_analyzer.hpp"
+#include "analyzers/upload_analyzer.hpp"
+#include "report/out_buffer.hpp"
 
 namespace wl {
 

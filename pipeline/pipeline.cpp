@@ -1,0 +1,201 @@
+#include "pipeline/pipeline.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "analyzers/file_extractor.hpp"
+#include "analyzers/upload_analyzer.hpp"
+#include "flow/flow_tracker.hpp"
+#include "flow/tcp_reassembler.hpp"
+#include "report/alert_report.hpp"
+#include "report/conn_report.hpp"
+#include "report/upload_report.hpp"
+
+namespace wl {
+
+// A completed handshake tells the flood detector which SYNs were legitimate
+// (the merging side's, through the hooks, when this pipeline is a shard), and
+// is an event of its own in stream mode.
+class Pipeline::Handshakes : public HandshakeObserver {
+  public:
+    Handshakes(SynFloodDetector* flood, ShardHooks* hooks, ConnReporter* stream)
+        : flood_(flood), hooks_(hooks), stream_(stream) {}
+    void handshake_completed(const Connection& c, std::uint64_t ts_ns) override {
+        if (flood_ != nullptr) flood_->completed(ts_ns, c.key.ip_version, c.resp.addr, c.resp.port);
+        if (hooks_ != nullptr) hooks_->handshake(ts_ns, c.key.ip_version, c.resp.addr, c.resp.port);
+        if (stream_ != nullptr) stream_->established(c, ts_ns);
+    }
+
+  private:
+    SynFloodDetector* flood_;
+    ShardHooks* hooks_;
+    ConnReporter* stream_;
+};
+
+namespace {
+
+void feed_flood(SynFloodDetector& d, const Packet& p) {
+    if (!p.has(Layer::Tcp)) return;
+    d.packet(p.ts_ns, p.ip_version, p.ip_src(), p.tcp.src_port(), p.ip_dst(), p.tcp.dst_port(),
+             p.tcp.flags());
+}
+
+}  // namespace
+
+FlowOptions flow_options_of(const PipelineOptions& opt) {
+    FlowOptions f;
+    f.max_flows = opt.max_flows;
+    f.max_attempts = opt.max_attempts;
+    f.uid_first = std::uint64_t{opt.uid_shard} + 1;
+    f.uid_step = std::max(opt.uid_shards, 1u);
+    f.tcp_inactivity_ns = static_cast<std::uint64_t>(opt.tcp_timeout * 1e9);
+    f.udp_inactivity_ns = static_cast<std::uint64_t>(opt.udp_timeout * 1e9);
+    f.icmp_inactivity_ns = static_cast<std::uint64_t>(opt.icmp_timeout * 1e9);
+    if (opt.ladder) {
+        f.ladder_conns = opt.ladder_uid.empty() ? opt.ladder_max : 1;
+        std::snprintf(f.ladder_uid, sizeof f.ladder_uid, "%s", opt.ladder_uid.c_str());
+    }
+    return f;
+}
+
+ReassemblyOptions reassembly_options_of(const PipelineOptions& opt) {
+    ReassemblyOptions r;
+    r.max_bytes = opt.max_reassembly;
+    r.max_per_stream =
+        static_cast<std::uint32_t>(std::min<std::uint64_t>(opt.max_reassembly / 4 + 1, 1u << 30));
+    return r;
+}
+
+UploadOptions upload_options_of(const PipelineOptions& opt) {
+    UploadOptions u;
+    u.max_header = opt.max_header;
+    u.size_key = opt.size_key;
+    u.sha256 = opt.sha256;
+    u.md5_lanes = opt.md5_lanes;
+    return u;
+}
+
+Pipeline::Pipeline(const PipelineOptions& opt, OutBuffer& out, const OuiRegistry& oui)
+    : opt_(opt), out_(out), oui_(oui) {}
+
+Pipeline::~Pipeline() = default;
+
+bool Pipeline::open(std::string& error) {
+    dopts_.verify_checksums = opt_.verify_checksums;
+
+    const FlowOptions fopts = flow_options_of(opt_);
+    ladder_conns_ = fopts.ladder_conns;
+    conns_ = std::make_unique<ConnReporter>(out_, oui_, opt_.json);
+    conns_->set_stream(opt_.stream);
+    conns_->set_fold_attempts(!opt_.all_attempts);
+    uploads_ = std::make_unique<UploadReporter>(out_, opt_.json);
+    uploads_->set_stream(opt_.stream);
+    flows_ = std::make_unique<FlowTracker>(fopts, *conns_);
+
+    extractor_ = std::make_unique<FileExtractor>();
+    if (!opt_.extract_dir.empty()) {
+        ExtractOptions eo;
+        eo.dir = opt_.extract_dir;
+        eo.keep_partial = opt_.extract_partial;
+        eo.max_size = opt_.extract_max;
+        if (!extractor_->open(eo, error)) return false;
+    }
+    alerts_ = std::make_unique<AlertReporter>(out_, opt_.json);
+    alerts_->set_stream(opt_.stream);
+    if (!opt_.no_flood) flood_ = std::make_unique<SynFloodDetector>(opt_.flood, *alerts_);
+    if (flood_ || hooks_ != nullptr || opt_.stream) {
+        handshakes_ = std::make_unique<Handshakes>(flood_.get(), hooks_,
+                                                   opt_.stream ? conns_.get() : nullptr);
+        flows_->set_handshake_observer(handshakes_.get());
+    }
+    if (!opt_.no_flows && !opt_.no_reassembly) {
+        analyzer_ = std::make_unique<UploadAnalyzer>(
+            upload_options_of(opt_), opt_.upload_ports, fopts.max_flows, opt_.max_uploads, *flows_,
+            *uploads_, opt_.extract_dir.empty() ? nullptr : extractor_.get());
+        reassembler_ = std::make_unique<TcpReassembler>(fopts.max_flows,
+                                                        reassembly_options_of(opt_), *analyzer_);
+        flows_->set_reassembler(reassembler_.get());
+    }
+    return true;
+}
+
+void Pipeline::frame(const RawFrame& f) {
+    pkt_.ts_ns = f.ts_ns;
+    pkt_.caplen = f.caplen;
+    pkt_.wire_len = f.len;
+    decode(Bytes{f.data, f.caplen}, pkt_, dopts_);
+    counters_.count(pkt_);
+    if (opt_.no_flows) {
+        if (flood_) feed_flood(*flood_, pkt_);
+    } else {
+        // The connection's table slot is fetched while the flood detector works.
+        FlowPacketInfo info;
+        const bool tracked = flows_->prepare(pkt_, info);
+        if (flood_) feed_flood(*flood_, pkt_);
+        flows_->process(pkt_, tracked ? &info : nullptr);
+        if (opt_.stream) conns_->advance(pkt_.ts_ns);
+        // Tunnels: the carried packet is a packet of its own for the flow stage
+        // (its outer UDP flow, if any, was counted above), as Zeek logs both.
+        for_each_tunneled(pkt_, inner_, dopts_, [this](const Packet& in, int depth) {
+            ++counters_.tunneled;
+            if (flood_) feed_flood(*flood_, in);
+            if (hooks_ != nullptr) hooks_->inner_packet(depth);
+            flows_->process(in);
+        });
+    }
+    if (opt_.packets) {
+        if (opt_.json) {
+            write_packet_json(out_, pkt_, oui_);
+        } else {
+            write_packet_text(out_, pkt_, oui_);
+        }
+    }
+}
+
+void Pipeline::tick(std::uint64_t now_ns) {
+    if (!opt_.no_flows) {
+        flows_->expire(now_ns);
+        conns_->advance(now_ns);
+    }
+    if (flood_) flood_->advance(now_ns);
+}
+
+void Pipeline::finish(const InputSummary& summary) {
+    if (flood_) flood_->finish(counters_.last_ts_ns);  // ends alerts still open
+    if (!opt_.no_flows && opt_.packets && !opt_.json) out_.put('\n');
+    write_closing_report(out_, opt_.json, alerts_.get(), flood_.get(), counters_, summary,
+                         end_flows());
+}
+
+void write_closing_report(OutBuffer& out, bool json, AlertReporter* alerts, SynFloodDetector* flood,
+                          const DecodeCounters& counters, const InputSummary& summary,
+                          StageCounters stages) {
+    if (flood != nullptr) {
+        alerts->finish();  // the flood section and its charts
+        stages.flood = flood;
+    }
+    if (json) {
+        write_stats_json(out, counters, summary, stages);
+    } else {
+        out.put('\n');
+        write_summary_text(out, counters, summary, stages);
+    }
+}
+
+StageCounters Pipeline::end_flows() {
+    StageCounters stages;
+    if (opt_.no_flows) return stages;
+    flows_->flush();
+    conns_->finish(flows_->counters(), ladder_conns_, opt_.ladder);
+    uploads_->finish();
+    stages.flows = &flows_->counters();
+    if (reassembler_) stages.reassembly = &reassembler_->counters();
+    if (analyzer_) stages.uploads = &analyzer_->counters();
+    return stages;
+}
+
+std::size_t Pipeline::open_connections() const {
+    return opt_.no_flows ? 0 : flows_->open();
+}
+
+}  // namespace wl
