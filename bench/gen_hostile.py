@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the hostile traces of the memory-budget checks (issue 8) as pcap
+"""Writes the hostile traces of the memory-budget checks as pcap
 files (bytes in a file; nothing is sent). Addresses from 198.18.0.0/15 only.
 
   gen_hostile.py concurrent OUT.pcap N   N TCP connections that all open (SYN,

@@ -1,4 +1,4 @@
-// gen_workload: writes issue 7's benchmark workloads, the same bytes for the same seed.
+// gen_workload: writes the benchmark workloads, the same bytes for the same seed.
 //
 //   gen_workload mixed OUT.pcap [--seed N] [--connections N] [--concurrency N]
 //                               [--flood N] [--flood-rate R] [--flood-start S]

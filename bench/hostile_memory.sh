@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Peak memory under the three hostile traces of issue 8, at full size, with the
+# Peak memory under the three hostile traces of the memory-budget checks, at full size, with the
 # default budget and with --max-memory 64M:
 #   synflood    10,000,000 spoofed SYNs to one victim
 #   concurrent  1,000,000 connections that open and never close

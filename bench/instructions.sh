@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Instructions per packet (valgrind's callgrind: repeatable, unlike wall time on a
-# shared machine) for wirelens' analyses of the first packets of issue 7's workloads.
+# shared machine) for wirelens' analyses of the first packets of the benchmark's workloads.
 # usage: bench/instructions.sh [BUILD_DIR]   env: PACKETS=200000 WORK=/var/tmp/wirelens-bench SEED=7
 # Needs the workloads bench/run.sh generates (it runs bench/run.sh's generator if missing).
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live capture under load (issue 6's "Done means"): replaying a capture as fast as
+# Live capture under load: replaying a capture as fast as
 # tcpreplay can over a veth pair, wirelens must drop no more packets than
 # `tcpdump -w /dev/null` on the same replay.
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A first measurement, until issue 7's benchmark suite: wirelens' three depths
+# A quick measurement of wirelens' three depths
 # of analysis on samples/upload-v4.pcap repeated 2,000 times (264,000 packets,
 # 285 MB), median of 5 runs each, with peak RSS. Usage: bench/quick.sh [BUILD_DIR]
 set -euo pipefail

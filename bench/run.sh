@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 7's benchmark: wirelens against its peers on two generated workloads.
+# The benchmark: wirelens against its peers on two generated workloads.
 #
 #   mixed     ~1M packets: 30,000 framed uploads (0 B-64 KiB, ~390 MB of bodies) with
 #             their replies, 64 connections at once, some reordered, retransmitted or

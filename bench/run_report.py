@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The markdown report of bench/run.sh: workloads, checks, the table of medians and the
-PASS/FAIL of issue 7's targets. Called by run.sh (which sets the BENCH_* environment):
+PASS/FAIL of the benchmark's targets. Called by run.sh (which sets the BENCH_* environment):
 
   run_report.py TIMES.tsv [WORKLOAD PCAP SUMMARY.json TSHARK VERIFY.jsonl GEN_SECS]...
 """
@@ -196,7 +196,7 @@ def main():
 
     out = []
     p = out.append
-    p("# wirelens benchmark (issue 7)")
+    p("# wirelens benchmark")
     p("")
     p("- date: %s" % env("BENCH_DATE"))
     p("- machine: %s" % env("BENCH_MACHINE"))
@@ -341,7 +341,7 @@ def main():
                             "wirelens has no --threads"))
             targets.append((False, "mixed: scaling from 1 to 2 threads reported",
                             "wirelens has no --threads"))
-    p("## Targets of issue 7")
+    p("## Targets")
     p("")
     for ok, what, got in targets:
         w = what.split(":")[0]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5's memory figure: a spoofed flood of 10 million SYNs from random sources
+# The flood memory figure: a spoofed flood of 10 million SYNs from random sources
 # (1 million per second, 10 s), analysed with the default settings; peak RSS
 # from /usr/bin/time, in JSON and in text mode. Usage: bench/syn_flood_memory.sh [BUILD_DIR] [N]
 set -euo pipefail

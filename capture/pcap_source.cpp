@@ -36,10 +36,10 @@ std::unique_ptr<PcapSource> PcapSource::open_file(const std::string& path, std::
     // Nanosecond precision keeps pcapng and nanosecond pcap timestamps whole;
     // microsecond files are scaled by libpcap.
     // Our own FILE with a 64 KiB buffer: libpcap reads each record with two
-    // freads, and stdio's default buffer (one 4 KiB read per few packets) made
-    // the read system calls a visible cost. Not larger: every refill passes
-    // through the cache the connection table needs (1 MiB was 4% slower on the
-    // mixed workload). pcap_close() closes the FILE.
+    // freads, and with stdio's default 4 KiB buffer the read system calls are
+    // a visible cost. Not larger: every refill streams through the cache the
+    // connection table needs, so a megabyte costs more in misses than it saves
+    // in calls. pcap_close() closes the FILE.
     std::FILE* fp = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
     if (fp == nullptr) {
         error = "cannot read " + path + ": " + std::strerror(errno);

@@ -21,6 +21,7 @@
 #include "fuzz/fuzz_input.hpp"
 #include "report/out_buffer.hpp"
 #include "report/packet_report.hpp"
+#include "report/summary_report.hpp"
 
 namespace {
 

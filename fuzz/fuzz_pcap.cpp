@@ -23,6 +23,7 @@
 #include "pipeline/pipeline.hpp"
 #include "report/out_buffer.hpp"
 #include "report/packet_report.hpp"
+#include "report/summary_report.hpp"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "pipeline/pipeline.hpp"
-#include "report/packet_report.hpp"
+#include "report/summary_report.hpp"
 
 namespace wl {
 

@@ -15,6 +15,7 @@
 #include "decode/packet.hpp"
 #include "report/out_buffer.hpp"
 #include "report/packet_report.hpp"
+#include "report/summary_report.hpp"
 
 namespace wl {
 

@@ -10,8 +10,12 @@
 #include <thread>
 #include <type_traits>
 
+#include "analyzers/upload_analyzer.hpp"
 #include "capture/frame_ring.hpp"
+#include "flow/flow_tracker.hpp"
+#include "flow/tcp_reassembler.hpp"
 #include "report/packet_report.hpp"
+#include "report/summary_report.hpp"
 
 namespace wl {
 

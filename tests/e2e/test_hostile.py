@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hostile inputs end to end (issue 8): the real binary, --extract into a trap.
+"""Hostile inputs end to end: the real binary, --extract into a trap.
 
 Every run reads one hostile capture with `--json --extract DIR` (plus options), in
 a workspace built to catch writes where none may happen: DIR is pre-seeded with a

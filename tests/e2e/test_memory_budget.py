@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""--max-memory under hostile traffic (issue 8): three traces made by
+"""--max-memory under hostile traffic: three traces made by
 bench/gen_hostile.py, each analysed with a 24 MiB budget.
 
   concurrent  100,000 connections that open and never close

@@ -1,4 +1,4 @@
-// Hostile inputs (issue 8), stage by stage, under the sanitizer build: what the
+// Hostile inputs, stage by stage, under the sanitizer build: what the
 // decode, reassembly, upload and carving tests elsewhere check on chosen cases,
 // here on every value an attacker can put in a length, count or offset field.
 // Each frame or stream lies in a buffer of exactly its size, so ASan sees a read
