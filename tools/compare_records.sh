@@ -20,6 +20,10 @@ JOBS=${JOBS:-$(nproc)}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# Copies, so that a rebuild during the comparison cannot change what is compared.
+cp "$old" "$tmp/old-wirelens"
+cp "$new" "$tmp/new-wirelens"
+old=$tmp/old-wirelens new=$tmp/new-wirelens
 
 # One line per run: FILE<TAB>options. Small files get every mode.
 small_modes=(
