@@ -35,10 +35,9 @@ char side_letter(char upper, int dir) {
 
 // Position of `seq` relative to `start`, unwrapped around `ref_rel` (a
 // position already known): sequence numbers wrap past 2^32, positions do not.
-std::int64_t unwrap(std::uint64_t ref_rel, std::uint32_t start, std::uint32_t seq) {
-    const std::uint32_t ref = start + static_cast<std::uint32_t>(ref_rel);
-    const auto d = static_cast<std::int32_t>(seq - ref);
-    return static_cast<std::int64_t>(ref_rel) + d;
+std::int64_t unwrap(std::uint64_t ref_rel, SeqNumber start, SeqNumber seq) {
+    const SeqNumber ref = start + static_cast<std::uint32_t>(ref_rel);
+    return static_cast<std::int64_t>(ref_rel) + (seq - ref);
 }
 
 // Zeek records c, g, t and w on the 1st, 10th, 100th, ... occurrence.
@@ -50,7 +49,7 @@ void scaled(Connection& c, std::uint32_t& counter, char upper, int dir) {
     if (n == 1) c.add_history(side_letter(upper, dir));
 }
 
-void init_side(TcpSide& s, std::uint32_t start, std::uint64_t last_rel, bool by_syn) {
+void init_side(TcpSide& s, SeqNumber start, std::uint64_t last_rel, bool by_syn) {
     s.start_seq = start;
     s.syn_seen = by_syn;
     s.seq_init = true;
@@ -309,8 +308,8 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
     list_unlink(idx);
     // Copied from a blank record by the library's memcpy (vector stores) rather
     // than value-initialised in place: the compiler writes the known size with
-    // rep stos or rep movs, whose start-up was 3% of a flood. The size is
-    // hidden from it (an empty asm) so that it calls the library.
+    // rep stos or rep movs, whose start-up costs too much once per packet of a
+    // flood. The size is hidden from it (an empty asm) so that it calls the library.
     std::size_t size = sizeof(Connection);
     asm("" : "+r"(size));
     std::memcpy(static_cast<void*>(&pool_[idx]), &kFreshConnection, size);
@@ -407,8 +406,8 @@ void FlowTracker::sweep(std::uint64_t now_ns, int budget) {
         const std::uint32_t idx = sweep_pos_;
         sweep_pos_ = sweep_pos_ + 1 == opts_.max_flows ? 0 : sweep_pos_ + 1;
         // A due connection's record is fetched some positions (a few packets)
-        // before the sweep ends it: a cold record was 8% of the mixed workload's
-        // flow stage. Capture time only grows: due then, due when reached.
+        // before the sweep ends it, so that ending it does not wait on memory.
+        // Capture time only grows: due then, due when reached.
         // (Its own counter: sweep_pos_ + 16 modulo the table is a division a step.)
         const std::uint32_t ahead = sweep_ahead_;
         sweep_ahead_ = sweep_ahead_ + 1 == opts_.max_flows ? 0 : sweep_ahead_ + 1;
@@ -468,9 +467,9 @@ bool FlowTracker::tcp_is_reuse(const Connection& c, int dir, const Packet& pkt) 
         conn_orig = &r;
     }
     if (!o.did_close && !r.did_close) {
-        if (t.seq() == conn_orig->start_seq) return false;  // a retransmitted SYN
+        if (SeqNumber(t.seq()) == conn_orig->start_seq) return false;  // a retransmitted SYN
         if (!t.has(tcpflag::kAck) && o.state == TcpState::SynAckSent &&
-            r.state == TcpState::Inactive && t.seq() == r.start_seq) {
+            r.state == TcpState::Inactive && SeqNumber(t.seq()) == r.start_seq) {
             return false;  // SYN and SYN-ACK captured in the wrong order
         }
         // The responder's own SYN while the originator's is unanswered:
@@ -528,14 +527,14 @@ void FlowTracker::process(const Packet& pkt, const FlowPacketInfo* prepared) {
             update_tcp(idx, c, dir, pkt, ts);
         } else if (c.proto == ipproto::kUdp) {
             side.active = true;
-            side.udp_bytes += pkt.udp.length() - UdpView::kHeaderLen;
+            side.payload_bytes += pkt.udp.length() - UdpView::kHeaderLen;
             c.check_history(side_bit(kHistData, dir), side_letter('D', dir));
             c.last_ns = ts;
         } else {
             side.active = true;
             // ICMP payload after the 8-byte header, as Zeek sizes ICMP "connections".
             const std::uint32_t icmp_len = pkt.payload_wire_len + IcmpView::kHeaderLen;
-            side.udp_bytes += icmp_len > 8 ? icmp_len - 8 : 0;
+            side.payload_bytes += icmp_len > 8 ? icmp_len - 8 : 0;
             c.last_ns = ts;
         }
     }
@@ -552,10 +551,10 @@ void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Pa
     const bool syn = flags & tcpflag::kSyn, fin = flags & tcpflag::kFin;
     const bool rst = flags & tcpflag::kRst, ack = flags & tcpflag::kAck;
     const std::uint32_t len = pkt.payload_wire_len;
-    const std::uint32_t seq = t.seq();
+    const SeqNumber seq(t.seq());
     std::uint32_t seg_len = len + (syn ? 1 : 0) + (fin ? 1 : 0);
     if (rst) seg_len -= len;  // a RST's data is not part of the stream
-    const std::uint32_t seq_end = seq + seg_len;
+    const SeqNumber seq_end = seq + seg_len;
 
     // Sequence bookkeeping of the sender, as Zeek's init_endpoint.
     {
@@ -645,10 +644,10 @@ void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Pa
     std::int64_t rel_ack = 0;
     if (ack) {
         if (peer->state == TcpState::Inactive) {
-            init_side(*peer, t.ack() - 1, 0, false);
+            init_side(*peer, SeqNumber(t.ack()) - 1, 0, false);
             rel_ack = 1;
         } else {
-            rel_ack = unwrap(peer->ack_rel, peer->start_seq, t.ack());
+            rel_ack = unwrap(peer->ack_rel, peer->start_seq, SeqNumber(t.ack()));
             if (rel_ack < 0) {
                 rel_ack = 0;
             } else if (!rst) {
@@ -680,7 +679,7 @@ void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Pa
             }
             me->last_rel = static_cast<std::uint64_t>(rel_end);
         } else if (len != 0) {
-            scaled(c, me->rexmits, 'T', dir);
+            scaled(c, me->data_not_advancing, 'T', dir);
             if (fill_hole(*me, holes(idx, dir), rseq, rseq + len)) {
                 ++me->out_of_order;
             } else if (!(syn && delta == 0)) {  // Zeek's 't' for a SYN's own data is none
@@ -836,11 +835,12 @@ void FlowTracker::log_ladder(Connection& c, int dir, const Packet& pkt, std::uin
     const std::uint16_t flags = t.flags();
     const std::uint32_t len = pkt.payload_wire_len;
     const std::uint64_t rel_seq = static_cast<std::uint64_t>(
-        std::max<std::int64_t>(0, unwrap(me.last_rel, me.start_seq, t.seq())));
-    const std::uint64_t rel_ack = (flags & tcpflag::kAck) && peer.seq_init
-                                      ? static_cast<std::uint64_t>(std::max<std::int64_t>(
-                                            0, unwrap(peer.ack_rel, peer.start_seq, t.ack())))
-                                      : 0;
+        std::max<std::int64_t>(0, unwrap(me.last_rel, me.start_seq, SeqNumber(t.seq()))));
+    const std::uint64_t rel_ack =
+        (flags & tcpflag::kAck) && peer.seq_init
+            ? static_cast<std::uint64_t>(std::max<std::int64_t>(
+                  0, unwrap(peer.ack_rel, peer.start_seq, SeqNumber(t.ack()))))
+            : 0;
     const bool control = flags & (tcpflag::kSyn | tcpflag::kFin | tcpflag::kRst);
     // A pure ACK of the peer's FIN completes a close: it belongs on the ladder.
     const bool acks_fin =
@@ -909,7 +909,7 @@ const char* FlowTracker::conn_state(const Connection& c) {
 }
 
 std::uint64_t FlowTracker::payload_bytes(const Connection& c, int side) {
-    if (c.proto != ipproto::kTcp) return c.side[side].udp_bytes;
+    if (c.proto != ipproto::kTcp) return c.side[side].payload_bytes;
     const TcpSide& s = c.side[side].tcp;
     const TcpSide& peer = c.side[1 - side].tcp;
     if (!s.seq_init) return 0;

@@ -29,7 +29,7 @@ struct FlowOptions {
     // Connections nobody has answered (a SYN flood's) may hold at most this
     // many of the max_flows slots; beyond it the oldest attempt is evicted, as
     // a kernel's SYN cache is bounded apart from its established connections.
-    // 0: a quarter of max_flows.
+    // 0: half of max_flows.
     std::uint32_t max_attempts = 0;
     // Connections' uid sequence numbers: first, first + step, ... (one shard of
     // several numbers its own: shard i of n starts at i + 1, steps by n).
@@ -167,8 +167,8 @@ class FlowTracker {
     // that skip data, read only up to TcpSide::holes.
     std::unique_ptr<HoleRanges[], FreeDeleter> holes_;
     // What the table, the lists and the sweep keep of each connection, apart
-    // from its record and together: an eviction or a sweep reads one line of
-    // them (as separate arrays they were four lines a connection).
+    // from its record and together: an eviction or a sweep must read one
+    // cache line of them, not one line per field.
     struct alignas(32) Meta {
         std::uint64_t hash;    // for erase
         std::uint64_t expire;  // a copy of expire_ns for the sweep
