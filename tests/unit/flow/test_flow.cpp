@@ -1441,3 +1441,79 @@ TEST_CASE("flow: the ladder log keeps handshake and teardown", "[flow]") {
     }
     CHECK(log.pending_pkts == 0);
 }
+
+// ---------------------------------------------------------------- stream anomalies
+
+TEST_CASE("flow: stream anomalies are counted by Zeek's weird names", "[flow][anomaly]") {
+    using wl::StreamAnomaly;
+    Harness h;
+    auto count = [&h](StreamAnomaly a) { return h.tracker.anomalies()[a]; };
+    auto total = [&h] {
+        std::uint64_t n = 0;
+        for (std::uint64_t v : h.tracker.anomalies().count)
+            n += v;
+        return n;
+    };
+    SECTION("a normal session has none") {
+        normal_session(h);
+        CHECK(total() == 0);
+    }
+    SECTION("SYN_with_data") {
+        h.tcp({O, "S", I, 0, 20});
+        CHECK(count(StreamAnomaly::SynWithData) == 1);
+        CHECK(total() == 1);
+    }
+    SECTION("data_before_established") {
+        h.tcp({{O, "S", I}, {O, "P", I + 1, 0, 30}});
+        CHECK(count(StreamAnomaly::DataBeforeEstablished) == 1);
+        CHECK(total() == 1);
+    }
+    SECTION("SYN_seq_jump: the originator's SYN-ACK with another ISN") {
+        h.tcp({{O, "S", I}, {O, "SA", I + 50, 1}});
+        CHECK(count(StreamAnomaly::SynSeqJump) == 1);
+        CHECK(h.tracker.counters().conns_created == 1);
+    }
+    SECTION("SYN_inside_connection: a SYN after the side sent data") {
+        handshake(h);
+        h.tcp({{O, "PA", I + 1, J + 1, 100}, {O, "SA", I, J + 1}});
+        CHECK(count(StreamAnomaly::SynInsideConnection) == 1);
+        CHECK(count(StreamAnomaly::SynSeqJump) == 0);  // the same ISN
+        CHECK(h.tracker.counters().conns_created == 1);
+    }
+    SECTION("SYN_after_close") {
+        handshake(h);
+        h.tcp({{O, "FA", I + 1, J + 1}, {O, "SA", I, J + 1}});
+        CHECK(count(StreamAnomaly::SynAfterClose) == 1);
+        CHECK(total() == 1);
+    }
+    SECTION("RST_with_data") {
+        handshake(h);
+        h.tcp({O, "R", I + 1, 0, 10});
+        CHECK(count(StreamAnomaly::RstWithData) == 1);
+        CHECK(total() == 1);
+    }
+    SECTION("FIN_after_reset and data_after_reset") {
+        handshake(h);
+        h.tcp({{O, "R", I + 1}, {O, "FA", I + 1, J + 1}, {O, "PA", I + 1, J + 1, 10}});
+        CHECK(count(StreamAnomaly::FinAfterReset) == 1);
+        CHECK(count(StreamAnomaly::DataAfterReset) == 1);
+        CHECK(total() == 2);
+    }
+    SECTION("simultaneous_open") {
+        h.tcp({{O, "S", I}, {R, "S", J}});
+        CHECK(count(StreamAnomaly::SimultaneousOpen) == 1);
+        CHECK(total() == 1);
+    }
+    SECTION("spontaneous_FIN and spontaneous_RST") {
+        h.tcp({O, "FA", I, J, 0, 0, 8192, 41001});
+        h.tcp({O, "R", I, 0, 0, -1, 8192, 41002});
+        CHECK(count(StreamAnomaly::SpontaneousFin) == 1);
+        CHECK(count(StreamAnomaly::SpontaneousRst) == 1);
+    }
+    SECTION("a REJ is no spontaneous RST") {
+        h.tcp({{O, "S", I}, {R, "RA", 0, I + 1}});
+        CHECK(total() == 0);
+    }
+    CHECK(std::string(wl::name(StreamAnomaly::SynAfterClose)) == "SYN_after_close");
+    CHECK(std::string(wl::name(StreamAnomaly::RstWithData)) == "RST_with_data");
+}
