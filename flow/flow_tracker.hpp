@@ -17,7 +17,6 @@
 namespace wl {
 
 class TcpReassembler;
-struct TcpSegment;
 
 enum class ConnEnd : std::uint8_t { Closed, Timeout, Reused, Evicted, EndOfInput };
 
@@ -123,9 +122,6 @@ class FlowTracker {
 
     // flow/tcp_tracking.cpp: one TCP segment.
     void update_tcp(std::uint32_t idx, Connection& c, int dir, const Packet& pkt);
-    void note_handshake(Connection& c, int dir, const TcpSegment& seg);
-    void feed_reassembler(std::uint32_t idx, int dir, const TcpSegment& seg, const Packet& pkt,
-                          std::int64_t rel_seq, std::int64_t rel_ack, bool syn_seen);
 
     FlowOptions opts_;
     ConnSink& sink_;

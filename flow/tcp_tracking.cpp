@@ -1,7 +1,7 @@
 // FlowTracker's path for one TCP segment, in Zeek's order
 // (TCPSessionAdapter::Process): the sender's sequence numbers, history
 // letters, what the segment acknowledges, how far it advances the stream, the
-// state machine (flow/tcp_state_machine.cpp), content gaps it reveals, and
+// state machine (flow/tcp_state_machine.hpp), content gaps it reveals, and
 // the payload handed to the reassembler.
 #include <algorithm>
 
@@ -238,37 +238,38 @@ void close_side(const TcpEndpoint& ep) {
     }
 }
 
-}  // namespace
-
 // Handshake and teardown facts for wirelens' own fields.
-void FlowTracker::note_handshake(Connection& c, int dir, const TcpSegment& seg) {
+void note_handshake(Connection& c, int dir, const TcpSegment& seg, HandshakeObserver* observer,
+                    StreamAnomalyCounts& anomalies) {
     if (seg.syn) {
         if (!seg.ack && dir == 0 && c.syn_ns == 0) c.syn_ns = seg.ts_ns;
         if (seg.ack && dir == 1 && c.synack_ns == 0) c.synack_ns = seg.ts_ns;
-        if (seg.len != 0) anomalies_.add(StreamAnomaly::SynWithData);
+        if (seg.len != 0) anomalies.add(StreamAnomaly::SynWithData);
     } else if (seg.ack && dir == 0 && c.synack_ns != 0 && c.ack_ns == 0) {
         c.ack_ns = seg.ts_ns;
-        if (handshake_observer_ != nullptr) handshake_observer_->handshake_completed(c, seg.ts_ns);
+        if (observer != nullptr) observer->handshake_completed(c, seg.ts_ns);
     }
     if (seg.rst && c.rst_first < 0) c.rst_first = static_cast<std::int8_t>(dir);
 }
 
-void FlowTracker::feed_reassembler(std::uint32_t idx, int dir, const TcpSegment& seg,
-                                   const Packet& pkt, std::int64_t rel_seq, std::int64_t rel_ack,
-                                   bool syn_seen) {
-    // Stream positions: the SYN is position 0, data starts at 1.
+// The segment's payload, FIN and ack, as stream positions (the SYN is
+// position 0, data starts at 1).
+void feed_reassembler(TcpReassembler& r, std::uint32_t idx, int dir, const TcpSegment& seg,
+                      const Packet& pkt, std::int64_t rel_seq, std::int64_t rel_ack,
+                      bool syn_seen) {
     const std::uint64_t rseq = rel_seq < 0 ? 0 : static_cast<std::uint64_t>(rel_seq);
     const std::uint64_t data_rel = rseq + (seg.syn ? 1 : 0);
     if (seg.len != 0 && !seg.rst && rel_seq >= 0) {
-        reasm_->segment(idx, dir, data_rel, pkt.payload.data(),
-                        static_cast<std::uint32_t>(pkt.payload.size()), seg.len, syn_seen,
-                        seg.ts_ns);
+        r.segment(idx, dir, data_rel, pkt.payload.data(),
+                  static_cast<std::uint32_t>(pkt.payload.size()), seg.len, syn_seen, seg.ts_ns);
     }
-    if (seg.fin && rel_seq >= 0) reasm_->fin(idx, dir, data_rel + seg.len);
+    if (seg.fin && rel_seq >= 0) r.fin(idx, dir, data_rel + seg.len);
     if (seg.ack && rel_ack > 0 && !seg.rst) {
-        reasm_->acked(idx, 1 - dir, static_cast<std::uint64_t>(rel_ack));
+        r.acked(idx, 1 - dir, static_cast<std::uint64_t>(rel_ack));
     }
 }
+
+}  // namespace
 
 void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Packet& pkt) {
     const TcpView& t = pkt.tcp;
@@ -290,7 +291,7 @@ void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Pa
         me.zero_window();
     }
     if (!c.side[0].tcp.did_close || !c.side[1].tcp.did_close) c.last_ns = seg.ts_ns;
-    note_handshake(c, dir, seg);
+    note_handshake(c, dir, seg, handshake_observer_, anomalies_);
     if (seg.fin && me.tcp().fin_cnt < 255) ++me.tcp().fin_cnt;
 
     const std::int64_t rel_ack = seg.ack ? acknowledge(me, seg, SeqNumber(t.ack())) : 0;
@@ -312,8 +313,9 @@ void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Pa
                    table_.holes(idx, 1 - dir));
     }
     if (do_close) close_side(me);
-    if (reasm_ != nullptr)
-        feed_reassembler(idx, dir, seg, pkt, rel_seq, rel_ack, me.tcp().syn_seen);
+    if (reasm_ != nullptr) {
+        feed_reassembler(*reasm_, idx, dir, seg, pkt, rel_seq, rel_ack, me.tcp().syn_seen);
+    }
     if (c.ladder != 0xffffffffu) record_ladder_step(ladders_[c.ladder], c, dir, pkt, seg.ts_ns);
 }
 
