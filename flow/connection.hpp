@@ -1,10 +1,11 @@
 // One connection as the flow stage follows it: per-endpoint TCP state in the
 // shape of Zeek's TCP analyzer, counters, and the history letters. Fixed
-// size; lives in FlowTable's preallocated pool.
+// size; lives in ConnTable's preallocated pool (flow/conn_table.hpp).
 #pragma once
 
 #include <cstdint>
 
+#include "decode/seq_number.hpp"
 #include "flow/flow_key.hpp"
 
 namespace wl {
@@ -23,15 +24,18 @@ enum class TcpState : std::uint8_t {
 struct TcpSide {
     TcpState state = TcpState::Inactive;
     TcpState prev_state = TcpState::Inactive;
-    bool did_close = false;       // the FIN or RST that closes this side was processed
-    bool seq_init = false;        // start_seq is known
-    std::uint8_t fin_cnt = 0;     // saturating
-    std::uint32_t start_seq = 0;  // ISN (or first seq - 1 when picked up midstream)
-    std::uint64_t last_rel = 0;   // highest sequence end seen, relative to start_seq
-    std::uint64_t ack_rel = 0;    // highest ack the peer sent for our data, relative
+    bool did_close = false;      // the FIN or RST that closes this side was processed
+    bool seq_init = false;       // start_seq is known
+    std::uint8_t fin_cnt = 0;    // saturating
+    SeqNumber start_seq;         // ISN (or first seq - 1 when picked up midstream)
+    std::uint64_t last_rel = 0;  // highest sequence end seen, relative to start_seq
+    std::uint64_t ack_rel = 0;   // highest ack the peer sent for our data, relative
     std::uint64_t hist_last_syn = 0, hist_last_fin = 0, hist_last_rst = 0;
     // Scaled history letters (c, g, t, w): how often each happened.
-    std::uint32_t checksum_errors = 0, gaps = 0, rexmits = 0, zero_windows = 0;
+    // data_not_advancing is Zeek's 't': data segments that did not advance the
+    // stream, whether resent or late (out_of_order + retransmits + those
+    // beyond the holes followed).
+    std::uint32_t checksum_errors = 0, gaps = 0, data_not_advancing = 0, zero_windows = 0;
     std::uint32_t out_of_order = 0;  // data segments that filled a hole
     std::uint32_t retransmits = 0;   // data segments repeating bytes already seen
     bool syn_seen = false;           // the stream's start is known
@@ -47,16 +51,18 @@ struct TcpSide {
 struct ConnSide {
     std::uint64_t pkts = 0;
     std::uint64_t ip_bytes = 0;
-    std::uint64_t udp_bytes = 0;  // UDP/ICMP payload bytes
-    bool active = false;          // UDP/ICMP: sent something
+    // UDP and ICMP: payload bytes as the packets state them (TCP's come from
+    // its sequence numbers: FlowTracker::payload_bytes).
+    std::uint64_t payload_bytes = 0;
+    bool active = false;  // UDP/ICMP: sent something
     std::uint8_t mac[6] = {};
     bool has_mac = false;
     TcpSide tcp;
 };
 
 // The skipped ranges [lo, hi) of one side's stream, TcpSide::holes of them in
-// use. Kept apart from the connection (FlowTracker holds two per record): few
-// connections have any, and inside they made every record two cache lines longer.
+// use. Kept apart from the connection (ConnTable holds two per record): few
+// connections have any, and the record must stay eight cache lines.
 struct HoleRanges {
     std::uint64_t lo[TcpSide::kHoles], hi[TcpSide::kHoles];
 };
@@ -105,5 +111,6 @@ struct alignas(64) Connection {
         return false;
     }
 };
+static_assert(sizeof(Connection) == 512, "eight cache lines, see above");
 
 }  // namespace wl

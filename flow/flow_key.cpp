@@ -107,8 +107,8 @@ bool flow_info(const Packet& pkt, FlowPacketInfo& info, std::uint64_t seed) {
     info.src.port = sport;
     info.dst.port = dport;
     // The smaller of (address bytes, port) is lo: the addresses compared as
-    // big-endian 128-bit numbers, with no data-dependent branch (spoofed
-    // sources make the order random; a mispredicted memcmp was 5% of a flood).
+    // big-endian 128-bit numbers, with no data-dependent branch: spoofed
+    // sources make the order random, so a branch would be mispredicted.
     const unsigned __int128 x =
         (static_cast<unsigned __int128>(__builtin_bswap64(s0)) << 64) | __builtin_bswap64(s1);
     const unsigned __int128 y =
@@ -125,9 +125,9 @@ bool flow_info(const Packet& pkt, FlowPacketInfo& info, std::uint64_t seed) {
                   "the fifth word's layout");
     const std::uint64_t w4 =
         lo_port | hi_port << 16 | std::uint64_t{proto} << 32 | std::uint64_t{pkt.ip_version} << 40;
-    // Stored a word at a time from registers (as an array, the words went
-    // through the stack and were read back 16 bytes at a time: a load that
-    // waits for the stores before it).
+    // Stored a word at a time from registers, not built as an array: that
+    // goes through the stack and is read back 16 bytes at a time, a load that
+    // waits for the stores before it.
     auto* key = reinterpret_cast<unsigned char*>(&info.key);
     std::memcpy(key, &w0, 8);
     std::memcpy(key + 8, &w1, 8);

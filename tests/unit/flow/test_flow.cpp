@@ -211,11 +211,12 @@ class Harness {
 
 // What Zeek's conn.log would say: conn_state, history, and per side packets,
 // IP bytes and payload bytes.
+// IP and payload bytes and packets not given are zero.
 struct Expect {
     const char* conn_state;
     const char* history;
-    std::uint64_t orig_pkts, orig_ip_bytes, orig_bytes;
-    std::uint64_t resp_pkts, resp_ip_bytes, resp_bytes;
+    std::uint64_t orig_pkts = 0, orig_ip_bytes = 0, orig_bytes = 0;
+    std::uint64_t resp_pkts = 0, resp_ip_bytes = 0, resp_bytes = 0;
 };
 
 void check(const Connection& c, const Expect& e) {
@@ -271,15 +272,22 @@ TEST_CASE("flow: a normal TCP session is SF ShADadFf", "[flow]") {
     const auto& ended = h.finish();
     REQUIRE(ended.size() == 1);
     const Connection& c = ended[0].c;
-    check(c, {"SF", "ShADadFf", 5, 5 * kTcp4 + 100, 100, 4, 4 * kTcp4 + 200, 200});
+    check(c, {.conn_state = "SF",
+              .history = "ShADadFf",
+              .orig_pkts = 5,
+              .orig_ip_bytes = 5 * kTcp4 + 100,
+              .orig_bytes = 100,
+              .resp_pkts = 4,
+              .resp_ip_bytes = 4 * kTcp4 + 200,
+              .resp_bytes = 200});
     CHECK(FlowTracker::teardown(c) == Teardown::Fin);
     CHECK(ended[0].why == ConnEnd::Closed);
     CHECK_FALSE(c.flipped);
     CHECK(c.orig.port == 40000);
     CHECK(c.resp.port == 5001);
     CHECK(c.proto == wl::ipproto::kTcp);
-    CHECK(c.side[0].tcp.rexmits == 0);
-    CHECK(c.side[1].tcp.rexmits == 0);
+    CHECK(c.side[0].tcp.data_not_advancing == 0);
+    CHECK(c.side[1].tcp.data_not_advancing == 0);
     CHECK(c.side[0].tcp.missed_bytes + c.side[1].tcp.missed_bytes == 0);
     CHECK(c.start_ns == 0);
     CHECK(c.syn_ns == 0);
@@ -296,7 +304,8 @@ TEST_CASE("flow: S0, an unanswered SYN", "[flow]") {
         h.tcp({O, "S", I});
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
-        check(ended[0].c, {"S0", "S", 1, kTcp4, 0, 0, 0, 0});
+        check(ended[0].c,
+              {.conn_state = "S0", .history = "S", .orig_pkts = 1, .orig_ip_bytes = kTcp4});
         CHECK(ended[0].why == ConnEnd::EndOfInput);
         CHECK(FlowTracker::teardown(ended[0].c) == Teardown::None);
     }
@@ -304,7 +313,8 @@ TEST_CASE("flow: S0, an unanswered SYN", "[flow]") {
         h.tcp({{O, "S", I}, {O, "S", I, 0, 0, 1.0}, {O, "S", I, 0, 0, 3.0}});
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
-        check(ended[0].c, {"S0", "S", 3, 3 * kTcp4, 0, 0, 0, 0});
+        check(ended[0].c,
+              {.conn_state = "S0", .history = "S", .orig_pkts = 3, .orig_ip_bytes = 3 * kTcp4});
     }
 }
 
@@ -314,7 +324,12 @@ TEST_CASE("flow: REJ, a SYN answered by RST-ACK", "[flow]") {
     const auto& ended = h.finish();
     REQUIRE(ended.size() == 1);
     const Connection& c = ended[0].c;
-    check(c, {"REJ", "Sr", 1, kTcp4, 0, 1, kTcp4, 0});
+    check(c, {.conn_state = "REJ",
+              .history = "Sr",
+              .orig_pkts = 1,
+              .orig_ip_bytes = kTcp4,
+              .resp_pkts = 1,
+              .resp_ip_bytes = kTcp4});
     CHECK(FlowTracker::teardown(c) == Teardown::ResetResp);
     CHECK(ended[0].why == ConnEnd::Closed);
 }
@@ -324,7 +339,8 @@ TEST_CASE("flow: RSTOS0, the originator resets its own unanswered SYN", "[flow]"
     h.tcp({{O, "S", I}, {O, "R", I + 1}});
     const auto& ended = h.finish();
     REQUIRE(ended.size() == 1);
-    check(ended[0].c, {"RSTOS0", "SR", 2, 2 * kTcp4, 0, 0, 0, 0});
+    check(ended[0].c,
+          {.conn_state = "RSTOS0", .history = "SR", .orig_pkts = 2, .orig_ip_bytes = 2 * kTcp4});
     CHECK(FlowTracker::teardown(ended[0].c) == Teardown::ResetOrig);
 }
 
@@ -336,7 +352,13 @@ TEST_CASE("flow: RSTO and RSTR, an established connection reset", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"RSTO", "ShADR", 4, 4 * kTcp4 + 10, 10, 1, kTcp4, 0});
+        check(c, {.conn_state = "RSTO",
+                  .history = "ShADR",
+                  .orig_pkts = 4,
+                  .orig_ip_bytes = 4 * kTcp4 + 10,
+                  .orig_bytes = 10,
+                  .resp_pkts = 1,
+                  .resp_ip_bytes = kTcp4});
         CHECK(FlowTracker::teardown(c) == Teardown::ResetOrig);
         CHECK(ended[0].why == ConnEnd::Closed);
     }
@@ -345,7 +367,13 @@ TEST_CASE("flow: RSTO and RSTR, an established connection reset", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"RSTR", "ShAdr", 2, 2 * kTcp4, 0, 3, 3 * kTcp4 + 20, 20});
+        check(c, {.conn_state = "RSTR",
+                  .history = "ShAdr",
+                  .orig_pkts = 2,
+                  .orig_ip_bytes = 2 * kTcp4,
+                  .resp_pkts = 3,
+                  .resp_ip_bytes = 3 * kTcp4 + 20,
+                  .resp_bytes = 20});
         CHECK(FlowTracker::teardown(c) == Teardown::ResetResp);
     }
 }
@@ -356,7 +384,7 @@ TEST_CASE("flow: RSTRH, a SYN-ACK from the server port then its RST, no SYN seen
     const auto& ended = h.finish();
     REQUIRE(ended.size() == 1);
     const Connection& c = ended[0].c;
-    check(c, {"RSTRH", "^hr", 0, 0, 0, 2, 2 * kTcp4, 0});
+    check(c, {.conn_state = "RSTRH", .history = "^hr", .resp_pkts = 2, .resp_ip_bytes = 2 * kTcp4});
     CHECK(c.flipped);
     CHECK(c.orig.port == 40000);
     CHECK(c.resp.port == 80);
@@ -368,7 +396,8 @@ TEST_CASE("flow: SH, a SYN then a FIN with no SYN-ACK", "[flow]") {
     h.tcp({{O, "S", I}, {O, "F", I + 1}});
     const auto& ended = h.finish();
     REQUIRE(ended.size() == 1);
-    check(ended[0].c, {"SH", "SF", 2, 2 * kTcp4, 0, 0, 0, 0});
+    check(ended[0].c,
+          {.conn_state = "SH", .history = "SF", .orig_pkts = 2, .orig_ip_bytes = 2 * kTcp4});
     CHECK(FlowTracker::teardown(ended[0].c) == Teardown::HalfClosed);
 }
 
@@ -378,7 +407,7 @@ TEST_CASE("flow: SHR, a SYN-ACK then a FIN from the responder, no SYN", "[flow]"
     const auto& ended = h.finish();
     REQUIRE(ended.size() == 1);
     const Connection& c = ended[0].c;
-    check(c, {"SHR", "^hf", 0, 0, 0, 2, 2 * kTcp4, 0});
+    check(c, {.conn_state = "SHR", .history = "^hf", .resp_pkts = 2, .resp_ip_bytes = 2 * kTcp4});
     CHECK(c.flipped);
     CHECK(FlowTracker::teardown(c) == Teardown::HalfClosed);
 }
@@ -391,7 +420,14 @@ TEST_CASE("flow: S1, S2 and S3", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"S1", "ShADd", 3, 3 * kTcp4 + 50, 50, 2, 2 * kTcp4 + 60, 60});
+        check(c, {.conn_state = "S1",
+                  .history = "ShADd",
+                  .orig_pkts = 3,
+                  .orig_ip_bytes = 3 * kTcp4 + 50,
+                  .orig_bytes = 50,
+                  .resp_pkts = 2,
+                  .resp_ip_bytes = 2 * kTcp4 + 60,
+                  .resp_bytes = 60});
         CHECK(FlowTracker::teardown(c) == Teardown::None);
         CHECK(ended[0].why == ConnEnd::EndOfInput);
     }
@@ -400,7 +436,12 @@ TEST_CASE("flow: S1, S2 and S3", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"S2", "ShAFa", 3, 3 * kTcp4, 0, 2, 2 * kTcp4, 0});
+        check(c, {.conn_state = "S2",
+                  .history = "ShAFa",
+                  .orig_pkts = 3,
+                  .orig_ip_bytes = 3 * kTcp4,
+                  .resp_pkts = 2,
+                  .resp_ip_bytes = 2 * kTcp4});
         CHECK(FlowTracker::teardown(c) == Teardown::HalfClosed);
         CHECK(ended[0].why == ConnEnd::EndOfInput);
     }
@@ -409,7 +450,12 @@ TEST_CASE("flow: S1, S2 and S3", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"S3", "ShAf", 3, 3 * kTcp4, 0, 2, 2 * kTcp4, 0});
+        check(c, {.conn_state = "S3",
+                  .history = "ShAf",
+                  .orig_pkts = 3,
+                  .orig_ip_bytes = 3 * kTcp4,
+                  .resp_pkts = 2,
+                  .resp_ip_bytes = 2 * kTcp4});
         CHECK(FlowTracker::teardown(c) == Teardown::HalfClosed);
     }
 }
@@ -421,7 +467,14 @@ TEST_CASE("flow: OTH, a connection picked up midstream", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"OTH", "DdA", 2, 2 * kTcp4 + 100, 100, 1, kTcp4 + 50, 50});
+        check(c, {.conn_state = "OTH",
+                  .history = "DdA",
+                  .orig_pkts = 2,
+                  .orig_ip_bytes = 2 * kTcp4 + 100,
+                  .orig_bytes = 100,
+                  .resp_pkts = 1,
+                  .resp_ip_bytes = kTcp4 + 50,
+                  .resp_bytes = 50});
         CHECK_FALSE(c.flipped);
         CHECK(c.orig.port == 40000);
     }
@@ -433,7 +486,14 @@ TEST_CASE("flow: OTH, a connection picked up midstream", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"OTH", "^dDa", 1, kTcp4 + 100, 100, 2, 2 * kTcp4 + 50, 50});
+        check(c, {.conn_state = "OTH",
+                  .history = "^dDa",
+                  .orig_pkts = 1,
+                  .orig_ip_bytes = kTcp4 + 100,
+                  .orig_bytes = 100,
+                  .resp_pkts = 2,
+                  .resp_ip_bytes = 2 * kTcp4 + 50,
+                  .resp_bytes = 50});
         CHECK(c.flipped);
         CHECK(c.orig.port == 40000);
         CHECK(c.resp.port == 80);
@@ -447,7 +507,11 @@ TEST_CASE("flow: UDP conn_state", "[flow]") {
         h.udp(O, 30);
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
-        check(ended[0].c, {"S0", "D", 2, 2 * (kUdp4 + 30), 60, 0, 0, 0});
+        check(ended[0].c, {.conn_state = "S0",
+                           .history = "D",
+                           .orig_pkts = 2,
+                           .orig_ip_bytes = 2 * (kUdp4 + 30),
+                           .orig_bytes = 60});
         CHECK(ended[0].c.proto == wl::ipproto::kUdp);
     }
     SECTION("SF: request and response") {
@@ -455,14 +519,25 @@ TEST_CASE("flow: UDP conn_state", "[flow]") {
         h.udp(R, 70);
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
-        check(ended[0].c, {"SF", "Dd", 1, kUdp4 + 30, 30, 1, kUdp4 + 70, 70});
+        check(ended[0].c, {.conn_state = "SF",
+                           .history = "Dd",
+                           .orig_pkts = 1,
+                           .orig_ip_bytes = kUdp4 + 30,
+                           .orig_bytes = 30,
+                           .resp_pkts = 1,
+                           .resp_ip_bytes = kUdp4 + 70,
+                           .resp_bytes = 70});
     }
     SECTION("SHR: only the server (port 53) speaks; the roles flip") {
         h.udp(R, 100, -1, 53);
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"SHR", "^d", 0, 0, 0, 1, kUdp4 + 100, 100});
+        check(c, {.conn_state = "SHR",
+                  .history = "^d",
+                  .resp_pkts = 1,
+                  .resp_ip_bytes = kUdp4 + 100,
+                  .resp_bytes = 100});
         CHECK(c.flipped);
         CHECK(c.orig.port == 40000);
         CHECK(c.resp.port == 53);
@@ -479,8 +554,14 @@ TEST_CASE("flow: retransmitted data is 't' (T for the originator)", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"S1", "ShADT", 4, 4 * kTcp4 + 200, 100, 1, kTcp4, 0});
-        CHECK(c.side[0].tcp.rexmits == 1);
+        check(c, {.conn_state = "S1",
+                  .history = "ShADT",
+                  .orig_pkts = 4,
+                  .orig_ip_bytes = 4 * kTcp4 + 200,
+                  .orig_bytes = 100,
+                  .resp_pkts = 1,
+                  .resp_ip_bytes = kTcp4});
+        CHECK(c.side[0].tcp.data_not_advancing == 1);
         CHECK(c.side[0].tcp.out_of_order == 0);
         CHECK(c.side[0].tcp.retransmits == 1);
     }
@@ -489,8 +570,14 @@ TEST_CASE("flow: retransmitted data is 't' (T for the originator)", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"S1", "ShAdt", 2, 2 * kTcp4, 0, 3, 3 * kTcp4 + 160, 80});
-        CHECK(c.side[1].tcp.rexmits == 1);
+        check(c, {.conn_state = "S1",
+                  .history = "ShAdt",
+                  .orig_pkts = 2,
+                  .orig_ip_bytes = 2 * kTcp4,
+                  .resp_pkts = 3,
+                  .resp_ip_bytes = 3 * kTcp4 + 160,
+                  .resp_bytes = 80});
+        CHECK(c.side[1].tcp.data_not_advancing == 1);
     }
 }
 
@@ -518,8 +605,14 @@ TEST_CASE("flow: 't', 'c', 'g' and 'w' are logarithmic", "[flow]") {
     REQUIRE(ended.size() == 1);
     const Connection& c = ended[0].c;
     const auto pkts = static_cast<std::uint64_t>(3 + n);
-    check(c, {"S1", want.c_str(), pkts, pkts * kTcp4 + 100 * (1 + n), 100, 1, kTcp4, 0});
-    CHECK(c.side[0].tcp.rexmits == static_cast<std::uint32_t>(n));
+    check(c, {.conn_state = "S1",
+              .history = want.c_str(),
+              .orig_pkts = pkts,
+              .orig_ip_bytes = pkts * kTcp4 + 100 * (1 + n),
+              .orig_bytes = 100,
+              .resp_pkts = 1,
+              .resp_ip_bytes = kTcp4});
+    CHECK(c.side[0].tcp.data_not_advancing == static_cast<std::uint32_t>(n));
 }
 
 TEST_CASE("flow: 'g', the peer acknowledges data never seen", "[flow]") {
@@ -530,7 +623,13 @@ TEST_CASE("flow: 'g', the peer acknowledges data never seen", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"S1", "ShAg", 3, 3 * kTcp4, 0, 1, kTcp4, 200});
+        check(c, {.conn_state = "S1",
+                  .history = "ShAg",
+                  .orig_pkts = 3,
+                  .orig_ip_bytes = 3 * kTcp4,
+                  .resp_pkts = 1,
+                  .resp_ip_bytes = kTcp4,
+                  .resp_bytes = 200});
         CHECK(c.side[1].tcp.missed_bytes == 200);
         CHECK(c.side[0].tcp.missed_bytes == 0);
         CHECK(c.side[1].tcp.gaps == 1);
@@ -542,9 +641,15 @@ TEST_CASE("flow: 'g', the peer acknowledges data never seen", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"S1", "ShADaG", 4, 4 * kTcp4 + 200, 300, 2, 2 * kTcp4, 0});
+        check(c, {.conn_state = "S1",
+                  .history = "ShADaG",
+                  .orig_pkts = 4,
+                  .orig_ip_bytes = 4 * kTcp4 + 200,
+                  .orig_bytes = 300,
+                  .resp_pkts = 2,
+                  .resp_ip_bytes = 2 * kTcp4});
         CHECK(c.side[0].tcp.missed_bytes == 100);
-        CHECK(c.side[0].tcp.rexmits == 0);
+        CHECK(c.side[0].tcp.data_not_advancing == 0);
     }
 }
 
@@ -559,7 +664,13 @@ TEST_CASE("flow: 'g' only while both sides are cleanly established or closing", 
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"S3", "ShADfG", 3, 3 * kTcp4 + 100, 200, 2, 2 * kTcp4, 0});
+        check(c, {.conn_state = "S3",
+                  .history = "ShADfG",
+                  .orig_pkts = 3,
+                  .orig_ip_bytes = 3 * kTcp4 + 100,
+                  .orig_bytes = 200,
+                  .resp_pkts = 2,
+                  .resp_ip_bytes = 2 * kTcp4});
         CHECK(c.side[0].tcp.missed_bytes == 100);
     }
     SECTION("a RST that reveals a gap: no letter") {
@@ -578,7 +689,13 @@ TEST_CASE("flow: 'g' only while both sides are cleanly established or closing", 
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"OTH", "Da", 2, 2 * kTcp4 + 200, 300, 1, kTcp4, 0});
+        check(c, {.conn_state = "OTH",
+                  .history = "Da",
+                  .orig_pkts = 2,
+                  .orig_ip_bytes = 2 * kTcp4 + 200,
+                  .orig_bytes = 300,
+                  .resp_pkts = 1,
+                  .resp_ip_bytes = kTcp4});
         CHECK(c.side[0].tcp.missed_bytes == 100);
     }
 }
@@ -590,7 +707,12 @@ TEST_CASE("flow: 'w', a zero window", "[flow]") {
     const auto& ended = h.finish();
     REQUIRE(ended.size() == 1);
     const Connection& c = ended[0].c;
-    check(c, {"S1", "ShAawW", 3, 3 * kTcp4, 0, 2, 2 * kTcp4, 0});
+    check(c, {.conn_state = "S1",
+              .history = "ShAawW",
+              .orig_pkts = 3,
+              .orig_ip_bytes = 3 * kTcp4,
+              .resp_pkts = 2,
+              .resp_ip_bytes = 2 * kTcp4});
     CHECK(c.side[1].tcp.zero_windows == 1);
     CHECK(c.side[0].tcp.zero_windows == 1);
 }
@@ -603,7 +725,12 @@ TEST_CASE("flow: 'i' (FIN+RST) and 'q' (SYN+FIN)", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"RSTO", "ShAI", 3, 3 * kTcp4, 0, 1, kTcp4, 0});
+        check(c, {.conn_state = "RSTO",
+                  .history = "ShAI",
+                  .orig_pkts = 3,
+                  .orig_ip_bytes = 3 * kTcp4,
+                  .resp_pkts = 1,
+                  .resp_ip_bytes = kTcp4});
         CHECK(FlowTracker::teardown(c) == Teardown::ResetOrig);
     }
     SECTION("responder FIN+RST") {
@@ -611,13 +738,19 @@ TEST_CASE("flow: 'i' (FIN+RST) and 'q' (SYN+FIN)", "[flow]") {
         h.tcp({R, "FRA", J + 1, I + 1});
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
-        check(ended[0].c, {"RSTR", "ShAi", 2, 2 * kTcp4, 0, 2, 2 * kTcp4, 0});
+        check(ended[0].c, {.conn_state = "RSTR",
+                           .history = "ShAi",
+                           .orig_pkts = 2,
+                           .orig_ip_bytes = 2 * kTcp4,
+                           .resp_pkts = 2,
+                           .resp_ip_bytes = 2 * kTcp4});
     }
     SECTION("SYN and FIN in one packet") {
         h.tcp({O, "SF", I});
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
-        check(ended[0].c, {"SH", "Q", 1, kTcp4, 0, 0, 0, 0});
+        check(ended[0].c,
+              {.conn_state = "SH", .history = "Q", .orig_pkts = 1, .orig_ip_bytes = kTcp4});
     }
 }
 
@@ -634,10 +767,16 @@ TEST_CASE("flow: 'c', a bad TCP checksum is counted in history only", "[flow]") 
     REQUIRE(ended.size() == 1);
     const Connection& c = ended[0].c;
     // The corrupt packets are neither counted nor analysed.
-    check(c, {"S1", "ShACDc", 3, 3 * kTcp4 + 100, 100, 1, kTcp4, 0});
+    check(c, {.conn_state = "S1",
+              .history = "ShACDc",
+              .orig_pkts = 3,
+              .orig_ip_bytes = 3 * kTcp4 + 100,
+              .orig_bytes = 100,
+              .resp_pkts = 1,
+              .resp_ip_bytes = kTcp4});
     CHECK(c.side[0].tcp.checksum_errors == 1);
     CHECK(c.side[1].tcp.checksum_errors == 1);
-    CHECK(c.side[0].tcp.rexmits == 0);
+    CHECK(c.side[0].tcp.data_not_advancing == 0);
 }
 
 TEST_CASE("flow: S, H, F and R recur only when the sequence number changes", "[flow]") {
@@ -648,13 +787,23 @@ TEST_CASE("flow: S, H, F and R recur only when the sequence number changes", "[f
             h.tcp({{O, "A", I + 1, J + 1}, {R, "A", J + 1, I + 1}});
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
-        check(ended[0].c, {"S1", "ShAa", 22, 22 * kTcp4, 0, 21, 21 * kTcp4, 0});
+        check(ended[0].c, {.conn_state = "S1",
+                           .history = "ShAa",
+                           .orig_pkts = 22,
+                           .orig_ip_bytes = 22 * kTcp4,
+                           .resp_pkts = 21,
+                           .resp_ip_bytes = 21 * kTcp4});
     }
     SECTION("a retransmitted SYN-ACK gives one 'h'") {
         h.tcp({{O, "S", I}, {R, "SA", J, I + 1}, {R, "SA", J, I + 1}, {O, "A", I + 1, J + 1}});
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
-        check(ended[0].c, {"S1", "ShA", 2, 2 * kTcp4, 0, 2, 2 * kTcp4, 0});
+        check(ended[0].c, {.conn_state = "S1",
+                           .history = "ShA",
+                           .orig_pkts = 2,
+                           .orig_ip_bytes = 2 * kTcp4,
+                           .resp_pkts = 2,
+                           .resp_ip_bytes = 2 * kTcp4});
     }
     SECTION("a FIN retransmitted with the same seq gives one 'F'") {
         handshake(h);
@@ -665,14 +814,24 @@ TEST_CASE("flow: S, H, F and R recur only when the sequence number changes", "[f
                {O, "A", I + 2, J + 2}});
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
-        check(ended[0].c, {"SF", "ShAFf", 5, 5 * kTcp4, 0, 3, 3 * kTcp4, 0});
+        check(ended[0].c, {.conn_state = "SF",
+                           .history = "ShAFf",
+                           .orig_pkts = 5,
+                           .orig_ip_bytes = 5 * kTcp4,
+                           .resp_pkts = 3,
+                           .resp_ip_bytes = 3 * kTcp4});
     }
     SECTION("a RST repeated with the same seq gives one 'R', with a new seq another") {
         handshake(h);
         h.tcp({{O, "R", I + 1}, {O, "R", I + 1}, {O, "R", I + 51}});
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
-        check(ended[0].c, {"RSTO", "ShARR", 5, 5 * kTcp4, 0, 1, kTcp4, 0});
+        check(ended[0].c, {.conn_state = "RSTO",
+                           .history = "ShARR",
+                           .orig_pkts = 5,
+                           .orig_ip_bytes = 5 * kTcp4,
+                           .resp_pkts = 1,
+                           .resp_ip_bytes = kTcp4});
     }
     SECTION("a SYN with another seq during the attempt starts a new connection") {
         // Zeek's IsReuse: an initial SYN whose seq differs from the
@@ -680,9 +839,11 @@ TEST_CASE("flow: S, H, F and R recur only when the sequence number changes", "[f
         h.tcp({{O, "S", I}, {O, "S", I + 7777}});
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 2);
-        check(ended[0].c, {"S0", "S", 1, kTcp4, 0, 0, 0, 0});
+        check(ended[0].c,
+              {.conn_state = "S0", .history = "S", .orig_pkts = 1, .orig_ip_bytes = kTcp4});
         CHECK(ended[0].why == ConnEnd::Reused);
-        check(ended[1].c, {"S0", "S", 1, kTcp4, 0, 0, 0, 0});
+        check(ended[1].c,
+              {.conn_state = "S0", .history = "S", .orig_pkts = 1, .orig_ip_bytes = kTcp4});
         CHECK(h.tracker.counters().reused == 1);
     }
 }
@@ -697,7 +858,13 @@ TEST_CASE("flow: simultaneous open is one connection", "[flow]") {
     REQUIRE(ended.size() == 1);
     const Connection& c = ended[0].c;
     // The SYN-ACKs repeat the SYNs' sequence numbers: no new S/H letter.
-    check(c, {"S1", "SsDa", 3, 3 * kTcp4 + 10, 10, 3, 3 * kTcp4, 0});
+    check(c, {.conn_state = "S1",
+              .history = "SsDa",
+              .orig_pkts = 3,
+              .orig_ip_bytes = 3 * kTcp4 + 10,
+              .orig_bytes = 10,
+              .resp_pkts = 3,
+              .resp_ip_bytes = 3 * kTcp4});
     CHECK(h.tracker.counters().conns_created == 1);
     CHECK(h.tracker.counters().reused == 0);
 }
@@ -713,7 +880,12 @@ TEST_CASE("flow: teardown kinds", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"SF", "ShAFfa", 4, 4 * kTcp4, 0, 3, 3 * kTcp4, 0});
+        check(c, {.conn_state = "SF",
+                  .history = "ShAFfa",
+                  .orig_pkts = 4,
+                  .orig_ip_bytes = 4 * kTcp4,
+                  .resp_pkts = 3,
+                  .resp_ip_bytes = 3 * kTcp4});
         CHECK(FlowTracker::teardown(c) == Teardown::Simultaneous);
         CHECK(ended[0].why == ConnEnd::Closed);
     }
@@ -725,7 +897,12 @@ TEST_CASE("flow: teardown kinds", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"SF", "ShAFaf", 4, 4 * kTcp4, 0, 3, 3 * kTcp4, 0});
+        check(c, {.conn_state = "SF",
+                  .history = "ShAFaf",
+                  .orig_pkts = 4,
+                  .orig_ip_bytes = 4 * kTcp4,
+                  .resp_pkts = 3,
+                  .resp_ip_bytes = 3 * kTcp4});
         CHECK(FlowTracker::teardown(c) == Teardown::Fin);
     }
     SECTION("half close") {
@@ -740,7 +917,12 @@ TEST_CASE("flow: teardown kinds", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"RSTO", "ShAFR", 4, 4 * kTcp4, 0, 1, kTcp4, 0});
+        check(c, {.conn_state = "RSTO",
+                  .history = "ShAFR",
+                  .orig_pkts = 4,
+                  .orig_ip_bytes = 4 * kTcp4,
+                  .resp_pkts = 1,
+                  .resp_ip_bytes = kTcp4});
         CHECK(FlowTracker::teardown(c) == Teardown::ResetOrig);
     }
 }
@@ -759,14 +941,26 @@ TEST_CASE("flow: data on the SYN and before the handshake completes", "[flow]") 
                {O, "A", I + 22, J + 2}});
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
-        check(ended[0].c, {"SF", "SThAFf", 4, 4 * kTcp4 + 20, 20, 2, 2 * kTcp4, 0});
+        check(ended[0].c, {.conn_state = "SF",
+                           .history = "SThAFf",
+                           .orig_pkts = 4,
+                           .orig_ip_bytes = 4 * kTcp4 + 20,
+                           .orig_bytes = 20,
+                           .resp_pkts = 2,
+                           .resp_ip_bytes = 2 * kTcp4});
         CHECK(ended[0].c.side[0].tcp.retransmits == 0);  // Zeek's 't', but nothing was resent
     }
     SECTION("data sent before the SYN-ACK") {
         h.tcp({{O, "S", I}, {O, "P", I + 1, 0, 30}, {R, "SA", J, I + 31}, {O, "A", I + 31, J + 1}});
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
-        check(ended[0].c, {"S1", "SDhA", 3, 3 * kTcp4 + 30, 30, 1, kTcp4, 0});
+        check(ended[0].c, {.conn_state = "S1",
+                           .history = "SDhA",
+                           .orig_pkts = 3,
+                           .orig_ip_bytes = 3 * kTcp4 + 30,
+                           .orig_bytes = 30,
+                           .resp_pkts = 1,
+                           .resp_ip_bytes = kTcp4});
     }
 }
 
@@ -785,9 +979,14 @@ TEST_CASE("flow: sequence numbers wrapping past 2^32", "[flow]") {
     const auto& ended = h.finish();
     REQUIRE(ended.size() == 1);
     const Connection& c = ended[0].c;
-    check(c, {"SF", "ShADaFf", 3 + segs + 1, (4 + segs) * kTcp4 + segs * seg, segs * seg, 3,
-              3 * kTcp4, 0});
-    CHECK(c.side[0].tcp.rexmits == 0);
+    check(c, {.conn_state = "SF",
+              .history = "ShADaFf",
+              .orig_pkts = 3 + segs + 1,
+              .orig_ip_bytes = (4 + segs) * kTcp4 + segs * seg,
+              .orig_bytes = segs * seg,
+              .resp_pkts = 3,
+              .resp_ip_bytes = 3 * kTcp4});
+    CHECK(c.side[0].tcp.data_not_advancing == 0);
     CHECK(c.side[0].tcp.missed_bytes == 0);
     CHECK(FlowTracker::teardown(c) == Teardown::Fin);
 }
@@ -804,10 +1003,16 @@ TEST_CASE("flow: out-of-order data is not a retransmission", "[flow]") {
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
         // Zeek marks any data that does not advance the stream with 't'.
-        check(c, {"S1", "ShADTa", 5, 5 * kTcp4 + 300, 300, 2, 2 * kTcp4, 0});
-        CHECK(c.side[0].tcp.rexmits == 1);
+        check(c, {.conn_state = "S1",
+                  .history = "ShADTa",
+                  .orig_pkts = 5,
+                  .orig_ip_bytes = 5 * kTcp4 + 300,
+                  .orig_bytes = 300,
+                  .resp_pkts = 2,
+                  .resp_ip_bytes = 2 * kTcp4});
+        CHECK(c.side[0].tcp.data_not_advancing == 1);
         CHECK(c.side[0].tcp.out_of_order == 1);
-        CHECK(c.side[0].tcp.rexmits - c.side[0].tcp.out_of_order == 0);
+        CHECK(c.side[0].tcp.data_not_advancing - c.side[0].tcp.out_of_order == 0);
         CHECK(c.side[0].tcp.retransmits == 0);
         CHECK(c.side[0].tcp.missed_bytes == 0);
     }
@@ -816,10 +1021,16 @@ TEST_CASE("flow: out-of-order data is not a retransmission", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"S1", "ShADTa", 6, 6 * kTcp4 + 400, 300, 2, 2 * kTcp4, 0});
-        CHECK(c.side[0].tcp.rexmits == 2);
+        check(c, {.conn_state = "S1",
+                  .history = "ShADTa",
+                  .orig_pkts = 6,
+                  .orig_ip_bytes = 6 * kTcp4 + 400,
+                  .orig_bytes = 300,
+                  .resp_pkts = 2,
+                  .resp_ip_bytes = 2 * kTcp4});
+        CHECK(c.side[0].tcp.data_not_advancing == 2);
         CHECK(c.side[0].tcp.out_of_order == 1);
-        CHECK(c.side[0].tcp.rexmits - c.side[0].tcp.out_of_order == 1);
+        CHECK(c.side[0].tcp.data_not_advancing - c.side[0].tcp.out_of_order == 1);
         CHECK(c.side[0].tcp.retransmits == 1);
     }
 }
@@ -834,9 +1045,20 @@ TEST_CASE("flow: idle timeouts", "[flow]") {
         h.udp(O, 10, 62);
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 2);
-        check(ended[0].c, {"SF", "Dd", 1, kUdp4 + 10, 10, 1, kUdp4 + 10, 10});
+        check(ended[0].c, {.conn_state = "SF",
+                           .history = "Dd",
+                           .orig_pkts = 1,
+                           .orig_ip_bytes = kUdp4 + 10,
+                           .orig_bytes = 10,
+                           .resp_pkts = 1,
+                           .resp_ip_bytes = kUdp4 + 10,
+                           .resp_bytes = 10});
         CHECK(ended[0].why == ConnEnd::Timeout);
-        check(ended[1].c, {"S0", "D", 1, kUdp4 + 10, 10, 0, 0, 0});
+        check(ended[1].c, {.conn_state = "S0",
+                           .history = "D",
+                           .orig_pkts = 1,
+                           .orig_ip_bytes = kUdp4 + 10,
+                           .orig_bytes = 10});
         CHECK(ended[1].why == ConnEnd::EndOfInput);
     }
     SECTION("UDP packets 59 s apart are one") {
@@ -853,10 +1075,19 @@ TEST_CASE("flow: idle timeouts", "[flow]") {
         h.tcp({O, "PA", I + 1, J + 1, 10, 301.0});
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 2);
-        check(ended[0].c, {"S1", "ShA", 2, 2 * kTcp4, 0, 1, kTcp4, 0});
+        check(ended[0].c, {.conn_state = "S1",
+                           .history = "ShA",
+                           .orig_pkts = 2,
+                           .orig_ip_bytes = 2 * kTcp4,
+                           .resp_pkts = 1,
+                           .resp_ip_bytes = kTcp4});
         CHECK(ended[0].why == ConnEnd::Timeout);
         // The rest is picked up midstream.
-        check(ended[1].c, {"OTH", "D", 1, kTcp4 + 10, 10, 0, 0, 0});
+        check(ended[1].c, {.conn_state = "OTH",
+                           .history = "D",
+                           .orig_pkts = 1,
+                           .orig_ip_bytes = kTcp4 + 10,
+                           .orig_bytes = 10});
     }
     SECTION("TCP idle 299 s is still one connection") {
         Harness h;
@@ -890,9 +1121,18 @@ TEST_CASE("flow: idle timeouts", "[flow]") {
             h.tcp({O, "PA", I + 1, J + 1, 10, 48});
             const auto& ended = h.finish();
             REQUIRE(ended.size() == 2);
-            check(ended[0].c, {"S1", "ShA", 3, 3 * kTcp4, 0, 1, kTcp4, 0});
+            check(ended[0].c, {.conn_state = "S1",
+                               .history = "ShA",
+                               .orig_pkts = 3,
+                               .orig_ip_bytes = 3 * kTcp4,
+                               .resp_pkts = 1,
+                               .resp_ip_bytes = kTcp4});
             CHECK(ended[0].why == ConnEnd::Timeout);
-            check(ended[1].c, {"OTH", "D", 1, kTcp4 + 10, 10, 0, 0, 0});
+            check(ended[1].c, {.conn_state = "OTH",
+                               .history = "D",
+                               .orig_pkts = 1,
+                               .orig_ip_bytes = kTcp4 + 10,
+                               .orig_bytes = 10});
         }
     }
     SECTION("an unanswered SYN times out after tcp_attempt_ns (5 s)") {
@@ -901,7 +1141,8 @@ TEST_CASE("flow: idle timeouts", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 2);
         CHECK(ended[0].why == ConnEnd::Timeout);
-        check(ended[0].c, {"S0", "S", 1, kTcp4, 0, 0, 0, 0});
+        check(ended[0].c,
+              {.conn_state = "S0", .history = "S", .orig_pkts = 1, .orig_ip_bytes = kTcp4});
     }
 }
 
@@ -912,17 +1153,39 @@ TEST_CASE("flow: port reuse after a close", "[flow]") {
         h.tcp({O, "S", 90000, 0, 0, 1.0});
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 2);
-        check(ended[0].c, {"SF", "ShADadFf", 5, 5 * kTcp4 + 100, 100, 4, 4 * kTcp4 + 200, 200});
+        check(ended[0].c, {.conn_state = "SF",
+                           .history = "ShADadFf",
+                           .orig_pkts = 5,
+                           .orig_ip_bytes = 5 * kTcp4 + 100,
+                           .orig_bytes = 100,
+                           .resp_pkts = 4,
+                           .resp_ip_bytes = 4 * kTcp4 + 200,
+                           .resp_bytes = 200});
         CHECK((ended[0].why == ConnEnd::Reused || ended[0].why == ConnEnd::Closed));
-        check(ended[1].c, {"S0", "S", 1, kTcp4, 0, 0, 0, 0});
+        check(ended[1].c,
+              {.conn_state = "S0", .history = "S", .orig_pkts = 1, .orig_ip_bytes = kTcp4});
     }
     SECTION("a SYN more than 5 s after the close") {
         normal_session(h, 70000, 10.0);
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 2);
         CHECK(ended[0].why == ConnEnd::Closed);
-        check(ended[0].c, {"SF", "ShADadFf", 5, 5 * kTcp4 + 100, 100, 4, 4 * kTcp4 + 200, 200});
-        check(ended[1].c, {"SF", "ShADadFf", 5, 5 * kTcp4 + 100, 100, 4, 4 * kTcp4 + 200, 200});
+        check(ended[0].c, {.conn_state = "SF",
+                           .history = "ShADadFf",
+                           .orig_pkts = 5,
+                           .orig_ip_bytes = 5 * kTcp4 + 100,
+                           .orig_bytes = 100,
+                           .resp_pkts = 4,
+                           .resp_ip_bytes = 4 * kTcp4 + 200,
+                           .resp_bytes = 200});
+        check(ended[1].c, {.conn_state = "SF",
+                           .history = "ShADadFf",
+                           .orig_pkts = 5,
+                           .orig_ip_bytes = 5 * kTcp4 + 100,
+                           .orig_bytes = 100,
+                           .resp_pkts = 4,
+                           .resp_ip_bytes = 4 * kTcp4 + 200,
+                           .resp_bytes = 200});
         CHECK(ended[1].c.start_ns == 10000000000ull);
     }
 }
@@ -966,10 +1229,16 @@ TEST_CASE("flow: eviction under a small table", "[flow]") {
             ++evicted;
             if (port >= 42001 && port <= 42008) {
                 ++evicted_syn;
-                check(e.c, {"S0", "S", 1, kTcp4, 0, 0, 0, 0});
+                check(e.c,
+                      {.conn_state = "S0", .history = "S", .orig_pkts = 1, .orig_ip_bytes = kTcp4});
             } else {
                 CHECK((port == 41001 || port == 42010));  // the least recently active
-                check(e.c, {"S1", "ShA", 2, 2 * kTcp4, 0, 1, kTcp4, 0});
+                check(e.c, {.conn_state = "S1",
+                            .history = "ShA",
+                            .orig_pkts = 2,
+                            .orig_ip_bytes = 2 * kTcp4,
+                            .resp_pkts = 1,
+                            .resp_ip_bytes = kTcp4});
             }
         } else {
             CHECK(e.why == ConnEnd::EndOfInput);
@@ -1045,7 +1314,14 @@ TEST_CASE("flow: an IPv6 TCP connection", "[flow]") {
     const auto& ended = h.finish();
     REQUIRE(ended.size() == 1);
     const Connection& c = ended[0].c;
-    check(c, {"SF", "ShADadFf", 5, 5 * kTcp6 + 100, 100, 4, 4 * kTcp6 + 200, 200});
+    check(c, {.conn_state = "SF",
+              .history = "ShADadFf",
+              .orig_pkts = 5,
+              .orig_ip_bytes = 5 * kTcp6 + 100,
+              .orig_bytes = 100,
+              .resp_pkts = 4,
+              .resp_ip_bytes = 4 * kTcp6 + 200,
+              .resp_bytes = 200});
     CHECK(c.key.ip_version == 6);
     CHECK(c.orig.addr[0] == 0xfd);
     CHECK(c.orig.port == 40000);
@@ -1062,7 +1338,14 @@ TEST_CASE("flow: ICMP echo request and reply are one connection", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"OTH", "", 2, 2 * 84, 112, 2, 2 * 84, 112});
+        check(c, {.conn_state = "OTH",
+                  .history = "",
+                  .orig_pkts = 2,
+                  .orig_ip_bytes = 2 * 84,
+                  .orig_bytes = 112,
+                  .resp_pkts = 2,
+                  .resp_ip_bytes = 2 * 84,
+                  .resp_bytes = 112});
         CHECK(c.proto == wl::ipproto::kIcmp);
         CHECK(c.orig.port == 8);
         CHECK(c.resp.port == 0);
@@ -1076,7 +1359,14 @@ TEST_CASE("flow: ICMP echo request and reply are one connection", "[flow]") {
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         const Connection& c = ended[0].c;
-        check(c, {"OTH", "", 1, 40 + 8 + 32, 32, 1, 40 + 8 + 32, 32});
+        check(c, {.conn_state = "OTH",
+                  .history = "",
+                  .orig_pkts = 1,
+                  .orig_ip_bytes = 40 + 8 + 32,
+                  .orig_bytes = 32,
+                  .resp_pkts = 1,
+                  .resp_ip_bytes = 40 + 8 + 32,
+                  .resp_bytes = 32});
         CHECK(c.proto == wl::ipproto::kIcmpv6);
         CHECK(c.orig.port == 128);
         CHECK(c.resp.port == 129);
@@ -1108,7 +1398,14 @@ TEST_CASE("flow: the ladder log keeps handshake and teardown", "[flow]") {
     REQUIRE(ended.size() == 2);
     REQUIRE(ended[0].has_ladder);
     CHECK_FALSE(ended[1].has_ladder);
-    check(ended[0].c, {"SF", "ShADadFf", 8, 8 * kTcp4 + 400, 400, 5, 5 * kTcp4 + 100, 100});
+    check(ended[0].c, {.conn_state = "SF",
+                       .history = "ShADadFf",
+                       .orig_pkts = 8,
+                       .orig_ip_bytes = 8 * kTcp4 + 400,
+                       .orig_bytes = 400,
+                       .resp_pkts = 5,
+                       .resp_ip_bytes = 5 * kTcp4 + 100,
+                       .resp_bytes = 100});
     const wl::LadderLog& log = ended[0].ladder;
     REQUIRE(log.count == 8);
     CHECK(log.dropped == 0);
@@ -1143,4 +1440,80 @@ TEST_CASE("flow: the ladder log keeps handshake and teardown", "[flow]") {
         CHECK(s.ts_ns == static_cast<std::uint64_t>(i < 5 ? i : i + 5) * 1000000ull);
     }
     CHECK(log.pending_pkts == 0);
+}
+
+// ---------------------------------------------------------------- stream anomalies
+
+TEST_CASE("flow: stream anomalies are counted by Zeek's weird names", "[flow][anomaly]") {
+    using wl::StreamAnomaly;
+    Harness h;
+    auto count = [&h](StreamAnomaly a) { return h.tracker.anomalies()[a]; };
+    auto total = [&h] {
+        std::uint64_t n = 0;
+        for (std::uint64_t v : h.tracker.anomalies().count)
+            n += v;
+        return n;
+    };
+    SECTION("a normal session has none") {
+        normal_session(h);
+        CHECK(total() == 0);
+    }
+    SECTION("SYN_with_data") {
+        h.tcp({O, "S", I, 0, 20});
+        CHECK(count(StreamAnomaly::SynWithData) == 1);
+        CHECK(total() == 1);
+    }
+    SECTION("data_before_established") {
+        h.tcp({{O, "S", I}, {O, "P", I + 1, 0, 30}});
+        CHECK(count(StreamAnomaly::DataBeforeEstablished) == 1);
+        CHECK(total() == 1);
+    }
+    SECTION("SYN_seq_jump: the originator's SYN-ACK with another ISN") {
+        h.tcp({{O, "S", I}, {O, "SA", I + 50, 1}});
+        CHECK(count(StreamAnomaly::SynSeqJump) == 1);
+        CHECK(h.tracker.counters().conns_created == 1);
+    }
+    SECTION("SYN_inside_connection: a SYN after the side sent data") {
+        handshake(h);
+        h.tcp({{O, "PA", I + 1, J + 1, 100}, {O, "SA", I, J + 1}});
+        CHECK(count(StreamAnomaly::SynInsideConnection) == 1);
+        CHECK(count(StreamAnomaly::SynSeqJump) == 0);  // the same ISN
+        CHECK(h.tracker.counters().conns_created == 1);
+    }
+    SECTION("SYN_after_close") {
+        handshake(h);
+        h.tcp({{O, "FA", I + 1, J + 1}, {O, "SA", I, J + 1}});
+        CHECK(count(StreamAnomaly::SynAfterClose) == 1);
+        CHECK(total() == 1);
+    }
+    SECTION("RST_with_data") {
+        handshake(h);
+        h.tcp({O, "R", I + 1, 0, 10});
+        CHECK(count(StreamAnomaly::RstWithData) == 1);
+        CHECK(total() == 1);
+    }
+    SECTION("FIN_after_reset and data_after_reset") {
+        handshake(h);
+        h.tcp({{O, "R", I + 1}, {O, "FA", I + 1, J + 1}, {O, "PA", I + 1, J + 1, 10}});
+        CHECK(count(StreamAnomaly::FinAfterReset) == 1);
+        CHECK(count(StreamAnomaly::DataAfterReset) == 1);
+        CHECK(total() == 2);
+    }
+    SECTION("simultaneous_open") {
+        h.tcp({{O, "S", I}, {R, "S", J}});
+        CHECK(count(StreamAnomaly::SimultaneousOpen) == 1);
+        CHECK(total() == 1);
+    }
+    SECTION("spontaneous_FIN and spontaneous_RST") {
+        h.tcp({O, "FA", I, J, 0, 0, 8192, 41001});
+        h.tcp({O, "R", I, 0, 0, -1, 8192, 41002});
+        CHECK(count(StreamAnomaly::SpontaneousFin) == 1);
+        CHECK(count(StreamAnomaly::SpontaneousRst) == 1);
+    }
+    SECTION("a REJ is no spontaneous RST") {
+        h.tcp({{O, "S", I}, {R, "RA", 0, I + 1}});
+        CHECK(total() == 0);
+    }
+    CHECK(std::string(wl::name(StreamAnomaly::SynAfterClose)) == "SYN_after_close");
+    CHECK(std::string(wl::name(StreamAnomaly::RstWithData)) == "RST_with_data");
 }
