@@ -4,7 +4,7 @@
 #pragma once
 
 #include "decode/bytes.hpp"
-#include "decode/error.hpp"
+#include "decode/events.hpp"
 
 namespace wl {
 

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "decode/bytes.hpp"
-#include "decode/error.hpp"
+#include "decode/events.hpp"
 
 namespace wl {
 
