@@ -131,7 +131,7 @@ class FrameDecoder {
             record(Layer::Ipv4, DecodeEvent::Truncated);
             return;
         }
-        if ((c.data[0] >> 4) == 6) {
+        if (field::ipv6::version(c.data.data()) == 6) {
             pkt_.ethertype = ethertype::kIpv6;
             ipv6(c);
         } else {
@@ -147,13 +147,14 @@ class FrameDecoder {
                 record(Layer::Vlan, DecodeEvent::TooManyVlanTags);
                 return;
             }
-            if (c.data.size() < 4) {
+            if (c.data.size() < field::vlan::kLen) {
                 record(Layer::Vlan, DecodeEvent::Truncated);
                 return;
             }
-            pkt_.vlans[pkt_.vlan_count++] = VlanTag{type, load_be16(c.data.data())};
-            type = load_be16(c.data.data() + 2);
-            c.advance(4);
+            pkt_.vlans[pkt_.vlan_count++] =
+                VlanTag{type, load_be16(c.data.data() + field::vlan::kTci)};
+            type = load_be16(c.data.data() + field::vlan::kType);
+            c.advance(field::vlan::kLen);
             mark(Layer::Vlan);
         }
         pkt_.ethertype = type;
@@ -245,41 +246,32 @@ class FrameDecoder {
             default:
                 pkt_.payload = c.data;
                 pkt_.payload_wire_len = c.wire;
-                if (proto == kIpInIp || proto == kIpv6InIp) {
-                    encapsulated(Packet::Encap::Ip, c, 0, "ipip");
-                } else if (proto == kGre) {
-                    gre(c);
+                if (proto == ipproto::kIpInIp || proto == ipproto::kIpv6InIp) {
+                    encapsulated(Encap::Ip, c, 0, "ipip");
+                } else if (proto == ipproto::kGre) {
+                    GreView gre;
+                    if (GreView::parse(c.data, gre)) tunnel(gre, c);
                 }
                 return;
         }
     }
 
-    static constexpr std::uint8_t kIpInIp = 4, kIpv6InIp = 41, kGre = 47;
-
-    void encapsulated(Packet::Encap kind, Cursor c, std::size_t header, const char* name) {
-        if (header > c.data.size() || pkt_.ip_fragment) return;  // fragments: not reassembled
+    // The packet inside a tunnel: kept for the caller when it is all here.
+    void encapsulated(Encap kind, Cursor c, std::size_t header, const char* name) {
+        if (kind == Encap::None || header > c.data.size() || pkt_.ip_fragment) {
+            return;  // fragments: not reassembled
+        }
         pkt_.encap = kind;
         pkt_.encap_bytes = c.data.subspan(header);
         pkt_.encap_wire_len = c.wire - static_cast<std::uint32_t>(header);
         pkt_.encap_name = name;
     }
-
-    // GRE (RFC 2784/2890), version 0: optional checksum, key and sequence words.
-    void gre(Cursor c) {
-        if (c.data.size() < 4) return;
-        const std::uint16_t flags = load_be16(c.data.data());
-        if ((flags & 0x0007) != 0 || (flags & 0x4000) != 0) return;  // not v0, or source routed
-        const std::size_t hl = 4 + ((flags & 0x8000) ? 4 : 0) + ((flags & 0x2000) ? 4 : 0) +
-                               ((flags & 0x1000) ? 4 : 0);
-        const std::uint16_t type = load_be16(c.data.data() + 2);
-        if (type == ethertype::kIpv4 || type == ethertype::kIpv6) {
-            encapsulated(Packet::Encap::Ip, c, hl, "gre");
-        } else if (type == 0x6558) {  // transparent Ethernet bridging
-            encapsulated(Packet::Encap::Ethernet, c, hl, "gre");
-        }
+    template <class TunnelView>
+    void tunnel(const TunnelView& t, Cursor c) {
+        encapsulated(t.inner(), c, t.header_len(), TunnelView::kName);
     }
 
-    // UDP tunnels on their registered ports.
+    // UDP tunnels on their registered ports, either end.
     void udp_tunnel(const UdpView& u) {
         const Bytes p = u.payload();
         if (p.size() != u.payload_wire_len(static_cast<std::uint32_t>(u.bytes.size())) ||
@@ -288,56 +280,19 @@ class FrameDecoder {
         }
         const Cursor c{p, static_cast<std::uint32_t>(p.size())};
         auto on = [&](std::uint16_t port) { return u.dst_port() == port || u.src_port() == port; };
-        if (on(4789) && p.size() >= 8 && (p[0] & 0x08) != 0) {
-            encapsulated(Packet::Encap::Ethernet, c, 8, "vxlan");
-        } else if (on(6081) && p.size() >= 8 && (p[0] >> 6) == 0) {
-            const std::size_t hl = 8 + (p[0] & 0x3fu) * 4u;
-            const std::uint16_t type = load_be16(p.data() + 2);
-            if (type == 0x6558) encapsulated(Packet::Encap::Ethernet, c, hl, "geneve");
-            if (type == ethertype::kIpv4 || type == ethertype::kIpv6) {
-                encapsulated(Packet::Encap::Ip, c, hl, "geneve");
-            }
-        } else if (on(3544)) {
-            teredo(c);
-        } else if (on(2152)) {
-            gtpu(c);
+        VxlanView vxlan;
+        GeneveView geneve;
+        if (on(tunnelport::kVxlan) && VxlanView::parse(p, vxlan)) {
+            tunnel(vxlan, c);
+        } else if (on(tunnelport::kGeneve) && GeneveView::parse(p, geneve)) {
+            tunnel(geneve, c);
+        } else if (on(tunnelport::kTeredo)) {
+            TeredoView teredo;
+            if (TeredoView::parse(p, teredo)) tunnel(teredo, c);
+        } else if (on(tunnelport::kGtpu)) {
+            GtpuView gtpu;
+            if (GtpuView::parse(p, gtpu)) tunnel(gtpu, c);
         }
-    }
-
-    // Teredo (RFC 4380): optional authentication and origin indication, then IPv6.
-    void teredo(Cursor c) {
-        const Bytes p = c.data;
-        std::size_t at = 0;
-        if (p.size() >= 4 && p[0] == 0x00 && p[1] == 0x01) {
-            at = 4u + p[2] + p[3] + 8u + 1u;  // authentication indicator
-        }
-        if (p.size() >= at + 8 && p[at] == 0x00 && p[at + 1] == 0x00) at += 8;  // origin indication
-        // Only what is an IPv6 packet of exactly the remaining length.
-        if (p.size() < at + Ipv6View::kHeaderLen || (p[at] >> 4) != 6) return;
-        if (Ipv6View::kHeaderLen + load_be16(p.data() + at + 4) != p.size() - at) return;
-        encapsulated(Packet::Encap::Ip, c, at, "teredo");
-    }
-
-    // GTP-U (3GPP TS 29.281): a G-PDU carries an IP packet.
-    void gtpu(Cursor c) {
-        const Bytes p = c.data;
-        if (p.size() < 8 || (p[0] >> 5) != 1 || (p[0] & 0x10) == 0 || p[1] != 0xff) return;
-        std::size_t at = 8;
-        if (p[0] & 0x07) {
-            if (p.size() < 12) return;
-            at = 12;
-            std::uint8_t next = (p[0] & 0x04) ? p[11] : 0;
-            int guard = 0;
-            while (next != 0) {  // extension headers: length in 4-byte units, next type last
-                if (at >= p.size() || p[at] == 0 || ++guard > 16) return;
-                const std::size_t len = p[at] * 4u;
-                if (at + len > p.size()) return;
-                next = p[at + len - 1];
-                at += len;
-            }
-        }
-        if (at >= p.size() || ((p[at] >> 4) != 4 && (p[at] >> 4) != 6)) return;
-        encapsulated(Packet::Encap::Ip, c, at, "gtpu");
     }
 
     void tcp(Cursor c) {

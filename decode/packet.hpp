@@ -8,6 +8,7 @@
 #include "decode/ipv6.hpp"
 #include "decode/link.hpp"
 #include "decode/tcp.hpp"
+#include "decode/tunnels.hpp"
 #include "decode/udp.hpp"
 
 namespace wl {
@@ -51,7 +52,7 @@ struct Packet {
 
     // A packet carried inside this one (IP-in-IP, GRE, VXLAN, Geneve, Teredo,
     // GTP-U): its bytes, for the caller to decode as a packet of its own.
-    enum class Encap : std::uint8_t { None, Ethernet, Ip };
+    using Encap = wl::Encap;
     Encap encap = Encap::None;
     Bytes encap_bytes{};
     std::uint32_t encap_wire_len = 0;
