@@ -76,7 +76,8 @@ class FrameDecoder {
     }
 
   private:
-    void record(Layer layer, DecodeEvent event) {
+    // Off the hot path: most packets have no event.
+    [[gnu::cold, gnu::noinline]] void record(Layer layer, DecodeEvent event) {
         if (pkt_.events.empty()) {
             pkt_.error_layer = layer;
             pkt_.error = event;
@@ -86,7 +87,9 @@ class FrameDecoder {
     // Records `event` (if any) at `layer`; true when the header is usable:
     // no event, or one that does not stop decoding.
     bool usable(Layer layer, DecodeEvent event) {
-        if (event == DecodeEvent::None) return true;
+        if (event == DecodeEvent::None) [[likely]] {
+            return true;
+        }
         record(layer, event);
         return !stops_decoding(event);
     }
