@@ -76,16 +76,27 @@ class FrameDecoder {
     }
 
   private:
-    bool fail(Layer layer, DecodeError err) {
-        if (err == DecodeError::None) return false;
-        pkt_.error_layer = layer;
-        pkt_.error = err;
-        return true;
+    // Off the hot path: most packets have no event.
+    [[gnu::cold, gnu::noinline]] void record(Layer layer, DecodeEvent event) {
+        if (pkt_.events.empty()) {
+            pkt_.error_layer = layer;
+            pkt_.error = event;
+        }
+        pkt_.events.add(layer, event);
+    }
+    // Records `event` (if any) at `layer`; true when the header is usable:
+    // no event, or one that does not stop decoding.
+    bool usable(Layer layer, DecodeEvent event) {
+        if (event == DecodeEvent::None) [[likely]] {
+            return true;
+        }
+        record(layer, event);
+        return !stops_decoding(event);
     }
     void mark(Layer l) { pkt_.layers |= bit(l); }
 
     void ethernet(Cursor c) {
-        if (fail(Layer::Ethernet, EthernetView::parse(c.data, pkt_.eth))) return;
+        if (!usable(Layer::Ethernet, EthernetView::parse(c.data, pkt_.eth))) return;
         mark(Layer::Ethernet);
         const std::uint16_t type = pkt_.eth.type_or_length();
         c.advance(EthernetView::kHeaderLen);
@@ -94,7 +105,7 @@ class FrameDecoder {
     }
 
     void sll(Cursor c, int version) {
-        if (fail(Layer::Link, LinuxSllView::parse(c.data, version, pkt_.sll))) return;
+        if (!usable(Layer::Link, LinuxSllView::parse(c.data, version, pkt_.sll))) return;
         mark(Layer::Link);
         const std::uint16_t proto = pkt_.sll.protocol();
         c.advance(pkt_.sll.header_len());
@@ -104,7 +115,9 @@ class FrameDecoder {
     }
 
     void null_link(Cursor c, bool network_order) {
-        if (fail(Layer::Link, NullLinkView::parse(c.data, network_order, pkt_.null_link))) return;
+        if (!usable(Layer::Link, NullLinkView::parse(c.data, network_order, pkt_.null_link))) {
+            return;
+        }
         mark(Layer::Link);
         c.advance(NullLinkView::kHeaderLen);
         if (pkt_.null_link.is_ipv4()) {
@@ -118,10 +131,10 @@ class FrameDecoder {
 
     void raw_ip(Cursor c) {
         if (c.data.empty()) {
-            fail(Layer::Ipv4, DecodeError::Truncated);
+            record(Layer::Ipv4, DecodeEvent::Truncated);
             return;
         }
-        if ((c.data[0] >> 4) == 6) {
+        if (field::ipv6::version(c.data.data()) == 6) {
             pkt_.ethertype = ethertype::kIpv6;
             ipv6(c);
         } else {
@@ -134,16 +147,17 @@ class FrameDecoder {
     void network(Cursor c, std::uint16_t type) {
         while (ethertype::is_vlan(type)) {
             if (pkt_.vlan_count == Packet::kMaxVlanTags) {
-                fail(Layer::Vlan, DecodeError::TooManyVlanTags);
+                record(Layer::Vlan, DecodeEvent::TooManyVlanTags);
                 return;
             }
-            if (c.data.size() < 4) {
-                fail(Layer::Vlan, DecodeError::Truncated);
+            if (c.data.size() < field::vlan::kLen) {
+                record(Layer::Vlan, DecodeEvent::Truncated);
                 return;
             }
-            pkt_.vlans[pkt_.vlan_count++] = VlanTag{type, load_be16(c.data.data())};
-            type = load_be16(c.data.data() + 2);
-            c.advance(4);
+            pkt_.vlans[pkt_.vlan_count++] =
+                VlanTag{type, load_be16(c.data.data() + field::vlan::kTci)};
+            type = load_be16(c.data.data() + field::vlan::kType);
+            c.advance(field::vlan::kLen);
             mark(Layer::Vlan);
         }
         pkt_.ethertype = type;
@@ -153,7 +167,7 @@ class FrameDecoder {
             case ethertype::kIpv6:
                 return ipv6(c);
             case ethertype::kArp:
-                if (!fail(Layer::Arp, ArpView::parse(c.data, pkt_.arp))) mark(Layer::Arp);
+                if (usable(Layer::Arp, ArpView::parse(c.data, pkt_.arp))) mark(Layer::Arp);
                 return;
             default:
                 return;
@@ -162,19 +176,14 @@ class FrameDecoder {
 
     void ipv4(Cursor c) {
         Ipv4View& ip = pkt_.ip4;
-        const DecodeError err = Ipv4View::parse(c.data, c.wire, ip);
-        if (err != DecodeError::None && err != DecodeError::BadOptionLength) {
-            fail(Layer::Ipv4, err);
-            return;
-        }
+        if (!usable(Layer::Ipv4, Ipv4View::parse(c.data, c.wire, ip))) return;
         pkt_.ip_version = 4;
         pkt_.ip_proto = ip.protocol();
         mark(Layer::Ipv4);
-        if (fail(Layer::Ipv4, err)) return;
         if (opts_.verify_checksums && !ipv4_header_checksum_ok(ip.header())) {
-            fail(Layer::Ipv4, DecodeError::BadChecksum);
-            return;
+            record(Layer::Ipv4, DecodeEvent::BadChecksum);
         }
+        if (pkt_.malformed()) return;  // its payload is not decoded (nor are its fragment fields)
         pkt_.ip_fragment = ip.is_fragment();
         pkt_.ip_later_fragment = ip.fragment_offset() != 0;
         const Bytes payload = ip.payload();
@@ -188,14 +197,14 @@ class FrameDecoder {
 
     void ipv6(Cursor c) {
         Ipv6View& ip = pkt_.ip6;
-        if (fail(Layer::Ipv6, Ipv6View::parse(c.data, c.wire, ip))) return;
+        if (!usable(Layer::Ipv6, Ipv6View::parse(c.data, c.wire, ip))) return;
         pkt_.ip_version = 6;
         pkt_.ip_proto = ip.next_header();
         mark(Layer::Ipv6);
         Ipv6Chain& chain = pkt_.ip6_chain;
         const Bytes payload = ip.payload();
-        if (fail(Layer::Ipv6Ext,
-                 Ipv6Chain::walk(ip.next_header(), payload, ip.payload_wire_len, chain))) {
+        if (!usable(Layer::Ipv6Ext,
+                    Ipv6Chain::walk(ip.next_header(), payload, ip.payload_wire_len, chain))) {
             return;
         }
         if (chain.count > 0) mark(Layer::Ipv6Ext);
@@ -240,41 +249,32 @@ class FrameDecoder {
             default:
                 pkt_.payload = c.data;
                 pkt_.payload_wire_len = c.wire;
-                if (proto == kIpInIp || proto == kIpv6InIp) {
-                    encapsulated(Packet::Encap::Ip, c, 0, "ipip");
-                } else if (proto == kGre) {
-                    gre(c);
+                if (proto == ipproto::kIpInIp || proto == ipproto::kIpv6InIp) {
+                    encapsulated(Encap::Ip, c, 0, "ipip");
+                } else if (proto == ipproto::kGre) {
+                    GreView gre;
+                    if (GreView::parse(c.data, gre)) tunnel(gre, c);
                 }
                 return;
         }
     }
 
-    static constexpr std::uint8_t kIpInIp = 4, kIpv6InIp = 41, kGre = 47;
-
-    void encapsulated(Packet::Encap kind, Cursor c, std::size_t header, const char* name) {
-        if (header > c.data.size() || pkt_.ip_fragment) return;  // fragments: not reassembled
+    // The packet inside a tunnel: kept for the caller when it is all here.
+    void encapsulated(Encap kind, Cursor c, std::size_t header, const char* name) {
+        if (kind == Encap::None || header > c.data.size() || pkt_.ip_fragment) {
+            return;  // fragments: not reassembled
+        }
         pkt_.encap = kind;
         pkt_.encap_bytes = c.data.subspan(header);
         pkt_.encap_wire_len = c.wire - static_cast<std::uint32_t>(header);
         pkt_.encap_name = name;
     }
-
-    // GRE (RFC 2784/2890), version 0: optional checksum, key and sequence words.
-    void gre(Cursor c) {
-        if (c.data.size() < 4) return;
-        const std::uint16_t flags = load_be16(c.data.data());
-        if ((flags & 0x0007) != 0 || (flags & 0x4000) != 0) return;  // not v0, or source routed
-        const std::size_t hl = 4 + ((flags & 0x8000) ? 4 : 0) + ((flags & 0x2000) ? 4 : 0) +
-                               ((flags & 0x1000) ? 4 : 0);
-        const std::uint16_t type = load_be16(c.data.data() + 2);
-        if (type == ethertype::kIpv4 || type == ethertype::kIpv6) {
-            encapsulated(Packet::Encap::Ip, c, hl, "gre");
-        } else if (type == 0x6558) {  // transparent Ethernet bridging
-            encapsulated(Packet::Encap::Ethernet, c, hl, "gre");
-        }
+    template <class TunnelView>
+    void tunnel(const TunnelView& t, Cursor c) {
+        encapsulated(t.inner(), c, t.header_len(), TunnelView::kName);
     }
 
-    // UDP tunnels on their registered ports.
+    // UDP tunnels on their registered ports, either end.
     void udp_tunnel(const UdpView& u) {
         const Bytes p = u.payload();
         if (p.size() != u.payload_wire_len(static_cast<std::uint32_t>(u.bytes.size())) ||
@@ -283,77 +283,35 @@ class FrameDecoder {
         }
         const Cursor c{p, static_cast<std::uint32_t>(p.size())};
         auto on = [&](std::uint16_t port) { return u.dst_port() == port || u.src_port() == port; };
-        if (on(4789) && p.size() >= 8 && (p[0] & 0x08) != 0) {
-            encapsulated(Packet::Encap::Ethernet, c, 8, "vxlan");
-        } else if (on(6081) && p.size() >= 8 && (p[0] >> 6) == 0) {
-            const std::size_t hl = 8 + (p[0] & 0x3fu) * 4u;
-            const std::uint16_t type = load_be16(p.data() + 2);
-            if (type == 0x6558) encapsulated(Packet::Encap::Ethernet, c, hl, "geneve");
-            if (type == ethertype::kIpv4 || type == ethertype::kIpv6) {
-                encapsulated(Packet::Encap::Ip, c, hl, "geneve");
-            }
-        } else if (on(3544)) {
-            teredo(c);
-        } else if (on(2152)) {
-            gtpu(c);
+        VxlanView vxlan;
+        GeneveView geneve;
+        if (on(tunnelport::kVxlan) && VxlanView::parse(p, vxlan)) {
+            tunnel(vxlan, c);
+        } else if (on(tunnelport::kGeneve) && GeneveView::parse(p, geneve)) {
+            tunnel(geneve, c);
+        } else if (on(tunnelport::kTeredo)) {
+            TeredoView teredo;
+            if (TeredoView::parse(p, teredo)) tunnel(teredo, c);
+        } else if (on(tunnelport::kGtpu)) {
+            GtpuView gtpu;
+            if (GtpuView::parse(p, gtpu)) tunnel(gtpu, c);
         }
-    }
-
-    // Teredo (RFC 4380): optional authentication and origin indication, then IPv6.
-    void teredo(Cursor c) {
-        const Bytes p = c.data;
-        std::size_t at = 0;
-        if (p.size() >= 4 && p[0] == 0x00 && p[1] == 0x01) {
-            at = 4u + p[2] + p[3] + 8u + 1u;  // authentication indicator
-        }
-        if (p.size() >= at + 8 && p[at] == 0x00 && p[at + 1] == 0x00) at += 8;  // origin indication
-        // Only what is an IPv6 packet of exactly the remaining length.
-        if (p.size() < at + Ipv6View::kHeaderLen || (p[at] >> 4) != 6) return;
-        if (Ipv6View::kHeaderLen + load_be16(p.data() + at + 4) != p.size() - at) return;
-        encapsulated(Packet::Encap::Ip, c, at, "teredo");
-    }
-
-    // GTP-U (3GPP TS 29.281): a G-PDU carries an IP packet.
-    void gtpu(Cursor c) {
-        const Bytes p = c.data;
-        if (p.size() < 8 || (p[0] >> 5) != 1 || (p[0] & 0x10) == 0 || p[1] != 0xff) return;
-        std::size_t at = 8;
-        if (p[0] & 0x07) {
-            if (p.size() < 12) return;
-            at = 12;
-            std::uint8_t next = (p[0] & 0x04) ? p[11] : 0;
-            int guard = 0;
-            while (next != 0) {  // extension headers: length in 4-byte units, next type last
-                if (at >= p.size() || p[at] == 0 || ++guard > 16) return;
-                const std::size_t len = p[at] * 4u;
-                if (at + len > p.size()) return;
-                next = p[at + len - 1];
-                at += len;
-            }
-        }
-        if (at >= p.size() || ((p[at] >> 4) != 4 && (p[at] >> 4) != 6)) return;
-        encapsulated(Packet::Encap::Ip, c, at, "gtpu");
     }
 
     void tcp(Cursor c) {
         TcpView& t = pkt_.tcp;
-        const DecodeError err = TcpView::parse(c.data, c.wire, t);
-        if (err != DecodeError::None && err != DecodeError::BadOptionLength) {
-            fail(Layer::Tcp, err);
-            return;
-        }
+        if (!usable(Layer::Tcp, TcpView::parse(c.data, c.wire, t))) return;
         mark(Layer::Tcp);
         pkt_.payload = t.payload();
         pkt_.payload_wire_len = t.payload_wire_len;
-        if (fail(Layer::Tcp, err)) return;
         if (checksum_checkable(c) && !l4_checksum_ok(ipproto::kTcp, c.data)) {
-            fail(Layer::Tcp, DecodeError::BadChecksum);
+            record(Layer::Tcp, DecodeEvent::BadChecksum);
         }
     }
 
     void udp(Cursor c) {
         UdpView& u = pkt_.udp;
-        if (fail(Layer::Udp, UdpView::parse(c.data, c.wire, u, pkt_.ip_fragment))) return;
+        if (!usable(Layer::Udp, UdpView::parse(c.data, c.wire, u, pkt_.ip_fragment))) return;
         mark(Layer::Udp);
         pkt_.payload = u.payload();
         pkt_.payload_wire_len = u.payload_wire_len(c.wire);
@@ -362,13 +320,13 @@ class FrameDecoder {
         const bool skip = pkt_.ip_version == 4 && u.checksum() == 0;
         if (!skip && checksum_checkable(c) && u.bytes.size() == u.length() &&
             !l4_checksum_ok(ipproto::kUdp, u.bytes)) {
-            fail(Layer::Udp, DecodeError::BadChecksum);
+            record(Layer::Udp, DecodeEvent::BadChecksum);
         }
     }
 
     void icmp(Cursor c, Layer layer) {
         IcmpView& i = pkt_.icmp;
-        if (fail(layer, IcmpView::parse(c.data, c.wire, i))) return;
+        if (!usable(layer, IcmpView::parse(c.data, c.wire, i))) return;
         mark(layer);
         pkt_.payload = c.data.subspan(IcmpView::kHeaderLen);
         pkt_.payload_wire_len = c.wire - static_cast<std::uint32_t>(IcmpView::kHeaderLen);
@@ -376,7 +334,7 @@ class FrameDecoder {
         // ICMPv4 has no pseudo header; ICMPv6 does.
         const bool ok = layer == Layer::Icmp ? checksum_fold(checksum_add(c.data)) == 0xffff
                                              : l4_checksum_ok(ipproto::kIcmpv6, c.data);
-        if (!ok) fail(layer, DecodeError::BadChecksum);
+        if (!ok) record(layer, DecodeEvent::BadChecksum);
     }
 
     Packet& pkt_;
@@ -400,70 +358,11 @@ void decode(Bytes frame, Packet& pkt, const DecodeOptions& opts) {
     pkt.encap_bytes = {};
     pkt.encap_wire_len = 0;
     pkt.encap_name = nullptr;
+    pkt.events.clear();
     pkt.error_layer = Layer::None;
     pkt.error = DecodeError::None;
     pkt.unsupported_link = false;
     FrameDecoder(pkt, opts).run(frame);
-}
-
-std::string_view layer_name(Layer layer) {
-    switch (layer) {
-        case Layer::None:
-            return "none";
-        case Layer::Link:
-            return "link";
-        case Layer::Ethernet:
-            return "eth";
-        case Layer::Vlan:
-            return "vlan";
-        case Layer::Arp:
-            return "arp";
-        case Layer::Ipv4:
-            return "ipv4";
-        case Layer::Ipv6:
-            return "ipv6";
-        case Layer::Ipv6Ext:
-            return "ipv6_ext";
-        case Layer::Tcp:
-            return "tcp";
-        case Layer::Udp:
-            return "udp";
-        case Layer::Icmp:
-            return "icmp";
-        case Layer::Icmpv6:
-            return "icmpv6";
-        case Layer::Count:
-            break;
-    }
-    return "?";
-}
-
-std::string_view error_name(DecodeError error) {
-    switch (error) {
-        case DecodeError::None:
-            return "none";
-        case DecodeError::Truncated:
-            return "truncated";
-        case DecodeError::BadHeaderLength:
-            return "bad_header_length";
-        case DecodeError::BadVersion:
-            return "bad_version";
-        case DecodeError::BadTotalLength:
-            return "bad_total_length";
-        case DecodeError::BadLength:
-            return "bad_length";
-        case DecodeError::BadOptionLength:
-            return "bad_option_length";
-        case DecodeError::BadChecksum:
-            return "bad_checksum";
-        case DecodeError::TooManyVlanTags:
-            return "too_many_vlan_tags";
-        case DecodeError::TooManyExtHeaders:
-            return "too_many_ext_headers";
-        case DecodeError::Count:
-            break;
-    }
-    return "?";
 }
 
 }  // namespace wl

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "decode/bytes.hpp"
-#include "decode/error.hpp"
+#include "decode/events.hpp"
 
 namespace wl {
 
@@ -13,7 +13,8 @@ inline constexpr std::uint16_t kVlan = 0x8100;     // 802.1Q C-tag
 inline constexpr std::uint16_t kQinQ = 0x88a8;     // 802.1ad S-tag
 inline constexpr std::uint16_t kQinQOld = 0x9100;  // pre-standard S-tag, still seen
 inline constexpr std::uint16_t kIpv6 = 0x86dd;
-inline constexpr std::uint16_t kMinEthertype = 0x0600;  // below: an 802.3 length field
+inline constexpr std::uint16_t kTransparentBridging = 0x6558;  // Ethernet inside GRE, Geneve
+inline constexpr std::uint16_t kMinEthertype = 0x0600;         // below: an 802.3 length field
 inline bool is_vlan(std::uint16_t t) {
     return t == kVlan || t == kQinQ || t == kQinQOld;
 }
@@ -26,8 +27,21 @@ struct MacAddr {
     bool is_broadcast() const { return (p[0] & p[1] & p[2] & p[3] & p[4] & p[5]) == 0xff; }
 };
 
+// Where each field of the Ethernet II header and of an 802.1Q tag sits.
+namespace field::ethernet {
+inline constexpr std::size_t kDst = 0;    // 6 bytes
+inline constexpr std::size_t kSrc = 6;    // 6 bytes
+inline constexpr std::size_t kType = 12;  // 2 bytes: ethertype, or 802.3 length
+inline constexpr std::size_t kPayload = 14;
+}  // namespace field::ethernet
+namespace field::vlan {                  // after the TPID that announced the tag
+inline constexpr std::size_t kTci = 0;   // 2 bytes: PCP, DEI, VLAN id
+inline constexpr std::size_t kType = 2;  // 2 bytes: the next ethertype
+inline constexpr std::size_t kLen = 4;
+}  // namespace field::vlan
+
 struct EthernetView {
-    static constexpr std::size_t kHeaderLen = 14;
+    static constexpr std::size_t kHeaderLen = field::ethernet::kPayload;
     Bytes bytes;
 
     static DecodeError parse(Bytes buf, EthernetView& out) {
@@ -35,10 +49,12 @@ struct EthernetView {
         out.bytes = buf;
         return DecodeError::None;
     }
-    MacAddr dst() const { return {bytes.data()}; }
-    MacAddr src() const { return {bytes.data() + 6}; }
+    MacAddr dst() const { return {view_at(bytes, field::ethernet::kDst)}; }
+    MacAddr src() const { return {view_at(bytes, field::ethernet::kSrc)}; }
     // An ethertype, or (below 0x0600) the 802.3 length of an LLC frame.
-    std::uint16_t type_or_length() const { return load_be16(bytes.data() + 12); }
+    std::uint16_t type_or_length() const {
+        return load_be16(view_at(bytes, field::ethernet::kType));
+    }
     Bytes payload() const { return bytes.subspan(kHeaderLen); }
 };
 

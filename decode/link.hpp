@@ -4,7 +4,7 @@
 #pragma once
 
 #include "decode/bytes.hpp"
-#include "decode/error.hpp"
+#include "decode/events.hpp"
 
 namespace wl {
 
@@ -22,49 +22,84 @@ inline constexpr int kLinuxSll2 = 276;    // DLT_LINUX_SLL2
 bool supported(int dlt);
 }  // namespace linktype
 
-// Linux cooked capture, v1 (16 bytes) and v2 (20 bytes), normalised.
+// Where each field of the Linux cooked capture headers sits: v1 (16 bytes,
+// protocol last) and v2 (20 bytes, protocol first).
+namespace field::sll {
+inline constexpr std::size_t kPacketType = 0;  // 2 bytes
+inline constexpr std::size_t kHatype = 2;      // 2 bytes
+inline constexpr std::size_t kAddrLen = 4;     // 2 bytes
+inline constexpr std::size_t kAddr = 6;        // 8 bytes
+inline constexpr std::size_t kProtocol = 14;   // 2 bytes
+inline constexpr std::size_t kPayload = 16;
+}  // namespace field::sll
+namespace field::sll2 {
+inline constexpr std::size_t kProtocol = 0;  // 2 bytes
+inline constexpr std::size_t kIfindex = 4;   // 4 bytes (after 2 reserved)
+inline constexpr std::size_t kHatype = 8;    // 2 bytes
+inline constexpr std::size_t kPacketType = 10;
+inline constexpr std::size_t kAddrLen = 11;
+inline constexpr std::size_t kAddr = 12;  // 8 bytes
+inline constexpr std::size_t kPayload = 20;
+}  // namespace field::sll2
+namespace field::null_link {
+// 4 bytes: the writer's byte order (null) or big-endian (loop)
+inline constexpr std::size_t kFamily = 0;
+inline constexpr std::size_t kPayload = 4;
+}  // namespace field::null_link
+
+// Linux cooked capture, v1 and v2, normalised.
 struct LinuxSllView {
     Bytes bytes;
     std::uint8_t version;  // 1 or 2
 
     static DecodeError parse(Bytes buf, int version, LinuxSllView& out) {
-        const std::size_t need = version == 2 ? 20 : 16;
+        const std::size_t need = version == 2 ? field::sll2::kPayload : field::sll::kPayload;
         if (buf.size() < need) return DecodeError::Truncated;
         out.bytes = buf;
         out.version = static_cast<std::uint8_t>(version);
         return DecodeError::None;
     }
-    std::size_t header_len() const { return version == 2 ? 20 : 16; }
+    std::size_t header_len() const {
+        return version == 2 ? field::sll2::kPayload : field::sll::kPayload;
+    }
     std::uint16_t packet_type() const {  // 0 host, 1 broadcast, 2 multicast, 3 other, 4 outgoing
-        return version == 2 ? bytes[10] : load_be16(bytes.data());
+        return version == 2 ? *view_at(bytes, field::sll2::kPacketType)
+                            : load_be16(view_at(bytes, field::sll::kPacketType));
     }
     std::uint16_t hatype() const {
-        return version == 2 ? load_be16(bytes.data() + 8) : load_be16(bytes.data() + 2);
+        return load_be16(view_at(bytes, version == 2 ? field::sll2::kHatype : field::sll::kHatype));
     }
     std::uint8_t addr_len() const {
-        const std::uint16_t n = version == 2 ? bytes[11] : load_be16(bytes.data() + 4);
+        const std::uint16_t n = version == 2 ? *view_at(bytes, field::sll2::kAddrLen)
+                                             : load_be16(view_at(bytes, field::sll::kAddrLen));
         return static_cast<std::uint8_t>(n > 8 ? 8 : n);
     }
-    const std::uint8_t* addr() const { return bytes.data() + (version == 2 ? 12 : 6); }
-    std::uint16_t protocol() const {
-        return version == 2 ? load_be16(bytes.data()) : load_be16(bytes.data() + 14);
+    const std::uint8_t* addr() const {
+        return view_at(bytes, version == 2 ? field::sll2::kAddr : field::sll::kAddr);
     }
-    std::uint32_t ifindex() const { return version == 2 ? load_be32(bytes.data() + 4) : 0; }
+    std::uint16_t protocol() const {
+        return load_be16(
+            view_at(bytes, version == 2 ? field::sll2::kProtocol : field::sll::kProtocol));
+    }
+    std::uint32_t ifindex() const {
+        return version == 2 ? load_be32(view_at(bytes, field::sll2::kIfindex)) : 0;
+    }
     Bytes payload() const { return bytes.subspan(header_len()); }
 };
 
 // BSD null (host byte order) and loop (network byte order) headers.
 struct NullLinkView {
-    static constexpr std::size_t kHeaderLen = 4;
+    static constexpr std::size_t kHeaderLen = field::null_link::kPayload;
     Bytes bytes;
     std::uint32_t family;
 
     static DecodeError parse(Bytes buf, bool network_order, NullLinkView& out) {
         if (buf.size() < kHeaderLen) return DecodeError::Truncated;
         out.bytes = buf;
-        std::uint32_t v = network_order ? load_be32(buf.data()) : load_le32(buf.data());
+        const std::uint8_t* f = buf.data() + field::null_link::kFamily;
+        std::uint32_t v = network_order ? load_be32(f) : load_le32(f);
         // DLT_NULL is in the writer's byte order; a family never exceeds 16 bits.
-        if (!network_order && (v & 0xffff0000u) != 0) v = load_be32(buf.data());
+        if (!network_order && (v & 0xffff0000u) != 0) v = load_be32(f);
         out.family = v;
         return DecodeError::None;
     }

@@ -8,6 +8,7 @@
 #include "decode/ipv6.hpp"
 #include "decode/link.hpp"
 #include "decode/tcp.hpp"
+#include "decode/tunnels.hpp"
 #include "decode/udp.hpp"
 
 namespace wl {
@@ -51,16 +52,18 @@ struct Packet {
 
     // A packet carried inside this one (IP-in-IP, GRE, VXLAN, Geneve, Teredo,
     // GTP-U): its bytes, for the caller to decode as a packet of its own.
-    enum class Encap : std::uint8_t { None, Ethernet, Ip };
+    using Encap = wl::Encap;
     Encap encap = Encap::None;
     Bytes encap_bytes{};
     std::uint32_t encap_wire_len = 0;
     const char* encap_name = nullptr;  // "ipip", "gre", "vxlan", "geneve", "teredo", "gtpu"
 
-    // Where and why decoding stopped; None for a clean packet.
+    // What was wrong, in decoding order; empty for a clean packet.
+    DecodeEvents events{};
+    // The first event: what packet lines and malformed_by report. None for a clean packet.
     Layer error_layer = Layer::None;
     DecodeError error = DecodeError::None;
-    bool malformed() const { return error != DecodeError::None; }
+    bool malformed() const { return !events.empty(); }
     bool unsupported_link = false;
 
     // Source and destination as raw address bytes (4 or 16), valid when ip_version != 0.
@@ -74,8 +77,9 @@ struct DecodeOptions {
 };
 
 // Decodes `frame` (the captured bytes, caplen = frame.size()) into `pkt`.
-// Never reads outside `frame`; on a malformed layer it records the layer and
-// reason and keeps what decoded above it.
+// Never reads outside `frame`; on a malformed header it records the layer and
+// event and keeps the layers decoded before it (and the header itself when the
+// event does not stop decoding).
 void decode(Bytes frame, Packet& pkt, const DecodeOptions& opts = {});
 
 }  // namespace wl

@@ -3,7 +3,8 @@
 #pragma once
 
 #include "decode/bytes.hpp"
-#include "decode/error.hpp"
+#include "decode/events.hpp"
+#include "decode/options.hpp"
 
 namespace wl {
 
@@ -20,8 +21,8 @@ inline constexpr std::uint16_t kNs = 0x100;
 }  // namespace tcpflag
 
 namespace tcpopt {
-inline constexpr std::uint8_t kEnd = 0;
-inline constexpr std::uint8_t kNop = 1;
+inline constexpr std::uint8_t kEnd = optkind::kEnd;
+inline constexpr std::uint8_t kNop = optkind::kNop;
 inline constexpr std::uint8_t kMss = 2;
 inline constexpr std::uint8_t kWindowScale = 3;
 inline constexpr std::uint8_t kSackPermitted = 4;
@@ -32,25 +33,38 @@ inline constexpr std::uint8_t kMptcp = 30;
 inline constexpr std::uint8_t kFastOpen = 34;
 }  // namespace tcpopt
 
-struct TcpOption {
-    std::uint8_t kind;
-    std::uint8_t len;          // whole option, kind and length bytes included (1 for EOL/NOP)
-    const std::uint8_t* data;  // len - 2 bytes of option data
-    std::uint8_t data_len() const { return len >= 2 ? static_cast<std::uint8_t>(len - 2) : 0; }
-};
+using TcpOption = HeaderOption;
+
+// Where each field of the TCP header sits, from the header's first byte.
+namespace field::tcp {
+inline constexpr std::size_t kSrcPort = 0;  // 2 bytes
+inline constexpr std::size_t kDstPort = 2;  // 2 bytes
+inline constexpr std::size_t kSeq = 4;      // 4 bytes
+inline constexpr std::size_t kAck = 8;      // 4 bytes
+// High nibble: the header length in 32-bit words; bit 0: the NS flag.
+inline constexpr std::size_t kDataOffset = 12;
+inline constexpr std::size_t kFlags = 13;      // CWR ECE URG ACK PSH RST SYN FIN
+inline constexpr std::size_t kWindow = 14;     // 2 bytes
+inline constexpr std::size_t kChecksum = 16;   // 2 bytes
+inline constexpr std::size_t kUrgentPtr = 18;  // 2 bytes
+inline constexpr std::size_t kOptions = 20;    // options, up to the header length
+inline std::size_t header_len(const std::uint8_t* header) {
+    return (header[kDataOffset] >> 4) * 4u;
+}
+}  // namespace field::tcp
 
 struct TcpView {
-    static constexpr std::size_t kMinHeaderLen = 20;
+    static constexpr std::size_t kMinHeaderLen = field::tcp::kOptions;
     Bytes bytes;                     // header + captured payload
     std::uint32_t payload_wire_len;  // segment length on the wire minus the header
 
     // `captured`: the bytes we have from the TCP header on; `wire_len`: the
-    // segment's length according to the IP layer. Returns BadOptionLength with
-    // `out` filled in when only the options are broken: the header is usable.
+    // segment's length according to the IP layer. BadOptionLength does not
+    // stop decoding: `out` is filled in, the header is usable.
     static DecodeError parse(Bytes captured, std::uint32_t wire_len, TcpView& out) {
         if (wire_len < kMinHeaderLen) return DecodeError::BadHeaderLength;
         if (captured.size() < kMinHeaderLen) return DecodeError::Truncated;
-        const std::size_t hl = (captured[12] >> 4) * 4u;
+        const std::size_t hl = field::tcp::header_len(captured.data());
         if (hl < kMinHeaderLen || hl > wire_len) return DecodeError::BadHeaderLength;
         if (hl > captured.size()) return DecodeError::Truncated;
         out.bytes = captured;
@@ -80,58 +94,44 @@ struct TcpView {
         }
     }
 
+    // Every option fits the list and has its kind's length.
     static bool options_valid(Bytes opts) {
-        std::size_t i = 0;
-        while (i < opts.size()) {
-            const std::uint8_t kind = opts[i];
-            if (kind == tcpopt::kEnd) return true;
-            if (kind == tcpopt::kNop) {
-                ++i;
-                continue;
-            }
-            if (i + 1 >= opts.size()) return false;
-            const std::uint8_t len = opts[i + 1];
-            if (len < 2 || i + len > opts.size() || !option_len_ok(kind, len)) return false;
-            i += len;
+        OptionIterator it(opts);
+        HeaderOption o;
+        while (it.next(o)) {
+            if (o.len >= 2 && !option_len_ok(o.kind, o.len)) return false;
         }
-        return true;
+        return !it.malformed();
     }
+
+    OptionIterator option_iterator() const { return OptionIterator(options()); }
 
     // Calls f(TcpOption) for each option up to End, stopping early at any
     // option that does not fit (only possible when parse() reported it).
     template <class F>
     void for_each_option(F&& f) const {
-        const Bytes opts = options();
-        std::size_t i = 0;
-        while (i < opts.size()) {
-            const std::uint8_t kind = opts[i];
-            if (kind == tcpopt::kEnd || kind == tcpopt::kNop) {
-                f(TcpOption{kind, 1, opts.data() + i});
-                if (kind == tcpopt::kEnd) return;
-                ++i;
-                continue;
-            }
-            if (i + 1 >= opts.size()) return;
-            const std::uint8_t len = opts[i + 1];
-            if (len < 2 || i + len > opts.size()) return;
-            f(TcpOption{kind, len, opts.data() + i + 2});
-            i += len;
-        }
+        OptionIterator it = option_iterator();
+        HeaderOption o;
+        while (it.next(o))
+            f(o);
     }
 
-    std::uint16_t src_port() const { return load_be16(bytes.data()); }
-    std::uint16_t dst_port() const { return load_be16(bytes.data() + 2); }
-    std::uint32_t seq() const { return load_be32(bytes.data() + 4); }
-    std::uint32_t ack() const { return load_be32(bytes.data() + 8); }
-    std::size_t header_len() const { return (bytes[12] >> 4) * 4u; }
+    std::uint16_t src_port() const { return load_be16(view_at(bytes, field::tcp::kSrcPort)); }
+    std::uint16_t dst_port() const { return load_be16(view_at(bytes, field::tcp::kDstPort)); }
+    std::uint32_t seq() const { return load_be32(view_at(bytes, field::tcp::kSeq)); }
+    std::uint32_t ack() const { return load_be32(view_at(bytes, field::tcp::kAck)); }
+    std::size_t header_len() const { return field::tcp::header_len(view_at(bytes, 0)); }
     std::uint16_t flags() const {  // the nine flags, NS in bit 8
-        return static_cast<std::uint16_t>(((bytes[12] & 0x01) << 8) | bytes[13]);
+        return static_cast<std::uint16_t>(((*view_at(bytes, field::tcp::kDataOffset) & 0x01) << 8) |
+                                          *view_at(bytes, field::tcp::kFlags));
     }
     bool has(std::uint16_t flag) const { return (flags() & flag) != 0; }
-    std::uint16_t window() const { return load_be16(bytes.data() + 14); }
-    std::uint16_t checksum() const { return load_be16(bytes.data() + 16); }
-    std::uint16_t urgent_ptr() const { return load_be16(bytes.data() + 18); }
-    Bytes options() const { return bytes.subspan(kMinHeaderLen, header_len() - kMinHeaderLen); }
+    std::uint16_t window() const { return load_be16(view_at(bytes, field::tcp::kWindow)); }
+    std::uint16_t checksum() const { return load_be16(view_at(bytes, field::tcp::kChecksum)); }
+    std::uint16_t urgent_ptr() const { return load_be16(view_at(bytes, field::tcp::kUrgentPtr)); }
+    Bytes options() const {
+        return bytes.subspan(field::tcp::kOptions, header_len() - field::tcp::kOptions);
+    }
     Bytes payload() const { return bytes.subspan(header_len()); }
 };
 

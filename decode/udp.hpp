@@ -2,12 +2,31 @@
 #pragma once
 
 #include "decode/bytes.hpp"
-#include "decode/error.hpp"
+#include "decode/events.hpp"
 
 namespace wl {
 
+// Where each field of the UDP header sits, from its first byte (2 bytes each).
+namespace field::udp {
+inline constexpr std::size_t kSrcPort = 0;
+inline constexpr std::size_t kDstPort = 2;
+inline constexpr std::size_t kLength = 4;  // header and data
+inline constexpr std::size_t kChecksum = 6;
+inline constexpr std::size_t kPayload = 8;
+}  // namespace field::udp
+
+// ICMP and ICMPv6: type, code and checksum, then (echo) identifier and sequence.
+namespace field::icmp {
+inline constexpr std::size_t kType = 0;
+inline constexpr std::size_t kCode = 1;
+inline constexpr std::size_t kChecksum = 2;  // 2 bytes
+inline constexpr std::size_t kEchoId = 4;    // 2 bytes
+inline constexpr std::size_t kEchoSeq = 6;   // 2 bytes
+inline constexpr std::size_t kEchoEnd = 8;
+}  // namespace field::icmp
+
 struct UdpView {
-    static constexpr std::size_t kHeaderLen = 8;
+    static constexpr std::size_t kHeaderLen = field::udp::kPayload;
     Bytes bytes;  // header + captured payload, trimmed to the UDP length
 
     // In the first fragment of a datagram the UDP length covers fragments not
@@ -16,15 +35,15 @@ struct UdpView {
                              bool first_fragment = false) {
         if (wire_len < kHeaderLen) return DecodeError::BadLength;
         if (captured.size() < kHeaderLen) return DecodeError::Truncated;
-        const std::uint16_t len = load_be16(captured.data() + 4);
+        const std::uint16_t len = load_be16(captured.data() + field::udp::kLength);
         if (len < kHeaderLen || (len > wire_len && !first_fragment)) return DecodeError::BadLength;
         out.bytes = captured.first(captured.size() < len ? captured.size() : len);
         return DecodeError::None;
     }
-    std::uint16_t src_port() const { return load_be16(bytes.data()); }
-    std::uint16_t dst_port() const { return load_be16(bytes.data() + 2); }
-    std::uint16_t length() const { return load_be16(bytes.data() + 4); }
-    std::uint16_t checksum() const { return load_be16(bytes.data() + 6); }
+    std::uint16_t src_port() const { return load_be16(view_at(bytes, field::udp::kSrcPort)); }
+    std::uint16_t dst_port() const { return load_be16(view_at(bytes, field::udp::kDstPort)); }
+    std::uint16_t length() const { return load_be16(view_at(bytes, field::udp::kLength)); }
+    std::uint16_t checksum() const { return load_be16(view_at(bytes, field::udp::kChecksum)); }
     // The payload carried by this packet (less than length() in a first fragment).
     std::uint32_t payload_wire_len(std::uint32_t wire_len) const {
         const std::uint32_t len = length() < wire_len ? length() : wire_len;
@@ -35,7 +54,7 @@ struct UdpView {
 
 // ICMP (RFC 792) and ICMPv6 (RFC 4443) share the first four bytes.
 struct IcmpView {
-    static constexpr std::size_t kHeaderLen = 4;
+    static constexpr std::size_t kHeaderLen = field::icmp::kEchoId;
     Bytes bytes;
 
     static DecodeError parse(Bytes captured, std::uint32_t wire_len, IcmpView& out) {
@@ -44,12 +63,12 @@ struct IcmpView {
         out.bytes = captured;
         return DecodeError::None;
     }
-    std::uint8_t type() const { return bytes[0]; }
-    std::uint8_t code() const { return bytes[1]; }
-    std::uint16_t checksum() const { return load_be16(bytes.data() + 2); }
-    bool has_echo_fields() const { return bytes.size() >= 8; }
-    std::uint16_t echo_id() const { return load_be16(bytes.data() + 4); }
-    std::uint16_t echo_seq() const { return load_be16(bytes.data() + 6); }
+    std::uint8_t type() const { return *view_at(bytes, field::icmp::kType); }
+    std::uint8_t code() const { return *view_at(bytes, field::icmp::kCode); }
+    std::uint16_t checksum() const { return load_be16(view_at(bytes, field::icmp::kChecksum)); }
+    bool has_echo_fields() const { return bytes.size() >= field::icmp::kEchoEnd; }
+    std::uint16_t echo_id() const { return load_be16(view_at(bytes, field::icmp::kEchoId)); }
+    std::uint16_t echo_seq() const { return load_be16(view_at(bytes, field::icmp::kEchoSeq)); }
 };
 
 }  // namespace wl

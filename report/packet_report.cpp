@@ -70,8 +70,10 @@ void put_tcp_options_text(OutBuffer& out, const TcpView& tcp) {
     out.put(", options [");
     bool first = true;
     bool said_bad = false;
-    tcp.for_each_option([&](const TcpOption& o) {
-        if (o.kind == tcpopt::kEnd) return;
+    OptionIterator it = tcp.option_iterator();
+    TcpOption o;
+    while (it.next(o)) {
+        if (o.kind == tcpopt::kEnd) continue;
         if (!first) out.put(',');
         first = false;
         const bool ok = TcpView::option_len_ok(o.kind, o.len) || o.kind == tcpopt::kNop;
@@ -116,9 +118,9 @@ void put_tcp_options_text(OutBuffer& out, const TcpView& tcp) {
                 out.put("opt-").put_u64(o.kind).put(':').put_u64(o.len);
                 break;
         }
-    });
+    }
     // The walk stops at an option that does not fit; say so, as tcpdump does.
-    if (!said_bad && !TcpView::options_valid(tcp.options())) {
+    if (!said_bad && it.malformed()) {
         out.put(first ? "[bad opt]" : ",[bad opt]");
     }
     out.put(']');

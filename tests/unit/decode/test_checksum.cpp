@@ -242,3 +242,25 @@ TEST_CASE("decode --verify-checksums: a one-bit error is reported at its layer",
         }
     }
 }
+
+TEST_CASE("decode --verify-checksums: a segment with a broken option is still checksummed",
+          "[checksum][decode][events]") {
+    // Timestamps option of length 0 (kSyn's options: MSS, SACK-permitted, TS, NOP, WS): the
+    // option bytes changed, so the checksum no longer matches either.
+    Buf f = kSyn;
+    f[kIp4End + 20 + 7] = 0;
+    const Packet plain = decode_frame(f);
+    REQUIRE(plain.events.count == 1);
+    CHECK(plain.error == DecodeError::BadOptionLength);
+
+    const Packet pkt = verify(f);
+    REQUIRE(pkt.has(Layer::Tcp));
+    REQUIRE(pkt.events.count == 2);
+    CHECK(pkt.events.list[0].layer == Layer::Tcp);
+    CHECK(pkt.events.list[0].event == DecodeEvent::BadOptionLength);
+    CHECK(pkt.events.list[1].layer == Layer::Tcp);
+    CHECK(pkt.events.list[1].event == DecodeEvent::BadChecksum);
+    // The packet is reported by its first event, as before.
+    CHECK(pkt.error == DecodeError::BadOptionLength);
+    CHECK(pkt.error_layer == Layer::Tcp);
+}

@@ -155,3 +155,68 @@ TEST_CASE("tunnels: what is not a tunnel is left alone", "[tunnel]") {
         }
     }
 }
+
+// The tunnel views on literal headers: where the inner packet starts and what it is.
+TEST_CASE("tunnel views: header lengths and inner protocols", "[tunnel][views]") {
+    using wl::Encap;
+    auto span = [](const Bytes& b) { return wl::Bytes{b.data(), b.size()}; };
+    SECTION("GRE: 4 bytes and a word per C, K, S flag; version 0 without routing only") {
+        wl::GreView gre{};
+        const Bytes plain = {0x00, 0x00, 0x08, 0x00};
+        REQUIRE(wl::GreView::parse(span(plain), gre));
+        CHECK(gre.header_len() == 4);
+        CHECK(gre.inner() == Encap::Ip);
+        const Bytes keyed = {0xb0, 0x00, 0x65, 0x58};  // C, K, S: Ethernet
+        REQUIRE(wl::GreView::parse(span(keyed), gre));
+        CHECK(gre.header_len() == 16);
+        CHECK(gre.inner() == Encap::Ethernet);
+        const Bytes other = {0x00, 0x00, 0x88, 0x0b};  // PPP
+        REQUIRE(wl::GreView::parse(span(other), gre));
+        CHECK(gre.inner() == Encap::None);
+        CHECK_FALSE(wl::GreView::parse(span({0x00, 0x01, 0x08, 0x00}), gre));  // version 1
+        CHECK_FALSE(wl::GreView::parse(span({0x40, 0x00, 0x08, 0x00}), gre));  // routing
+        CHECK_FALSE(wl::GreView::parse(span({0x00, 0x00, 0x08}), gre));
+    }
+    SECTION("VXLAN: the I flag, 8 bytes, Ethernet inside") {
+        wl::VxlanView v{};
+        const Bytes h = {0x08, 0, 0, 0, 0x12, 0x34, 0x56, 0};
+        REQUIRE(wl::VxlanView::parse(span(h), v));
+        CHECK(v.vni() == 0x123456);
+        CHECK(v.header_len() == 8);
+        CHECK(v.inner() == Encap::Ethernet);
+        CHECK_FALSE(wl::VxlanView::parse(span({0x00, 0, 0, 0, 0, 0, 0, 0}), v));
+        CHECK_FALSE(wl::VxlanView::parse(span({0x08, 0, 0, 0, 0, 0, 0}), v));
+    }
+    SECTION("Geneve: options counted in 4-byte units") {
+        wl::GeneveView g{};
+        const Bytes h = {0x02, 0, 0x86, 0xdd, 0, 0, 1, 0};
+        REQUIRE(wl::GeneveView::parse(span(h), g));
+        CHECK(g.header_len() == 16);
+        CHECK(g.inner() == Encap::Ip);
+        CHECK_FALSE(wl::GeneveView::parse(span({0x40, 0, 0x65, 0x58, 0, 0, 1, 0}), g));
+    }
+    SECTION("Teredo and GTP-U: the IP packet after their optional parts") {
+        const Bytes v6 = inner_ipv6_udp();
+        wl::TeredoView t{};
+        REQUIRE(wl::TeredoView::parse(span(v6), t));
+        CHECK(t.header_len() == 0);
+        const Bytes origin = cat({0x00, 0x00, 0x12, 0x34, 1, 2, 3, 4}, v6);
+        REQUIRE(wl::TeredoView::parse(span(origin), t));
+        CHECK(t.header_len() == 8);
+        CHECK_FALSE(wl::TeredoView::parse(span(Bytes(v6.begin(), v6.end() - 1)), t));
+
+        const Bytes v4 = inner_ipv4_tcp();
+        wl::GtpuView g{};
+        const Bytes plain = cat({0x30, 0xff, 0, 0, 0, 0, 0, 7}, v4);
+        REQUIRE(wl::GtpuView::parse(span(plain), g));
+        CHECK(g.header_len() == 8);
+        CHECK(g.teid() == 7);
+        // E flag: one 4-byte extension header (type 0x85), then no more.
+        const Bytes ext = {0x34, 0xff, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0x85, 1, 0xaa, 0xbb, 0x00};
+        const Bytes extended = cat(ext, v4);
+        REQUIRE(wl::GtpuView::parse(span(extended), g));
+        CHECK(g.header_len() == 16);
+        CHECK(g.inner() == Encap::Ip);
+        CHECK_FALSE(wl::GtpuView::parse(span(cat({0x30, 0x01, 0, 0, 0, 0, 0, 7}, v4)), g));
+    }
+}

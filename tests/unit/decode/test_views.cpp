@@ -574,3 +574,32 @@ TEST_CASE("IcmpView reads an echo request", "[views][icmp]") {
     CHECK(IcmpView::parse(bytes_of(three), 40, icmp) == DecodeError::Truncated);
     CHECK(IcmpView::parse(bytes_of(three), 3, icmp) == DecodeError::BadLength);
 }
+
+TEST_CASE("OptionIterator walks IPv4 and TCP option lists alike", "[views][options]") {
+    auto walk = [](std::vector<std::uint8_t> bytes, std::string& kinds) {
+        OptionIterator it(Bytes{bytes.data(), bytes.size()});
+        HeaderOption o{};
+        while (it.next(o)) {
+            kinds += std::to_string(o.kind) + ":" + std::to_string(o.len) + " ";
+        }
+        return it.malformed();
+    };
+    std::string k;
+    CHECK_FALSE(walk({1, 2, 4, 5, 0xb4, 1, 3, 3, 7}, k));
+    CHECK(k == "1:1 2:4 1:1 3:3 ");
+    k.clear();
+    CHECK_FALSE(walk({1, 0, 0xff, 0xff}, k));  // End ends the list; what follows is padding
+    CHECK(k == "1:1 0:1 ");
+    k.clear();
+    CHECK(walk({1, 8}, k));  // a kind without its length
+    CHECK(k == "1:1 ");
+    k.clear();
+    CHECK(walk({8, 1, 0, 0}, k));  // a length below 2
+    CHECK(k.empty());
+    k.clear();
+    CHECK(walk({1, 1, 3, 4, 7}, k));  // past the end
+    CHECK(k == "1:1 1:1 ");
+    k.clear();
+    CHECK_FALSE(walk({}, k));
+    CHECK(k.empty());
+}

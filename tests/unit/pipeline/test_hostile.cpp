@@ -62,6 +62,13 @@ void check_promises(const Packet& pkt, const Buf& frame) {
     REQUIRE(pkt.encap_bytes.size() <= pkt.encap_wire_len + 0u);
     REQUIRE(pkt.vlan_count <= Packet::kMaxVlanTags);
     REQUIRE(pkt.malformed() == (pkt.error_layer != Layer::None));
+    // The first event is the one reported; only the last can have stopped decoding.
+    if (pkt.malformed()) {
+        REQUIRE(pkt.events.list[0].layer == pkt.error_layer);
+        REQUIRE(pkt.events.list[0].event == pkt.error);
+        for (std::size_t i = 0; i + 1 < pkt.events.count; ++i)
+            REQUIRE_FALSE(stops_decoding(pkt.events.list[i].event));
+    }
     if (pkt.has(Layer::Ipv4)) {
         REQUIRE(inside(pkt.ip4.bytes, frame));
         REQUIRE(pkt.ip4.header_len() >= 20);
