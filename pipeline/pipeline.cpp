@@ -37,7 +37,7 @@ namespace {
 void feed_flood(SynFloodDetector& d, const Packet& p) {
     if (!p.has(Layer::Tcp)) return;
     d.packet(p.ts_ns, p.ip_version, p.ip_src(), p.tcp.src_port(), p.ip_dst(), p.tcp.dst_port(),
-             p.tcp.flags());
+             p.tcp.flags(), p.ip_ttl());
 }
 
 }  // namespace

@@ -271,6 +271,7 @@ void ShardedPipeline::add_flood_event(const Packet& p, int depth) {
     e.flags = p.tcp.flags();
     e.sport = p.tcp.src_port();
     e.dport = p.tcp.dst_port();
+    e.ttl = p.ip_ttl();
     const std::size_t alen = p.ip_version == 6 ? 16 : 4;
     if (p.ip_version == 4 || p.ip_version == 6) {
         std::memcpy(e.src, p.ip_src(), alen);
@@ -282,7 +283,7 @@ void ShardedPipeline::feed_flood(std::uint64_t end, int depth) {
     while (flood_tail_ < end) {
         const FloodEvent& e = floods_[flood_tail_ & (kPendingFrames - 1)];
         if (e.depth > depth) return;
-        flood_->packet(e.ts_ns, e.ip_version, e.src, e.sport, e.dst, e.dport, e.flags);
+        flood_->packet(e.ts_ns, e.ip_version, e.src, e.sport, e.dst, e.dport, e.flags, e.ttl);
         ++flood_tail_;
     }
 }
