@@ -571,14 +571,19 @@ void SynFloodDetector::packet(std::uint64_t ts_ns, int ip_version, const std::ui
     }
 }
 
-// Whether v is a small part of the alert of the prefix around it: its SYNs
-// are told of there, with the prefix's top victims.
+// Whether v is one of many victims of the alert of the prefix around it (it
+// gets no more than 4 times the prefix's SYNs per address hit): its SYNs are
+// told of there, with the prefix's top victims. A victim flooded well beyond
+// its share keeps an alert of its own.
 bool SynFloodDetector::inside_alert(const Victim& v, std::uint32_t outer_vi,
                                     std::uint64_t ts) const {
     if (outer_vi == kNone) return false;
     const Victim& x = victims_[outer_vi];
     if (x.tracker == kNone || !trackers_[x.tracker].alerting) return false;
-    return rates(v, ts).syns < 0.5 * rates(x, ts).syns;
+    int hit = 0;
+    for (const std::uint64_t h : x.hit)
+        hit += std::popcount(h);
+    return rates(v, ts).syns <= 4 * rates(x, ts).syns / std::max(hit, 1);
 }
 
 void SynFloodDetector::syn_to(std::uint32_t vi, std::uint32_t inner_vi, std::uint32_t outer_vi,
