@@ -167,7 +167,7 @@ void AlertReporter::write_scan_text(const ScanAlert& a, const char* state) {
         out_.put("port ").put_u64(a.port);
     }
     out_.put(": ").put_u64(a.tried).put(ports ? " ports tried, " : " hosts tried, ");
-    out_.put_u64(a.open).put(" open, ").put_fixed(scan_rate(a), 0).put(" SYN/s\n");
+    out_.put_u64(a.open).put(" open, ").put_fixed(scan_rate(a), 1).put(" SYN/s\n");
 }
 
 void AlertReporter::scan_started(const ScanAlert& a) {
