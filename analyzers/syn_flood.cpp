@@ -245,6 +245,8 @@ SynFloodDetector::SynFloodDetector(const SynFloodOptions& opts, SynFloodSink& si
     quiet_ns_ = static_cast<std::uint64_t>(std::max(opts_.quiet_seconds, 0.0) * 1e9);
 
     victims_.resize(opts_.victims);
+    qslots_.assign(std::size_t{opts_.victims} * kQueueSeconds, 0);
+    hits_.assign(std::size_t{opts_.victims} * 4, 0);
     std::uint64_t nslots = std::bit_ceil(static_cast<std::uint64_t>(opts_.victims) * 2);
     slots_.assign(nslots, 0);
     slot_mask_ = nslots - 1;
@@ -272,7 +274,7 @@ std::uint64_t SynFloodDetector::memory_bound(const SynFloodOptions& o) {
     const std::uint64_t victims = std::max<std::uint32_t>(o.victims, 2);
     const std::uint64_t detailed = std::max<std::uint32_t>(o.detailed, 1);
     const std::uint64_t top = std::clamp<std::uint32_t>(o.top_k, 1, SynFloodAlert::kTop);
-    return sizeof(SynFloodDetector) + victims * (sizeof(Victim) + 4) +
+    return sizeof(SynFloodDetector) + victims * (sizeof(Victim) + 4 + kQueueSeconds * 4 + 32) +
            std::bit_ceil(victims * 2) * 4 +
            detailed * (sizeof(Tracker) + kHllRegisters +
                        2 * synflood_detail::TopSources::words_for(2 * top) * 8 + 4) +
@@ -281,6 +283,7 @@ std::uint64_t SynFloodDetector::memory_bound(const SynFloodOptions& o) {
 
 std::size_t SynFloodDetector::memory_bytes() const {
     return sizeof(*this) + victims_.capacity() * sizeof(Victim) +
+           qslots_.capacity() * sizeof(std::uint32_t) + hits_.capacity() * sizeof(std::uint64_t) +
            slots_.capacity() * sizeof(std::uint32_t) +
            free_victims_.capacity() * sizeof(std::uint32_t) +
            trackers_.capacity() * sizeof(Tracker) + hll_.capacity() +
@@ -320,6 +323,7 @@ std::uint32_t SynFloodDetector::find_or_add(int ver, const std::uint8_t* addr, s
         free_victims_.pop_back();
     }
     Victim& v = victims_[vi];
+    qclear(v);  // (cheap: a queue of a few SYNs is in a slot or two)
     const std::uint32_t gen = v.gen + 1;
     v = Victim{};
     v.gen = gen;
@@ -330,6 +334,7 @@ std::uint32_t SynFloodDetector::find_or_add(int ver, const std::uint8_t* addr, s
     std::memcpy(v.addr, addr, static_cast<std::size_t>(addr_len(ver)));
     v.w = now_ns_ / kSecond;
     v.qw = v.w;
+    if (prefix != 0) std::memset(&hits_[std::size_t{vi} * 4], 0, 4 * sizeof(std::uint64_t));
     std::uint64_t s = hash & slot_mask_;
     while (slots_[s] != 0)
         s = (s + 1) & slot_mask_;
@@ -437,14 +442,15 @@ std::uint32_t SynFloodDetector::find_prefix(int ver, const std::uint8_t* dst, bo
 // lifetime leave it (the last SYN-ACK retry gave up on them).
 void SynFloodDetector::qroll(Victim& v, std::uint64_t w) {
     if (w <= v.qw) return;
+    std::uint32_t* slot = qslots(v);
     if (w - v.qw >= life_) {
-        std::memset(v.qslot, 0, sizeof v.qslot);
+        std::memset(slot, 0, kQueueSeconds * sizeof(std::uint32_t));
         v.queue = 0;
     } else {
         // Leaving: the seconds (v.qw - life_, w - life_].
         for (std::uint64_t s = v.qw + 1; s <= w; ++s) {
             if (s < life_) continue;
-            std::uint32_t& n = v.qslot[(s - life_) % kQueueSeconds];
+            std::uint32_t& n = slot[(s - life_) % kQueueSeconds];
             v.queue -= n;
             n = 0;
         }
@@ -456,8 +462,9 @@ void SynFloodDetector::qroll(Victim& v, std::uint64_t w) {
 // as a handshake completes or a RST answers within a round trip.
 void SynFloodDetector::qremove(Victim& v) {
     if (v.queue == 0) return;
+    std::uint32_t* slot = qslots(v);
     for (std::uint32_t k = 0; k < life_; ++k) {
-        std::uint32_t& n = v.qslot[(v.qw - k) % kQueueSeconds];
+        std::uint32_t& n = slot[(v.qw - k) % kQueueSeconds];
         if (n != 0) {
             --n;
             --v.queue;
@@ -499,7 +506,7 @@ void SynFloodDetector::packet(std::uint64_t ts_ns, int ip_version, const std::ui
         // Hop-count consistency, for the alerts open: 0 source not known, 1 its
         // hop count as learnt, 2 another.
         int hops = 0;
-        if (alerting_ != 0 && ttl != 0) {
+        if (alerting_ != 0 && ttl != 0 && hops_learnt_) {
             const std::uint32_t e = hops_[src_hash & (kHops - 1)];
             if (e != 0 && (e >> 8) == static_cast<std::uint32_t>(src_hash >> 40)) {
                 const int learnt = static_cast<int>(e & 0xff) - 1;
@@ -545,7 +552,7 @@ void SynFloodDetector::packet(std::uint64_t ts_ns, int ip_version, const std::ui
         if (av != kNone) syn_to(av, pv, xv, ts, ip_version, src, src_hash, hops);
         if (xv != kNone) {
             const std::uint8_t last = dst[addr_len(ip_version) - 1];
-            victims_[xv].hit[last >> 6] |= std::uint64_t{1} << (last & 63);
+            hits_[std::size_t{xv} * 4 + (last >> 6)] |= std::uint64_t{1} << (last & 63);
             syn_to(xv, av, kNone, ts, ip_version, src, src_hash, hops);
         }
     } else if ((syn && ack) || rst) {
@@ -566,6 +573,7 @@ void SynFloodDetector::packet(std::uint64_t ts_ns, int ip_version, const std::ui
         // A packet of an exchange under way: its source is who it says, at the
         // distance its TTL tells.
         const std::uint64_t h = source_hash(ip_version, src);
+        hops_learnt_ = true;
         hops_[h & (kHops - 1)] = static_cast<std::uint32_t>(h >> 40) << 8 |
                                  static_cast<std::uint32_t>(hop_count(ttl) + 1);
     }
@@ -581,8 +589,8 @@ bool SynFloodDetector::inside_alert(const Victim& v, std::uint32_t outer_vi,
     const Victim& x = victims_[outer_vi];
     if (x.tracker == kNone || !trackers_[x.tracker].alerting) return false;
     int hit = 0;
-    for (const std::uint64_t h : x.hit)
-        hit += std::popcount(h);
+    for (int k = 0; k < 4; ++k)
+        hit += std::popcount(hits(x)[k]);
     return rates(v, ts).syns <= 4 * rates(x, ts).syns / std::max(hit, 1);
 }
 
@@ -595,7 +603,7 @@ void SynFloodDetector::syn_to(std::uint32_t vi, std::uint32_t inner_vi, std::uin
     qroll(v, w);
     if (v.queue == 0) v.episode_ns = ts;
     ++v.queue;
-    ++v.qslot[w % kQueueSeconds];
+    ++qslots(v)[w % kQueueSeconds];
     if (v.cur.syns == 0) v.cur.first_ns = ts;
     ++v.cur.syns;
     const bool had_tracker = v.tracker != kNone;
@@ -634,7 +642,9 @@ void SynFloodDetector::syn_to(std::uint32_t vi, std::uint32_t inner_vi, std::uin
                       trackers_[v.tracker].alert.trigger == SynFloodAlert::kQueue;
         }
     }
-    if (flooded) {
+    if (flooded && v.tracker == kNone && free_trackers_.empty() && alerting_ >= trackers_.size()) {
+        ++untracked_;  // every tracker tells of an alert already
+    } else if (flooded) {
         // Leave a flood of one port to the port, of one address to the address.
         bool concentrated = false;
         if (v.prefix != 0) {
@@ -730,7 +740,8 @@ std::uint32_t SynFloodDetector::take_tracker(std::uint32_t vi, bool steal) {
     if (!free_trackers_.empty()) {
         ti = free_trackers_.back();
         free_trackers_.pop_back();
-    } else if (steal) {
+    } else if (steal && alerting_ < trackers_.size()) {
+        // (With every tracker alerting there is none to steal: no need to look.)
         // A victim over the full threshold outranks one only over a quarter of it.
         double lowest = 0;
         for (std::uint32_t i = 0; i < trackers_.size(); ++i) {
@@ -858,7 +869,7 @@ void SynFloodDetector::start_alert(std::uint32_t vi, std::uint64_t ts,
         a.syns = 0;
         a.nrate = static_cast<std::uint32_t>(v.w - t.start_w + 1);
         for (std::uint32_t k = 0; k < a.nrate; ++k) {
-            const std::uint32_t n = v.qslot[(t.start_w + k) % kQueueSeconds];
+            const std::uint32_t n = qslots(v)[(t.start_w + k) % kQueueSeconds];
             a.rate[k] = n;
             a.syns += n;
             a.peak_syn_rate = std::max(a.peak_syn_rate, static_cast<double>(n));
@@ -886,8 +897,8 @@ void SynFloodDetector::summarize(std::uint32_t ti) {
     a.peak_queue = std::max(a.peak_queue, v.queue);
     if (v.prefix != 0) {
         a.addresses_hit = 0;
-        for (const std::uint64_t h : v.hit)
-            a.addresses_hit += static_cast<std::uint32_t>(std::popcount(h));
+        for (int k = 0; k < 4; ++k)
+            a.addresses_hit += static_cast<std::uint32_t>(std::popcount(hits(v)[k]));
         a.ntop_victims =
             t.dests.top(&dest_words_[ti * synflood_detail::TopSources::words_for(source_slots_)],
                         source_slots_, opts_.top_k, a.top_victims);
@@ -901,8 +912,14 @@ void SynFloodDetector::summarize(std::uint32_t ti) {
 // The half-open SYNs of an alert that ended were told of: the next alert
 // needs a queue filled anew.
 void SynFloodDetector::qclear(Victim& v) {
-    std::memset(v.qslot, 0, sizeof v.qslot);
-    v.queue = 0;
+    // The queue is the sum of the slots of the last life_ seconds: clear
+    // from the newest back until all of it is gone.
+    std::uint32_t* slot = qslots(v);
+    for (std::uint32_t k = 0; k < life_ && v.queue != 0; ++k) {
+        std::uint32_t& n = slot[(v.qw - k) % kQueueSeconds];
+        v.queue -= n;
+        n = 0;
+    }
 }
 
 void SynFloodDetector::end_alert(std::uint32_t ti, std::uint64_t now) {

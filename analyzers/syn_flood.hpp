@@ -193,12 +193,11 @@ class SynFloodDetector {
         std::uint8_t prefix = 0;  // a prefix victim's length (addr: the prefix), 0: none
         std::uint8_t addr[16] = {};
         // The modelled half-open queue: SYNs per second of the last life_
-        // seconds (slot: second % kQueueSeconds), less those completed or reset.
+        // seconds (in qslots_, kQueueSeconds per victim: second %
+        // kQueueSeconds), less those completed or reset.
         std::uint32_t queue = 0;
         std::uint64_t qw = 0;          // the second of the newest slot
         std::uint64_t episode_ns = 0;  // first SYN since the queue was last empty
-        std::uint32_t qslot[kQueueSeconds] = {};
-        std::uint64_t hit[4] = {};  // prefix: the last bytes of the addresses hit
     };
     struct Tracker {
         std::uint32_t victim = kNone;
@@ -228,7 +227,15 @@ class SynFloodDetector {
     std::uint32_t find_prefix(int ver, const std::uint8_t* dst, bool add);
     void qroll(Victim& v, std::uint64_t w);
     void qremove(Victim& v);
-    static void qclear(Victim& v);
+    void qclear(Victim& v);
+    // A victim's queue slots, and a prefix's bitmap of the last bytes of the
+    // addresses hit: beside the table, so evictions scan compact entries.
+    std::uint32_t* qslots(const Victim& v) {
+        return &qslots_[static_cast<std::size_t>(&v - victims_.data()) * kQueueSeconds];
+    }
+    const std::uint64_t* hits(const Victim& v) const {
+        return &hits_[static_cast<std::size_t>(&v - victims_.data()) * 4];
+    }
     std::uint32_t evict_one();
     void erase_slot(std::uint32_t idx);
     void roll(Victim& v, std::uint64_t w);
@@ -254,7 +261,9 @@ class SynFloodDetector {
     SynFloodSink& sink_;
     std::uint64_t quiet_ns_;
     std::vector<Victim> victims_;
-    std::vector<std::uint32_t> slots_;  // open addressing, linear probing: victim index + 1
+    std::vector<std::uint32_t> slots_;   // open addressing, linear probing: victim index + 1
+    std::vector<std::uint32_t> qslots_;  // kQueueSeconds per victim
+    std::vector<std::uint64_t> hits_;    // 4 per victim (256 bits)
     std::uint64_t slot_mask_ = 0;
     std::vector<std::uint32_t> free_victims_;
     std::uint32_t evict_cursor_ = 0;
@@ -274,6 +283,7 @@ class SynFloodDetector {
     // Hop counts learnt from ACKs, direct-mapped by source hash: the hash's
     // upper 24 bits, then the hop count (0: empty).
     std::vector<std::uint32_t> hops_;
+    bool hops_learnt_ = false;  // any: a flood in a capture without exchanges skips the look-up
     ScanDetector scans_;
     std::vector<RecentSyn> recent_;
     std::uint32_t recent_pos_ = 0;
