@@ -13,33 +13,15 @@
 #include <vector>
 
 #include "analyzers/syn_flood.hpp"
-#include "decode/tcp.hpp"
+#include "tests/unit/analyzers/syn_flood_traffic.hpp"
 
 namespace {
 
-using Addr = std::array<std::uint8_t, 16>;
-constexpr std::uint64_t kSec = 1000000000ull;
-constexpr std::uint16_t kSyn = wl::tcpflag::kSyn;
-constexpr std::uint16_t kSynAck = wl::tcpflag::kSyn | wl::tcpflag::kAck;
-
-Addr v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
-    Addr x{};
-    x[0] = a;
-    x[1] = b;
-    x[2] = c;
-    x[3] = d;
-    return x;
-}
+using namespace flood_traffic;
 
 std::uint32_t key(const Addr& a) {
     return std::uint32_t{a[0]} << 24 | std::uint32_t{a[1]} << 16 | std::uint32_t{a[2]} << 8 | a[3];
 }
-
-struct RecordingSink : wl::SynFloodSink {
-    std::vector<wl::SynFloodAlert> started, ended;
-    void alert_started(const wl::SynFloodAlert& a) override { started.push_back(a); }
-    void alert_ended(const wl::SynFloodAlert& a) override { ended.push_back(a); }
-};
 
 const Addr kVictim = v4(192, 0, 2, 10);
 constexpr std::uint16_t kPort = 80;

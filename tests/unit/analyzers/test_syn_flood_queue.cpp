@@ -12,34 +12,11 @@
 
 #include "analyzers/scan_detector.hpp"
 #include "analyzers/syn_flood.hpp"
-#include "decode/tcp.hpp"
+#include "tests/unit/analyzers/syn_flood_traffic.hpp"
 
 namespace {
 
-using Addr = std::array<std::uint8_t, 16>;
-constexpr std::uint64_t kSec = 1000000000ull;
-constexpr std::uint16_t kSyn = wl::tcpflag::kSyn;
-constexpr std::uint16_t kAck = wl::tcpflag::kAck;
-constexpr std::uint16_t kSynAck = wl::tcpflag::kSyn | wl::tcpflag::kAck;
-constexpr std::uint16_t kRstAck = wl::tcpflag::kRst | wl::tcpflag::kAck;
-
-Addr v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
-    Addr x{};
-    x[0] = a;
-    x[1] = b;
-    x[2] = c;
-    x[3] = d;
-    return x;
-}
-
-struct RecordingSink : wl::SynFloodSink {
-    std::vector<wl::SynFloodAlert> started, ended;
-    std::vector<wl::ScanAlert> scans_started, scans_ended;
-    void alert_started(const wl::SynFloodAlert& a) override { started.push_back(a); }
-    void alert_ended(const wl::SynFloodAlert& a) override { ended.push_back(a); }
-    void scan_started(const wl::ScanAlert& a) override { scans_started.push_back(a); }
-    void scan_ended(const wl::ScanAlert& a) override { scans_ended.push_back(a); }
-};
+using namespace flood_traffic;
 
 const Addr kVictim = v4(198, 19, 0, 10);
 
@@ -53,6 +30,19 @@ void syn(wl::SynFloodDetector& d, std::uint64_t ts, const Addr& src, const Addr&
     d.packet(ts, 4, src.data(), 40000, dst.data(), port, kSyn, ttl);
 }
 
+// SYNs number first to first + n - 1 of a spoofed flood of `rate` a second
+// from t0 to dst:port; the time of the last.
+std::uint64_t spoofed_syns(wl::SynFloodDetector& d, std::mt19937_64& rng, std::uint64_t t0,
+                           std::uint64_t rate, std::uint64_t first, std::uint64_t n,
+                           const Addr& dst, std::uint16_t port) {
+    std::uint64_t ts = t0;
+    for (std::uint64_t i = first; i < first + n; ++i) {
+        ts = t0 + i * kSec / rate;
+        syn(d, ts, spoofed_source(rng), dst, port);
+    }
+    return ts;
+}
+
 bool same(const std::uint8_t* a, const Addr& b) {
     return std::memcmp(a, b.data(), 16) == 0;
 }
@@ -64,14 +54,12 @@ TEST_CASE("a low-rate flood alerts as its modelled queue passes the backlog", "[
     wl::SynFloodDetector d({}, sink);
     std::mt19937_64 rng(5);
     const std::uint64_t t0 = 500 * kSec;
-    std::uint64_t ts = t0;
-    for (int i = 0; i < 300 * 40; ++i) {
-        ts = t0 + static_cast<std::uint64_t>(i) * kSec / 300;
-        syn(d, ts, spoofed_source(rng), kVictim, 80);
-        // The queue passes 511 with SYN 512: the alert comes with it.
-        if (i == 510) CHECK(sink.started.empty());
-        if (i == 511) CHECK(sink.started.size() == 1);
-    }
+    // The queue passes 511 with SYN 512: the alert comes with it.
+    spoofed_syns(d, rng, t0, 300, 0, 511, kVictim, 80);
+    CHECK(sink.started.empty());
+    spoofed_syns(d, rng, t0, 300, 511, 1, kVictim, 80);
+    CHECK(sink.started.size() == 1);
+    const std::uint64_t ts = spoofed_syns(d, rng, t0, 300, 512, 300 * 40 - 512, kVictim, 80);
     d.finish(ts + kSec);
     REQUIRE(sink.ended.size() == 1);
     const wl::SynFloodAlert& a = sink.ended[0];
@@ -89,11 +77,7 @@ TEST_CASE("SYNs older than the SYN-ACK lifetime leave the queue", "[synflood]") 
     wl::SynFloodDetector d({}, sink);
     std::mt19937_64 rng(6);
     const std::uint64_t t0 = 700 * kSec;
-    std::uint64_t ts = t0;
-    for (int i = 0; i < 7 * 300; ++i) {
-        ts = t0 + static_cast<std::uint64_t>(i) * kSec / 7;
-        syn(d, ts, spoofed_source(rng), kVictim, 80);
-    }
+    const std::uint64_t ts = spoofed_syns(d, rng, t0, 7, 0, 7 * 300, kVictim, 80);
     d.finish(ts + kSec);
     CHECK(sink.started.empty());
     // A shorter backlog catches the same SYNs.
@@ -101,9 +85,7 @@ TEST_CASE("SYNs older than the SYN-ACK lifetime leave the queue", "[synflood]") 
     opts.backlog = 128;
     RecordingSink sink2;
     wl::SynFloodDetector d2(opts, sink2);
-    for (int i = 0; i < 7 * 300; ++i) {
-        syn(d2, t0 + static_cast<std::uint64_t>(i) * kSec / 7, spoofed_source(rng), kVictim, 80);
-    }
+    spoofed_syns(d2, rng, t0, 7, 0, 7 * 300, kVictim, 80);
     d2.finish(ts + kSec);
     REQUIRE(sink2.ended.size() == 1);
     CHECK(sink2.ended[0].trigger == wl::SynFloodAlert::kQueue);
