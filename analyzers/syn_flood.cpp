@@ -569,13 +569,6 @@ void SynFloodDetector::packet(std::uint64_t ts_ns, int ip_version, const std::ui
         if (synack && scans_.following()) {
             scans_.synack(ip_version, src, sport, dst, source_hash(ip_version, dst));
         }
-    } else if (ack && ttl != 0) {
-        // A packet of an exchange under way: its source is who it says, at the
-        // distance its TTL tells.
-        const std::uint64_t h = source_hash(ip_version, src);
-        hops_learnt_ = true;
-        hops_[h & (kHops - 1)] = static_cast<std::uint32_t>(h >> 40) << 8 |
-                                 static_cast<std::uint32_t>(hop_count(ttl) + 1);
     }
 }
 
@@ -711,9 +704,16 @@ void SynFloodDetector::answer_from(std::uint32_t vi, std::uint64_t ts, bool syna
 }
 
 void SynFloodDetector::completed(std::uint64_t ts_ns, int ip_version, const std::uint8_t* victim,
-                                 std::uint16_t port) {
+                                 std::uint16_t port, const std::uint8_t* client,
+                                 std::uint8_t client_ttl) {
     if (ip_version != 4 && ip_version != 6) return;
     advance(ts_ns);
+    if (client != nullptr && client_ttl != 0) {
+        const std::uint64_t h = source_hash(ip_version, client);
+        hops_learnt_ = true;
+        hops_[h & (kHops - 1)] = static_cast<std::uint32_t>(h >> 40) << 8 |
+                                 static_cast<std::uint32_t>(hop_count(client_ttl) + 1);
+    }
     const std::uint64_t ts = now_ns_;
     const std::uint16_t ports[2] = {port, 0};
     std::uint32_t vis[3] = {kNone, kNone, find_prefix(ip_version, victim, false)};

@@ -147,14 +147,18 @@ class SynFloodDetector {
 
     // One TCP packet from its decoded headers: a SYN (no ACK) counts against
     // dst:dport; a SYN-ACK or a RST counts as the victim src:sport answering.
-    // ttl: the IP TTL or hop limit (0: not known); an ACK teaches the source's
-    // hop count, a SYN during a flood is checked against it.
+    // ttl: the IP TTL or hop limit (0: not known); a SYN's during a flood is
+    // checked against the hop count its source completed a handshake from.
     void packet(std::uint64_t ts_ns, int ip_version, const std::uint8_t* src, std::uint16_t sport,
                 const std::uint8_t* dst, std::uint16_t dport, std::uint16_t tcp_flags,
                 std::uint8_t ttl = 0);
-    // A handshake to victim:port completed (the flow stage knows).
+    // A handshake to victim:port completed (the flow stage knows); client (if
+    // not null) completed it with a packet of this TTL (0: not known): it is
+    // who it says, at the distance that tells (its SYNs during a flood are
+    // checked against it).
     void completed(std::uint64_t ts_ns, int ip_version, const std::uint8_t* victim,
-                   std::uint16_t port);
+                   std::uint16_t port, const std::uint8_t* client = nullptr,
+                   std::uint8_t client_ttl = 0);
     // Capture time passes: ends quiet alerts, returns idle trackers.
     void advance(std::uint64_t now_ns);
     // End of input: ends every open alert.
@@ -280,7 +284,7 @@ class SynFloodDetector {
     std::uint32_t syn_xv_ = kNone;
     std::uint32_t life_ = 63;     // seconds a SYN stays in the modelled queue
     std::uint32_t alerting_ = 0;  // trackers alerting
-    // Hop counts learnt from ACKs, direct-mapped by source hash: the hash's
+    // Hop counts learnt from handshakes, direct-mapped by source hash: the hash's
     // upper 24 bits, then the hop count (0: empty).
     std::vector<std::uint32_t> hops_;
     bool hops_learnt_ = false;  // any: a flood in a capture without exchanges skips the look-up

@@ -34,6 +34,8 @@ struct HandshakeItem {
     std::uint8_t ip_version;
     std::uint8_t victim[16];
     std::uint16_t port;
+    std::uint8_t client[16];
+    std::uint8_t client_ttl;
 };
 
 // Waiting for the other side: a few yields, then short sleeps (the machine
@@ -118,13 +120,16 @@ struct ShardedPipeline::Worker final : ShardHooks {
         return static_cast<ssize_t>(n);
     }
     void handshake(std::uint64_t ts_ns, int ip_version, const std::uint8_t* victim,
-                   std::uint16_t port) override {
+                   std::uint16_t port, const std::uint8_t* client,
+                   std::uint8_t client_ttl) override {
         out->flush();  // what was written before it goes before it
         HandshakeItem h{};
         h.ts_ns = ts_ns;
         h.ip_version = static_cast<std::uint8_t>(ip_version);
         std::memcpy(h.victim, victim, ip_version == 4 ? 4 : 16);
         h.port = port;
+        std::memcpy(h.client, client, ip_version == 4 ? 4 : 16);
+        h.client_ttl = client_ttl;
         push_item(kHandshake, &h, sizeof h);
     }
     void inner_packet(int depth) override {
@@ -345,7 +350,9 @@ void ShardedPipeline::handle(Worker& w, const RawFrame& item) {
     } else if (item.len == kHandshake) {
         HandshakeItem h;
         std::memcpy(&h, item.data, sizeof h);
-        if (flood_) flood_->completed(h.ts_ns, h.ip_version, h.victim, h.port);
+        if (flood_) {
+            flood_->completed(h.ts_ns, h.ip_version, h.victim, h.port, h.client, h.client_ttl);
+        }
     } else if (flood_ && item.ts_ns != kEnd) {
         feed_flood(frame_floods_end_, static_cast<int>(item.len - kInner));
     }

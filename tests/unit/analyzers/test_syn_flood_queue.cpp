@@ -312,9 +312,9 @@ TEST_CASE("hop counts tell spoofed sources from the hosts they claim to be", "[s
     std::vector<Addr> clients;
     for (int i = 0; i < 200; ++i)
         clients.push_back(v4(198, 18, 77, static_cast<std::uint8_t>(i + 1)));
-    // Each client seen in an exchange from 7 hops away (TTL 57 of 64).
+    // Each client completes a handshake from 7 hops away (TTL 57 of 64).
     for (std::size_t i = 0; i < clients.size(); ++i) {
-        d.packet(t0 + i * 1000000, 4, clients[i].data(), 40000, kVictim.data(), 443, kAck, 57);
+        d.completed(t0 + i * 1000000, 4, kVictim.data(), 443, clients[i].data(), 57);
     }
     // A flood claiming the first 100 with TTL 110 (18 hops of 128) and the
     // other 100 with TTL 58 (6 hops: within one of 7, consistent).
