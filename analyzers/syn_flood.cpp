@@ -550,7 +550,15 @@ void SynFloodDetector::packet(std::uint64_t ts_ns, int ip_version, const std::ui
         }
         if (pv != kNone) syn_to(pv, kNone, xv, ts, ip_version, src, src_hash, hops);
         if (av != kNone) syn_to(av, pv, xv, ts, ip_version, src, src_hash, hops);
-        if (xv != kNone) {
+        // A SYN an alert of its port or address tells of is not the prefix's:
+        // the prefix alerts for the SYNs no narrower alert explains.
+        const auto alerting = [this](std::uint32_t vi) {
+            return vi != kNone && victims_[vi].tracker != kNone &&
+                   trackers_[victims_[vi].tracker].alerting;
+        };
+        if (xv != kNone && (alerting(pv) || alerting(av))) {
+            r.victim[2] = kNone;
+        } else if (xv != kNone) {
             const std::uint8_t last = dst[addr_len(ip_version) - 1];
             hits_[std::size_t{xv} * 4 + (last >> 6)] |= std::uint64_t{1} << (last & 63);
             syn_to(xv, av, kNone, ts, ip_version, src, src_hash, hops);
@@ -673,7 +681,9 @@ void SynFloodDetector::syn_to(std::uint32_t vi, std::uint32_t inner_vi, std::uin
                 if (!t.alerting) start_alert(vi, ts, trigger);
             }
         }
-    } else if (v.tracker == kNone) {
+    } else if (v.tracker == kNone && v.prefix == 0) {
+        // (A prefix takes its tracker only when flooded, from the recent SYNs:
+        // near a threshold it is nearly always for one address inside it.)
         const double near_completion = std::min(1.0, 2 * opts_.max_completion);
         if (over(r, 0.25, near_completion) ||
             (v.queue > opts_.backlog / 4 && r.completed <= near_completion * r.syns)) {
