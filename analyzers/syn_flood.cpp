@@ -644,7 +644,9 @@ void SynFloodDetector::syn_to(std::uint32_t vi, std::uint32_t inner_vi, std::uin
         }
     }
     if (flooded && v.tracker == kNone && free_trackers_.empty() && alerting_ >= trackers_.size()) {
-        ++untracked_;  // every tracker tells of an alert already
+        // Every tracker tells of an alert already: this one is missed, unless
+        // the alert of one of its ports tells of it.
+        if (v.open_port_alerts == 0) ++untracked_;
     } else if (flooded) {
         // Leave a flood of one port to the port, of one address to the address.
         bool concentrated = false;
