@@ -589,6 +589,35 @@ int main(int argc, char** argv) {
     app.add_option("--flood-quiet", opt.an.flood.quiet_seconds,
                    "Seconds below the thresholds before an alert ends (5)")
         ->check(CLI::PositiveNumber);
+    app.add_option("--flood-backlog", opt.an.flood.backlog,
+                   "Modelled half-open queue that can make a flood (511: nginx's and Apache's "
+                   "listen backlog)")
+        ->check(CLI::Range(1u, 1u << 30));
+    app.add_option("--flood-synack-lifetime", opt.an.flood.synack_lifetime,
+                   "Seconds a half-open SYN stays in the modelled queue (63: Linux's SYN-ACK "
+                   "retries; at most 64)")
+        ->check(CLI::Range(1.0, 64.0));
+    app.add_option_function<std::string>(
+        "--flood-prefix",
+        [&opt](const std::string& text) {
+            unsigned v4 = 0, v6 = 0;
+            char rest = 0;
+            if (std::sscanf(text.c_str(), "%u,%u%c", &v4, &v6, &rest) != 2 || v4 > 32 || v6 > 128) {
+                throw CLI::ValidationError("--flood-prefix", "expected V4,V6 such as 24,64");
+            }
+            opt.an.flood.prefix_v4 = static_cast<std::uint8_t>(v4);
+            opt.an.flood.prefix_v6 = static_cast<std::uint8_t>(v6);
+        },
+        "Destination prefixes also followed as victims, IPv4,IPv6 (24,64; 0: none)");
+    app.add_flag(
+        "--no-scan", [&opt](std::int64_t) { opt.an.flood.scan.enabled = false; },
+        "No port or address scan detection (scanners' SYNs then count as a flood's)");
+    app.add_option("--scan-ports", opt.an.flood.scan.port_threshold,
+                   "Ports of one host, not answered, that make a port scan (15, as Zeek)")
+        ->check(CLI::Range(2u, 65536u));
+    app.add_option("--scan-hosts", opt.an.flood.scan.addr_threshold,
+                   "Hosts on one port, not answered, that make an address scan (25, as Zeek)")
+        ->check(CLI::Range(2u, 65536u));
     app.add_flag("--stream", opt.an.stream,
                  "Write events as they happen (as live capture does), not tables at the end");
     // Live capture.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "analyzers/file_extractor.hpp"
 #include "analyzers/upload_analyzer.hpp"
@@ -13,18 +14,30 @@
 
 namespace wl {
 
-// A completed handshake tells the flood detector which SYNs were legitimate
-// (the merging side's, through the hooks, when this pipeline is a shard), and
-// is an event of its own in stream mode.
+// A completed handshake tells the flood detector which SYNs were legitimate,
+// and how far away its client sits: the TTL of the packet that completed it,
+// when the client sent that one (the merging side's detector, through the
+// hooks, when this pipeline is a shard). It is an event of its own in stream mode.
 class Pipeline::Handshakes : public HandshakeObserver {
   public:
     Handshakes(SynFloodDetector* flood, ShardHooks* hooks, ConnReporter* stream)
         : flood_(flood), hooks_(hooks), stream_(stream) {}
     void handshake_completed(const Connection& c, std::uint64_t ts_ns) override {
-        if (flood_ != nullptr) flood_->completed(ts_ns, c.key.ip_version, c.resp.addr, c.resp.port);
-        if (hooks_ != nullptr) hooks_->handshake(ts_ns, c.key.ip_version, c.resp.addr, c.resp.port);
+        const int ver = c.key.ip_version;
+        std::uint8_t ttl = 0;
+        if (current != nullptr && current->ip_version == ver &&
+            std::memcmp(current->ip_src(), c.orig.addr, ver == 6 ? 16 : 4) == 0) {
+            ttl = current->ip_ttl();
+        }
+        if (flood_ != nullptr) {
+            flood_->completed(ts_ns, ver, c.resp.addr, c.resp.port, c.orig.addr, ttl);
+        }
+        if (hooks_ != nullptr) {
+            hooks_->handshake(ts_ns, ver, c.resp.addr, c.resp.port, c.orig.addr, ttl);
+        }
         if (stream_ != nullptr) stream_->established(c, ts_ns);
     }
+    const Packet* current = nullptr;  // the packet the flow stage is given
 
   private:
     SynFloodDetector* flood_;
@@ -37,7 +50,7 @@ namespace {
 void feed_flood(SynFloodDetector& d, const Packet& p) {
     if (!p.has(Layer::Tcp)) return;
     d.packet(p.ts_ns, p.ip_version, p.ip_src(), p.tcp.src_port(), p.ip_dst(), p.tcp.dst_port(),
-             p.tcp.flags());
+             p.tcp.flags(), p.ip_ttl());
 }
 
 }  // namespace
@@ -132,6 +145,7 @@ void Pipeline::frame(const RawFrame& f) {
         FlowPacketInfo info;
         const bool tracked = flows_->prepare(pkt_, info);
         if (flood_) feed_flood(*flood_, pkt_);
+        if (handshakes_) handshakes_->current = &pkt_;
         flows_->process(pkt_, tracked ? &info : nullptr);
         if (opt_.stream) conns_->advance(pkt_.ts_ns);
         // Tunnels: the carried packet is a packet of its own for the flow stage
@@ -140,6 +154,7 @@ void Pipeline::frame(const RawFrame& f) {
             ++counters_.tunneled;
             if (flood_) feed_flood(*flood_, in);
             if (hooks_ != nullptr) hooks_->inner_packet(depth);
+            if (handshakes_) handshakes_->current = &in;
             flows_->process(in);
         });
     }

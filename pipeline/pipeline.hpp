@@ -63,9 +63,12 @@ struct PipelineOptions {
 class ShardHooks {
   public:
     virtual ~ShardHooks() = default;
-    // A TCP handshake to victim:port completed (for a SYN-flood detector elsewhere).
+    // A TCP handshake from client to victim:port completed (for a SYN-flood
+    // detector elsewhere); client_ttl: the TTL of the client's packet that
+    // completed it (0: not known).
     virtual void handshake(std::uint64_t ts_ns, int ip_version, const std::uint8_t* victim,
-                           std::uint16_t port) = 0;
+                           std::uint16_t port, const std::uint8_t* client,
+                           std::uint8_t client_ttl) = 0;
     // The packet carried in a tunnel at this depth (1: the outer packet's) is next.
     virtual void inner_packet(int depth) = 0;
 };

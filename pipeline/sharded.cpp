@@ -34,6 +34,8 @@ struct HandshakeItem {
     std::uint8_t ip_version;
     std::uint8_t victim[16];
     std::uint16_t port;
+    std::uint8_t client[16];
+    std::uint8_t client_ttl;
 };
 
 // Waiting for the other side: a few yields, then short sleeps (the machine
@@ -118,13 +120,16 @@ struct ShardedPipeline::Worker final : ShardHooks {
         return static_cast<ssize_t>(n);
     }
     void handshake(std::uint64_t ts_ns, int ip_version, const std::uint8_t* victim,
-                   std::uint16_t port) override {
+                   std::uint16_t port, const std::uint8_t* client,
+                   std::uint8_t client_ttl) override {
         out->flush();  // what was written before it goes before it
         HandshakeItem h{};
         h.ts_ns = ts_ns;
         h.ip_version = static_cast<std::uint8_t>(ip_version);
         std::memcpy(h.victim, victim, ip_version == 4 ? 4 : 16);
         h.port = port;
+        std::memcpy(h.client, client, ip_version == 4 ? 4 : 16);
+        h.client_ttl = client_ttl;
         push_item(kHandshake, &h, sizeof h);
     }
     void inner_packet(int depth) override {
@@ -271,6 +276,7 @@ void ShardedPipeline::add_flood_event(const Packet& p, int depth) {
     e.flags = p.tcp.flags();
     e.sport = p.tcp.src_port();
     e.dport = p.tcp.dst_port();
+    e.ttl = p.ip_ttl();
     const std::size_t alen = p.ip_version == 6 ? 16 : 4;
     if (p.ip_version == 4 || p.ip_version == 6) {
         std::memcpy(e.src, p.ip_src(), alen);
@@ -282,7 +288,7 @@ void ShardedPipeline::feed_flood(std::uint64_t end, int depth) {
     while (flood_tail_ < end) {
         const FloodEvent& e = floods_[flood_tail_ & (kPendingFrames - 1)];
         if (e.depth > depth) return;
-        flood_->packet(e.ts_ns, e.ip_version, e.src, e.sport, e.dst, e.dport, e.flags);
+        flood_->packet(e.ts_ns, e.ip_version, e.src, e.sport, e.dst, e.dport, e.flags, e.ttl);
         ++flood_tail_;
     }
 }
@@ -344,7 +350,9 @@ void ShardedPipeline::handle(Worker& w, const RawFrame& item) {
     } else if (item.len == kHandshake) {
         HandshakeItem h;
         std::memcpy(&h, item.data, sizeof h);
-        if (flood_) flood_->completed(h.ts_ns, h.ip_version, h.victim, h.port);
+        if (flood_) {
+            flood_->completed(h.ts_ns, h.ip_version, h.victim, h.port, h.client, h.client_ttl);
+        }
     } else if (flood_ && item.ts_ns != kEnd) {
         feed_flood(frame_floods_end_, static_cast<int>(item.len - kInner));
     }

@@ -65,6 +65,7 @@ class ShardedPipeline {
         std::uint64_t ts_ns;
         std::uint8_t ip_version;
         std::uint8_t depth;  // 0: the frame's own packet; k: inside k tunnels
+        std::uint8_t ttl;
         std::uint16_t flags, sport, dport;
         std::uint8_t src[16], dst[16];
     };

@@ -1,6 +1,6 @@
-// SYN-flood alerts: an `alert` record when one starts and when it ends
-// (JSON), a line as each fires and a per-second SYN-rate chart per alert in
-// the summary (text).
+// SYN-flood and scan alerts: an `alert` record when one starts and when it
+// ends (JSON), a line as each fires and, for floods, a per-second SYN-rate
+// chart per alert in the summary (text).
 #pragma once
 
 #include <vector>
@@ -20,10 +20,14 @@ class AlertReporter : public SynFloodSink {
     void set_stream(bool on) { stream_ = on; }
     void alert_started(const SynFloodAlert& a) override;
     void alert_ended(const SynFloodAlert& a) override;
+    void scan_started(const ScanAlert& a) override;
+    void scan_ended(const ScanAlert& a) override;
     void finish();
 
   private:
     void write_json(const SynFloodAlert& a, const char* state);
+    void write_scan_json(const ScanAlert& a, const char* state);
+    void write_scan_text(const ScanAlert& a, const char* state);
     OutBuffer& out_;
     bool json_;
     bool stream_ = false;

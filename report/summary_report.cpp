@@ -119,7 +119,12 @@ void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSumm
     if (const SynFloodDetector* f = stages.flood) {
         out.put("floods    ").put_u64(f->alerts()).put(" SYN-flood alerts, ");
         out.put_u64(f->victims_evicted()).put(" victims evicted, ").put_u64(f->untracked());
-        out.put(" flooded victims untracked\n");
+        out.put(" flooded victims untracked");
+        if (f->scan_alerts() != 0 || f->scanners_evicted() != 0) {
+            out.put(", ").put_u64(f->scan_alerts()).put(" scan alerts, ");
+            out.put_u64(f->scanners_evicted()).put(" scanners evicted");
+        }
+        out.put('\n');
     }
     if (in.live) {
         const InputSummary::Capture& k = in.capture;
@@ -229,7 +234,9 @@ void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummar
     if (const SynFloodDetector* f = stages.flood) {
         out.put(",\"floods\":{\"alerts\":").put_u64(f->alerts());
         out.put(",\"victims_evicted\":").put_u64(f->victims_evicted());
-        out.put(",\"untracked\":").put_u64(f->untracked()).put('}');
+        out.put(",\"untracked\":").put_u64(f->untracked());
+        out.put(",\"scan_alerts\":").put_u64(f->scan_alerts());
+        out.put(",\"scanners_evicted\":").put_u64(f->scanners_evicted()).put('}');
     }
     if (in.live) {
         const InputSummary::Capture& k = in.capture;

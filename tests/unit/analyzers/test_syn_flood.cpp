@@ -13,33 +13,15 @@
 #include <vector>
 
 #include "analyzers/syn_flood.hpp"
-#include "decode/tcp.hpp"
+#include "tests/unit/analyzers/syn_flood_traffic.hpp"
 
 namespace {
 
-using Addr = std::array<std::uint8_t, 16>;
-constexpr std::uint64_t kSec = 1000000000ull;
-constexpr std::uint16_t kSyn = wl::tcpflag::kSyn;
-constexpr std::uint16_t kSynAck = wl::tcpflag::kSyn | wl::tcpflag::kAck;
-
-Addr v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
-    Addr x{};
-    x[0] = a;
-    x[1] = b;
-    x[2] = c;
-    x[3] = d;
-    return x;
-}
+using namespace flood_traffic;
 
 std::uint32_t key(const Addr& a) {
     return std::uint32_t{a[0]} << 24 | std::uint32_t{a[1]} << 16 | std::uint32_t{a[2]} << 8 | a[3];
 }
-
-struct RecordingSink : wl::SynFloodSink {
-    std::vector<wl::SynFloodAlert> started, ended;
-    void alert_started(const wl::SynFloodAlert& a) override { started.push_back(a); }
-    void alert_ended(const wl::SynFloodAlert& a) override { ended.push_back(a); }
-};
 
 const Addr kVictim = v4(192, 0, 2, 10);
 constexpr std::uint16_t kPort = 80;
@@ -135,11 +117,14 @@ TEST_CASE("a single-source flood is concentrated, its source on top", "[synflood
     CHECK(std::memcmp(a.top[1].addr, other.data(), 16) == 0);
 }
 
+// (500 SYN/s for 10 s, never answered, was silent here before the half-open
+// queue model: it fills a listen backlog of 511 within its second second; see
+// test_syn_flood_queue.cpp.) 8 SYN/s for 60 s leaves 480 half-open: silent.
 TEST_CASE("low-and-slow SYNs under the thresholds are silent", "[synflood]") {
     RecordingSink sink;
     wl::SynFloodDetector d({}, sink);
     std::mt19937_64 rng(7);
-    const std::uint64_t last = spoofed_flood(d, rng, 10 * kSec + 123456, 500, 10.0, nullptr);
+    const std::uint64_t last = spoofed_flood(d, rng, 10 * kSec + 123456, 8, 60.0, nullptr);
     d.finish(last + kSec);
     CHECK(sink.started.empty());
     CHECK(d.alerts() == 0);
@@ -319,10 +304,13 @@ TEST_CASE("more victims than the table holds are evicted, memory fixed", "[synfl
     opts.detailed = 4;
     wl::SynFloodDetector d(opts, sink);
     const std::size_t mem = d.memory_bytes();
-    const Addr src = v4(100, 64, 0, 1);
+    // One SYN to each of 10,000 addresses, each from its own source (one source
+    // would be an address scan, its SYNs no flood's and no victims').
     for (std::uint32_t i = 0; i < 10000; ++i) {
         const Addr dst = v4(10, static_cast<std::uint8_t>(i >> 16),
                             static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i));
+        const Addr src =
+            v4(100, 64, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i));
         d.packet(kSec + i * 1000, 4, src.data(), 40000, dst.data(), 80, kSyn);
     }
     // Then a real flood still fires with the table full.
