@@ -25,19 +25,12 @@ import random
 import struct
 import sys
 
+from gen_syn_flood import csum  # the Internet checksum, as the other flood generator writes it
+
 T0 = 1700000000
 SYN, ACK, RST, SYNACK = 0x02, 0x10, 0x04, 0x12
 ETH4 = bytes.fromhex("020000000002" "020000000001" "0800")
 ETH6 = bytes.fromhex("020000000002" "020000000001" "86dd")
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def v4(s):

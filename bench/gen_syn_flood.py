@@ -37,4 +37,5 @@ def main():
                 f.write(b"".join(buf)); buf = []
         f.write(b"".join(buf))
 
-main()
+if __name__ == "__main__":
+    main()
