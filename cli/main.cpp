@@ -56,6 +56,7 @@ struct Options {
     std::string user;
     std::uint32_t ring_mib = 64;
     double stats_interval = -1;  // -1: every 2 s when stderr is a terminal
+    double frag_timeout = 30;    // --frag-timeout, seconds
     std::string max_memory = "256M";
     unsigned threads = 1;      // --threads: analysis workers for -r
     wl::MemoryRequest memory;  // filled from the options
@@ -557,6 +558,18 @@ int main(int argc, char** argv) {
                  "Connections only: no stream reassembly, no upload decoding");
     app.add_option("--max-reassembly", opt.an.max_reassembly,
                    "Bytes of out-of-order TCP data buffered at once, all connections (32 MiB)");
+    app.add_flag("--no-defrag", opt.an.no_defrag,
+                 "Do not reassemble IP fragments (the first fragment counts as its connection's)");
+    app.add_option("--frag-datagrams", opt.an.frag.max_datagrams,
+                   "Fragmented datagrams in progress at once (1024)")
+        ->check(CLI::Range(1u, 1u << 20));
+    app.add_option("--frag-memory", opt.an.frag.max_bytes,
+                   "Bytes of fragments held at once, all datagrams (4 MiB)")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32));
+    app.add_option("--frag-timeout", opt.frag_timeout,
+                   "Drop a datagram still incomplete this many seconds after its first fragment "
+                   "(30)")
+        ->check(CLI::PositiveNumber);
     app.add_option("--max-header", opt.an.max_header,
                    "Largest framed-upload length prefix / JSON header, bytes (16384)")
         ->check(CLI::Range(16u, 1u << 24));
@@ -667,6 +680,7 @@ int main(int argc, char** argv) {
         opt.memory.reassembly_set = app.count("--max-reassembly") > 0;
         opt.memory.uploads_set = app.count("--max-uploads") > 0;
         opt.memory.ring_set = app.count("--ring") > 0;
+        opt.an.frag.timeout_ns = static_cast<std::uint64_t>(opt.frag_timeout * 1e9);
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) return app.exit(e);
         std::fprintf(stderr, "wirelens: %s (try --help)\n", e.what());

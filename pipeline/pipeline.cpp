@@ -129,6 +129,7 @@ bool Pipeline::open(std::string& error) {
                                                         reassembly_options_of(opt_), *analyzer_);
         flows_->set_reassembler(reassembler_.get());
     }
+    if (!opt_.no_flows && !opt_.no_defrag) frags_ = std::make_unique<IpReassembler>(opt_.frag);
     return true;
 }
 
@@ -143,10 +144,16 @@ void Pipeline::frame(const RawFrame& f) {
     } else {
         // The connection's table slot is fetched while the flood detector works.
         FlowPacketInfo info;
-        const bool tracked = flows_->prepare(pkt_, info);
+        // A fragment goes to the flow stage only as part of its reassembled datagram.
+        const bool defrag = pkt_.ip_fragment && frags_;
+        const bool tracked = !defrag && flows_->prepare(pkt_, info);
         if (flood_) feed_flood(*flood_, pkt_);
         if (handshakes_) handshakes_->current = &pkt_;
-        flows_->process(pkt_, tracked ? &info : nullptr);
+        if (defrag) [[unlikely]] {
+            defragment(pkt_, 0);
+        } else {
+            flows_->process(pkt_, tracked ? &info : nullptr);
+        }
         if (opt_.stream) conns_->advance(pkt_.ts_ns);
         // Tunnels: the carried packet is a packet of its own for the flow stage
         // (its outer UDP flow, if any, was counted above), as Zeek logs both.
@@ -155,7 +162,11 @@ void Pipeline::frame(const RawFrame& f) {
             if (flood_) feed_flood(*flood_, in);
             if (hooks_ != nullptr) hooks_->inner_packet(depth);
             if (handshakes_) handshakes_->current = &in;
-            flows_->process(in);
+            if (in.ip_fragment && frags_) [[unlikely]] {
+                defragment(in, depth);
+            } else {
+                flows_->process(in);
+            }
         });
     }
     if (opt_.packets) {
@@ -167,7 +178,28 @@ void Pipeline::frame(const RawFrame& f) {
     }
 }
 
+// A fragment: when it completes its datagram, the datagram is decoded as an IP
+// packet and given to the flow stage (with the packets in its tunnels) in its place.
+void Pipeline::defragment(const Packet& p, int depth) {
+    const Bytes d = frags_->add(p, static_cast<std::uint8_t>(depth));
+    if (d.empty()) return;
+    Packet& whole = defrag_pkt_;
+    whole.ts_ns = p.ts_ns;
+    whole.caplen = whole.wire_len = static_cast<std::uint32_t>(d.size());
+    whole.linktype = linktype::kRaw;
+    decode(d, whole, dopts_);
+    if (whole.malformed()) ++frags_->counters().malformed;
+    if (handshakes_) handshakes_->current = &whole;
+    flows_->process(whole);
+    for_each_tunneled(whole, defrag_inner_, dopts_, [this](const Packet& in, int) {
+        ++frags_->counters().tunneled;
+        if (handshakes_) handshakes_->current = &in;
+        flows_->process(in);
+    });
+}
+
 void Pipeline::tick(std::uint64_t now_ns) {
+    if (frags_) frags_->expire(now_ns);
     if (!opt_.no_flows) {
         flows_->expire(now_ns);
         conns_->advance(now_ns);
@@ -206,6 +238,7 @@ StageCounters Pipeline::end_flows() {
     stages.flows = &flows_->counters();
     if (reassembler_) stages.reassembly = &reassembler_->counters();
     if (analyzer_) stages.uploads = &analyzer_->counters();
+    if (frags_) stages.fragments = &frags_->counters();
     return stages;
 }
 

@@ -13,6 +13,7 @@
 #include "decode/counters.hpp"
 #include "decode/oui.hpp"
 #include "decode/packet.hpp"
+#include "flow/ip_fragments.hpp"
 #include "report/out_buffer.hpp"
 #include "report/packet_report.hpp"
 #include "report/summary_report.hpp"
@@ -53,6 +54,8 @@ struct PipelineOptions {
     std::uint32_t max_uploads = 1024;
     bool no_flood = false;
     SynFloodOptions flood;
+    bool no_defrag = false;  // --no-defrag: fragments are not reassembled
+    FragmentOptions frag;
     // One shard of several (--threads): connection uids are (n - 1) * uid_shards + uid_shard + 1
     // for this pipeline's n-th connection, so that no two shards give the same uid.
     std::uint32_t uid_shard = 0, uid_shards = 1;
@@ -156,7 +159,12 @@ class Pipeline {
     std::unique_ptr<Handshakes> handshakes_;
     std::unique_ptr<UploadAnalyzer> analyzer_;
     std::unique_ptr<TcpReassembler> reassembler_;
+    std::unique_ptr<IpReassembler> frags_;
+    Packet defrag_pkt_;       // a reassembled datagram
+    Packet defrag_inner_[2];  // ... and the packets in its tunnels
     ShardHooks* hooks_ = nullptr;
+
+    void defragment(const Packet& p, int depth);
 };
 
 }  // namespace wl

@@ -185,10 +185,10 @@ std::uint64_t ShardedPipeline::memory_bound(unsigned workers) {
            kPendingFrames * (sizeof(Pending) + sizeof(FloodEvent));
 }
 
-unsigned ShardedPipeline::shard_of(const Packet& p, unsigned workers) {
+unsigned ShardedPipeline::shard_of(const Packet& p, unsigned workers, bool defrag) {
     if (workers <= 1 || p.ip_version == 0 || p.encap != Packet::Encap::None) return 0;
     std::uint16_t sport = 0, dport = 0;
-    if (!p.ip_later_fragment) {
+    if (!(defrag ? p.ip_fragment : p.ip_later_fragment)) {
         if (p.has(Layer::Tcp)) {
             sport = p.tcp.src_port();
             dport = p.tcp.dst_port();
@@ -197,7 +197,8 @@ unsigned ShardedPipeline::shard_of(const Packet& p, unsigned workers) {
             dport = p.udp.dst_port();
         }
     }
-    // A fragment after the first has no ports: by its addresses alone, as ICMP.
+    // Fragments by their addresses alone, as ICMP: a fragment after the first has
+    // no ports, and every fragment of a datagram is reassembled in the same shard.
     const std::uint64_t h = splitmix_finalize(endpoint_hash(p.ip_src(), p.ip_version, sport) +
                                               endpoint_hash(p.ip_dst(), p.ip_version, dport));
     return static_cast<unsigned>((h >> 32) * workers >> 32);
@@ -314,7 +315,7 @@ void ShardedPipeline::frame(const RawFrame& f) {
             b.wait();
         }
     }
-    const unsigned wi = shard_of(pkt_, nworkers_);
+    const unsigned wi = shard_of(pkt_, nworkers_, !opt_.no_defrag);
     const std::uint64_t floods_before = flood_head_;
     if (flood_) add_flood_event(pkt_, 0);
     if (!opt_.no_flows) {
@@ -444,16 +445,19 @@ void ShardedPipeline::finish(const InputSummary& summary) {
     FlowCounters flows{};
     ReassemblyCounters reassembly{};
     UploadAnalyzerCounters uploads{};
+    FragmentCounters fragments{};
     StageCounters stages;
     for (auto& w : workers_) {
         if (w->stages.flows != nullptr) add_counters(flows, *w->stages.flows);
         if (w->stages.reassembly != nullptr) add_counters(reassembly, *w->stages.reassembly);
         if (w->stages.uploads != nullptr) add_counters(uploads, *w->stages.uploads);
+        if (w->stages.fragments != nullptr) add_counters(fragments, *w->stages.fragments);
     }
     const Worker& w0 = *workers_.front();
     if (w0.stages.flows != nullptr) stages.flows = &flows;
     if (w0.stages.reassembly != nullptr) stages.reassembly = &reassembly;
     if (w0.stages.uploads != nullptr) stages.uploads = &uploads;
+    if (w0.stages.fragments != nullptr) stages.fragments = &fragments;
     write_closing_report(out_, opt_.json, alerts_.get(), flood_.get(), counters_, summary, stages);
 }
 

@@ -35,9 +35,10 @@ class ShardedPipeline {
     // Memory held besides the workers' pipelines: rings, logs, output buffers.
     static std::uint64_t memory_bound(unsigned workers);
     // The worker a frame goes to: a symmetric hash of (IP pair, port pair) for
-    // TCP and UDP, of the IP pair for ICMP and fragments after the first;
+    // TCP and UDP, of the IP pair for ICMP and IP fragments;
     // worker 0 for tunnels and for what is not IP.
-    static unsigned shard_of(const Packet& p, unsigned workers);
+    // (`defrag` false: the first fragment by its ports, as the packets it is not reassembled with.)
+    static unsigned shard_of(const Packet& p, unsigned workers, bool defrag = true);
 
     // `opt`: each worker's options (per-worker limits); flood detection, if
     // not disabled there, is done here, once, for all workers.

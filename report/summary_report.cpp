@@ -3,6 +3,7 @@
 #include "analyzers/syn_flood.hpp"
 #include "analyzers/upload_analyzer.hpp"
 #include "flow/flow_tracker.hpp"
+#include "flow/ip_fragments.hpp"
 #include "flow/tcp_reassembler.hpp"
 
 namespace wl {
@@ -105,6 +106,16 @@ void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSumm
         out.put_u64(r->overlaps).put(" overlaps (").put_u64(r->inconsistent);
         out.put(" differ), ").put_u64(r->dropped_bytes).put(" B over limits\n");
     }
+    if (const FragmentCounters* f = stages.fragments; f != nullptr && f->received != 0) {
+        out.put("fragments ").put_u64(f->received).put(" received, ").put_u64(f->reassembled);
+        out.put(" datagrams reassembled, ").put_u64(f->timed_out).put(" timed out, ");
+        out.put_u64(f->evicted).put(" evicted, ").put_u64(f->duplicates).put(" duplicates, ");
+        out.put_u64(f->overlapping).put(" overlapping, ").put_u64(f->conflicting);
+        out.put(" conflicting, ").put_u64(f->too_big).put(" too big, ").put_u64(f->too_many);
+        out.put(" too many, ").put_u64(f->tiny).put(" tiny, ").put_u64(f->bad_length);
+        out.put(" bad length, ").put_u64(f->incomplete_first).put(" incomplete first, ");
+        out.put_u64(f->snapped).put(" snapped, ").put_u64(f->malformed).put(" malformed\n");
+    }
     if (const UploadAnalyzerCounters* u = stages.uploads) {
         out.put("uploads   ").put_u64(u->frames).put(" frames in ").put_u64(u->streams_framed);
         out.put(" framed streams, ").put_u64(u->complete).put(" complete, ");
@@ -148,7 +159,8 @@ void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSumm
         mib(m.budget).put(" MiB (--max-memory): flows ");
         mib(m.flows).put(", reassembly ");
         mib(m.reassembly).put(", uploads ");
-        mib(m.uploads).put(", flood ");
+        mib(m.uploads).put(", fragments ");
+        mib(m.fragments).put(", flood ");
         mib(m.flood).put(", reports ");
         mib(m.reports);
         if (m.ring) {
@@ -222,6 +234,25 @@ void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummar
         out.put(",\"dropped_bytes\":").put_u64(r->dropped_bytes);
         out.put(",\"snapped_segments\":").put_u64(r->snapped_segments).put('}');
     }
+    if (const FragmentCounters* f = stages.fragments; f != nullptr && f->received != 0) {
+        out.put(",\"fragments\":{\"received\":").put_u64(f->received);
+        out.put(",\"reassembled\":").put_u64(f->reassembled);
+        out.put(",\"timed_out\":").put_u64(f->timed_out);
+        out.put(",\"evicted\":").put_u64(f->evicted);
+        out.put(",\"duplicates\":").put_u64(f->duplicates);
+        out.put(",\"overlapping\":").put_u64(f->overlapping);
+        out.put(",\"conflicting\":").put_u64(f->conflicting);
+        out.put(",\"too_big\":").put_u64(f->too_big);
+        out.put(",\"too_many\":").put_u64(f->too_many);
+        out.put(",\"tiny\":").put_u64(f->tiny);
+        out.put(",\"bad_length\":").put_u64(f->bad_length);
+        out.put(",\"incomplete_first\":").put_u64(f->incomplete_first);
+        out.put(",\"snapped\":").put_u64(f->snapped);
+        out.put(",\"malformed\":").put_u64(f->malformed);
+        out.put(",\"tunneled\":").put_u64(f->tunneled);
+        out.put(",\"in_progress_peak\":").put_u64(f->in_progress_peak);
+        out.put(",\"bytes_peak\":").put_u64(f->bytes_peak).put('}');
+    }
     if (const UploadAnalyzerCounters* u = stages.uploads) {
         out.put(",\"uploads\":{\"streams_examined\":").put_u64(u->streams_examined);
         out.put(",\"streams_framed\":").put_u64(u->streams_framed);
@@ -258,6 +289,7 @@ void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummar
         out.put(",\"reassembly\":").put_u64(m.reassembly).put(",\"uploads\":").put_u64(m.uploads);
         out.put(",\"flood\":").put_u64(m.flood).put(",\"reports\":").put_u64(m.reports);
         out.put(",\"ring\":").put_u64(m.ring).put(",\"other\":").put_u64(m.other);
+        out.put(",\"fragments\":").put_u64(m.fragments);
         out.put(",\"max_flows\":").put_u64(m.max_flows);
         out.put(",\"max_reassembly\":").put_u64(m.max_reassembly);
         out.put(",\"max_uploads\":").put_u64(m.max_uploads);
