@@ -41,9 +41,6 @@ void per_worker(const Limits& l, unsigned n, PipelineOptions& o) {
     o.max_flows = (l.max_flows + n - 1) / n;
     o.max_reassembly = (l.max_reassembly + n - 1) / n;
     o.max_uploads = (l.max_uploads + n - 1) / n;
-    // Fragments are not scaled to the budget: each worker gets its share.
-    o.frag.max_datagrams = (o.frag.max_datagrams + n - 1) / n;
-    o.frag.max_bytes = (o.frag.max_bytes + n - 1) / n;
     if (o.max_attempts != 0) o.max_attempts = (o.max_attempts + n - 1) / n;
 }
 
@@ -70,14 +67,16 @@ void bound(const MemoryRequest& req, const PipelineOptions& base, const Limits& 
                 UploadAnalyzer::memory_bound(upload_options_of(o), f.max_flows, o.max_uploads);
             if (tables) m.reports += UploadReporter::memory_bound();
         }
-        if (!o.no_defrag) m.fragments = IpReassembler::memory_bound(o.frag);
+        // One reassembler: the pipeline's, or with --threads the reading thread's.
+        if (!o.no_defrag)
+            m.fragments =
+                IpReassembler::memory_bound(o.frag) + (n > 1 ? ShardedPipeline::kDatagramBytes : 0);
     }
     // Each worker has all of these, with its share of the limits.
     m.flows *= n;
     m.reports *= n;
     m.reassembly *= n;
     m.uploads *= n;
-    m.fragments *= n;
     if (!o.no_flood) m.flood = SynFloodDetector::memory_bound(o.flood);
     // The output buffer, and libpcap's: one snap length for a file, the kernel's
     // ring (mapped into the process) for a live capture.

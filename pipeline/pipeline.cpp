@@ -129,11 +129,13 @@ bool Pipeline::open(std::string& error) {
                                                         reassembly_options_of(opt_), *analyzer_);
         flows_->set_reassembler(reassembler_.get());
     }
-    if (!opt_.no_flows && !opt_.no_defrag) frags_ = std::make_unique<IpReassembler>(opt_.frag);
+    if (!opt_.no_flows && !opt_.no_defrag && !opt_.defrag_upstream) {
+        frags_ = std::make_unique<IpReassembler>(opt_.frag);
+    }
     return true;
 }
 
-void Pipeline::frame(const RawFrame& f) {
+void Pipeline::frame(const RawFrame& f, bool record) {
     pkt_.ts_ns = f.ts_ns;
     pkt_.caplen = f.caplen;
     pkt_.wire_len = f.len;
@@ -145,12 +147,12 @@ void Pipeline::frame(const RawFrame& f) {
         // The connection's table slot is fetched while the flood detector works.
         FlowPacketInfo info;
         // A fragment goes to the flow stage only as part of its reassembled datagram.
-        const bool defrag = pkt_.ip_fragment && frags_;
+        const bool defrag = pkt_.ip_fragment && (frags_ || opt_.defrag_upstream);
         const bool tracked = !defrag && flows_->prepare(pkt_, info);
         if (flood_) feed_flood(*flood_, pkt_);
         if (handshakes_) handshakes_->current = &pkt_;
         if (defrag) [[unlikely]] {
-            defragment(pkt_, 0);
+            if (frags_) defragment(pkt_, 0);
         } else {
             flows_->process(pkt_, tracked ? &info : nullptr);
         }
@@ -169,7 +171,7 @@ void Pipeline::frame(const RawFrame& f) {
             }
         });
     }
-    if (opt_.packets) {
+    if (opt_.packets && record) {
         if (opt_.json) {
             write_packet_json(out_, pkt_, oui_);
         } else {
@@ -189,6 +191,16 @@ void Pipeline::defragment(const Packet& p, int depth) {
     whole.linktype = linktype::kRaw;
     decode(d, whole, dopts_);
     if (whole.malformed()) ++frags_->counters().malformed;
+    // The link layer of the fragment that completed it (MAC addresses, tags).
+    constexpr std::uint32_t kLink = 1u << static_cast<unsigned>(Layer::Ethernet) |
+                                    1u << static_cast<unsigned>(Layer::Link) |
+                                    1u << static_cast<unsigned>(Layer::Vlan);
+    whole.layers |= p.layers & kLink;
+    whole.eth = p.eth;
+    whole.sll = p.sll;
+    whole.null_link = p.null_link;
+    whole.vlan_count = p.vlan_count;
+    std::copy(p.vlans, p.vlans + p.vlan_count, whole.vlans);
     if (handshakes_) handshakes_->current = &whole;
     flows_->process(whole);
     for_each_tunneled(whole, defrag_inner_, dopts_, [this](const Packet& in, int) {

@@ -55,6 +55,9 @@ struct PipelineOptions {
     bool no_flood = false;
     SynFloodOptions flood;
     bool no_defrag = false;  // --no-defrag: fragments are not reassembled
+    // A shard: the caller reassembles fragments and gives it the datagrams as
+    // frames of their own (frame(f, false)); fragments are not tracked here.
+    bool defrag_upstream = false;
     FragmentOptions frag;
     // One shard of several (--threads): connection uids are (n - 1) * uid_shards + uid_shard + 1
     // for this pipeline's n-th connection, so that no two shards give the same uid.
@@ -125,8 +128,9 @@ class Pipeline {
     bool open(std::string& error);
     void set_linktype(int linktype) { pkt_.linktype = linktype; }
 
-    // One captured frame through every stage.
-    void frame(const RawFrame& f);
+    // One captured frame through every stage. `record` false: a datagram
+    // reassembled upstream, with no packet line or record of its own.
+    void frame(const RawFrame& f, bool record = true);
     // Time passes with no packet (live capture): ends what has timed out.
     void tick(std::uint64_t now_ns);
     // Ends everything still open and writes the closing report.

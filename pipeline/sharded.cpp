@@ -21,6 +21,10 @@ namespace wl {
 
 namespace {
 
+// A datagram reassembled by the reading thread, queued as a frame: the top bit
+// of its wire length (real frames' lengths are capped below it).
+constexpr std::uint32_t kDatagram = 0x80000000u;
+
 // What a worker sends back, in the `len` field of a ring record; `ts_ns`
 // holds the worker's number of the frame it was processing (kEnd: finish).
 constexpr std::uint32_t kBytes = 0;      // output, as written
@@ -141,7 +145,12 @@ struct ShardedPipeline::Worker final : ShardHooks {
         Backoff b;
         for (;;) {
             if (in.peek(f)) {
-                pipe->frame(f);
+                if (f.len & kDatagram) {
+                    f.len &= ~kDatagram;
+                    pipe->frame(f, false);
+                } else {
+                    pipe->frame(f);
+                }
                 out->flush();
                 in.pop();
                 ++tag;
@@ -248,10 +257,16 @@ bool ShardedPipeline::open(std::string& error) {
         o.no_flood = true;  // here, once, for all of them
         o.uid_shard = i;
         o.uid_shards = nworkers_;
+        o.defrag_upstream = !opt_.no_flows && !opt_.no_defrag;
         w->pipe = std::make_unique<Pipeline>(o, *w->out, oui_);
         w->pipe->set_shard_hooks(w.get());
         if (!w->pipe->open(error)) return false;
         workers_.push_back(std::move(w));
+    }
+    if (!opt_.no_flows && !opt_.no_defrag) {
+        frags_ = std::make_unique<IpReassembler>(opt_.frag);
+        datagram_.assign(kDatagramBytes, 0);
+        whole_.linktype = linktype_;
     }
     if (!opt_.no_flood) {
         alerts_ = std::make_unique<AlertReporter>(out_, opt_.json);
@@ -264,6 +279,7 @@ bool ShardedPipeline::open(std::string& error) {
 void ShardedPipeline::set_linktype(int linktype) {
     linktype_ = linktype;
     pkt_.linktype = linktype;
+    whole_.linktype = linktype;
     for (auto& w : workers_)
         w->pipe->set_linktype(linktype);
 }
@@ -306,16 +322,17 @@ void ShardedPipeline::frame(const RawFrame& f) {
     decode(Bytes{f.data, f.caplen}, pkt_, dopts_);
     counters_.count(pkt_);
 
-    // Room for the frame and its flood events (the frame's own, and up to 4 tunneled).
     Backoff b;
-    while (read_ - merged_ >= kPendingFrames || flood_head_ - flood_tail_ + 5 > kPendingFrames) {
+    // Room for the frame (and a datagram it completes) and its flood events.
+    while (read_ - merged_ + 1 >= kPendingFrames ||
+           flood_head_ - flood_tail_ + 5 > kPendingFrames) {
         if (merge()) {
             b.reset();
         } else {
             b.wait();
         }
     }
-    const unsigned wi = shard_of(pkt_, nworkers_, !opt_.no_defrag);
+    const unsigned wi = shard_of(pkt_, nworkers_, frags_ != nullptr);
     const std::uint64_t floods_before = flood_head_;
     if (flood_) add_flood_event(pkt_, 0);
     if (!opt_.no_flows) {
@@ -324,13 +341,29 @@ void ShardedPipeline::frame(const RawFrame& f) {
             if (flood_) add_flood_event(in, depth);
         });
     }
-    Pending& pe = pending_[read_ & (kPendingFrames - 1)];
-    pe.worker = static_cast<std::uint8_t>(wi);
-    pe.floods = static_cast<std::uint8_t>(flood_head_ - floods_before);
-
     // A record never exceeds half the ring; libpcap hands over 256 KiB at most.
     RawFrame g = f;
     g.caplen = std::min<std::uint32_t>(g.caplen, kInRingBytes / 2 - 64);
+    g.len = std::min(g.len, kDatagram - 1);  // kDatagram marks reassembled datagrams
+    queue(g, wi, static_cast<std::uint8_t>(flood_head_ - floods_before));
+    if (pkt_.ip_fragment && frags_) [[unlikely]] {
+        defragment(f);
+    }
+    if (opt_.stream || (read_ & 255) == 0) merge();
+}
+
+void ShardedPipeline::queue(const RawFrame& g, unsigned wi, std::uint8_t floods) {
+    Backoff b;
+    while (read_ - merged_ >= kPendingFrames) {
+        if (merge()) {
+            b.reset();
+        } else {
+            b.wait();
+        }
+    }
+    Pending& pe = pending_[read_ & (kPendingFrames - 1)];
+    pe.worker = static_cast<std::uint8_t>(wi);
+    pe.floods = floods;
     Worker& w = *workers_[wi];
     b.reset();
     while (!w.in.push(g)) {
@@ -341,7 +374,29 @@ void ShardedPipeline::frame(const RawFrame& f) {
         }
     }
     ++read_;
-    if (opt_.stream || (read_ & 255) == 0) merge();
+}
+
+void ShardedPipeline::defragment(const RawFrame& f) {
+    const Bytes d = frags_->add(pkt_, 0);
+    if (d.empty()) return;
+    // The link header (and tags) of the fragment that completed it, then the datagram.
+    const std::uint8_t* ip = pkt_.ip_version == 4 ? pkt_.ip4.bytes.data() : pkt_.ip6.bytes.data();
+    const std::size_t link = static_cast<std::size_t>(ip - f.data);
+    if (link + d.size() > datagram_.size()) {
+        ++frags_->counters().malformed;
+        return;
+    }
+    std::memcpy(datagram_.data(), f.data, link);
+    std::memcpy(datagram_.data() + link, d.data(), d.size());
+    const auto n = static_cast<std::uint32_t>(link + d.size());
+    whole_.ts_ns = f.ts_ns;
+    whole_.caplen = whole_.wire_len = n;
+    decode(Bytes{datagram_.data(), n}, whole_, dopts_);
+    if (whole_.malformed()) ++frags_->counters().malformed;
+    for_each_tunneled(whole_, inner_, dopts_,
+                      [this](const Packet&, int) { ++frags_->counters().tunneled; });
+    const RawFrame g{datagram_.data(), n, n | kDatagram, f.ts_ns};
+    queue(g, shard_of(whole_, nworkers_, true), 0);
 }
 
 void ShardedPipeline::handle(Worker& w, const RawFrame& item) {
@@ -445,19 +500,17 @@ void ShardedPipeline::finish(const InputSummary& summary) {
     FlowCounters flows{};
     ReassemblyCounters reassembly{};
     UploadAnalyzerCounters uploads{};
-    FragmentCounters fragments{};
     StageCounters stages;
     for (auto& w : workers_) {
         if (w->stages.flows != nullptr) add_counters(flows, *w->stages.flows);
         if (w->stages.reassembly != nullptr) add_counters(reassembly, *w->stages.reassembly);
         if (w->stages.uploads != nullptr) add_counters(uploads, *w->stages.uploads);
-        if (w->stages.fragments != nullptr) add_counters(fragments, *w->stages.fragments);
     }
     const Worker& w0 = *workers_.front();
     if (w0.stages.flows != nullptr) stages.flows = &flows;
     if (w0.stages.reassembly != nullptr) stages.reassembly = &reassembly;
     if (w0.stages.uploads != nullptr) stages.uploads = &uploads;
-    if (w0.stages.fragments != nullptr) stages.fragments = &fragments;
+    if (frags_) stages.fragments = &frags_->counters();
     write_closing_report(out_, opt_.json, alerts_.get(), flood_.get(), counters_, summary, stages);
 }
 

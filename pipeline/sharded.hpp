@@ -31,6 +31,8 @@ class ShardedPipeline {
     static constexpr std::size_t kOutRingBytes = 1u << 20;   // records from each worker
     static constexpr std::size_t kPendingFrames = 1u << 16;  // frames read, not yet merged
     static constexpr unsigned kMaxWorkers = 64;
+    // A reassembled datagram with the link header of its last fragment.
+    static constexpr std::size_t kDatagramBytes = 65536 + 4096;
 
     // Memory held besides the workers' pipelines: rings, logs, output buffers.
     static std::uint64_t memory_bound(unsigned workers);
@@ -81,6 +83,11 @@ class ShardedPipeline {
     void feed_flood(std::uint64_t end, int depth);
     void handle(Worker& w, const RawFrame& item);
     void stop_workers();
+    // Waits until a frame can be queued; queues `g` to worker `wi`.
+    void queue(const RawFrame& g, unsigned wi, std::uint8_t floods);
+    // A fragment: reassembled here, once its datagram is whole it is queued
+    // to the datagram's own worker (by its ports) as a frame of its own.
+    void defragment(const RawFrame& f);
 
     PipelineOptions opt_;
     unsigned nworkers_;
@@ -92,6 +99,9 @@ class ShardedPipeline {
 
     Packet pkt_;
     Packet inner_[2];
+    std::unique_ptr<IpReassembler> frags_;
+    std::vector<std::uint8_t> datagram_;  // kDatagramBytes
+    Packet whole_;                        // the datagram, decoded to find its worker
     DecodeOptions dopts_;
     DecodeCounters counters_;
     std::unique_ptr<AlertReporter> alerts_;
