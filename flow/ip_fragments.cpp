@@ -276,8 +276,8 @@ Bytes IpReassembler::add(const Packet& pkt, std::uint8_t context) {
     const std::uint64_t now = pkt.ts_ns;
     expire(now);
     Fragment f;
-    if (pkt.ip_version == 0 || !fragment_of(pkt, f)) return {};
-    if (f.data.size() < f.wire) {
+    // The fragment header not captured whole counts as a cut fragment.
+    if (pkt.ip_version == 0 || !fragment_of(pkt, f) || f.data.size() < f.wire) {
         ++counters_.snapped;
         return {};
     }

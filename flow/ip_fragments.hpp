@@ -36,7 +36,8 @@ struct FragmentCounters {
     std::uint64_t bad_length = 0;   // a fragment with more to come not a multiple of 8: ignored
     std::uint64_t incomplete_first = 0;  // IPv6 first fragment without the whole header chain
                                          // (RFC 8200 4.5), or headers over kMaxHeader: ignored
-    std::uint64_t snapped = 0;           // fragments cut by the snap length: ignored
+    std::uint64_t snapped =
+        0;  // fragments (or their fragment header) cut by the snap length: ignored
     std::uint64_t in_progress_peak = 0;  // most datagrams in progress at once
     std::uint64_t bytes_peak = 0;        // most arena bytes in use at once
     std::uint64_t malformed = 0;         // reassembled datagrams that decoded malformed
