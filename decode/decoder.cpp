@@ -330,6 +330,12 @@ class FrameDecoder {
         mark(layer);
         pkt_.payload = c.data.subspan(IcmpView::kHeaderLen);
         pkt_.payload_wire_len = c.wire - static_cast<std::uint32_t>(IcmpView::kHeaderLen);
+        const bool v6 = layer == Layer::Icmpv6;
+        if (IcmpView::is_error(v6, i.type()) && i.has_rest()) {
+            IcmpQuoteView::parse(i.quote(), v6, pkt_.icmp_quote);
+        } else {
+            pkt_.icmp_quote.bytes = {};
+        }
         if (!checksum_checkable(c)) return;
         // ICMPv4 has no pseudo header; ICMPv6 does.
         const bool ok = layer == Layer::Icmp ? checksum_fold(checksum_add(c.data)) == 0xffff

@@ -4,6 +4,7 @@
 
 #include "decode/arp.hpp"
 #include "decode/ethernet.hpp"
+#include "decode/icmp.hpp"
 #include "decode/ipv4.hpp"
 #include "decode/ipv6.hpp"
 #include "decode/link.hpp"
@@ -45,6 +46,9 @@ struct Packet {
     TcpView tcp{};
     UdpView udp{};
     IcmpView icmp{};
+    // An ICMP error's quoted datagram (set whenever Icmp/Icmpv6 decoded;
+    // `bytes` empty when the message is no error or its quote did not decode).
+    IcmpQuoteView icmp_quote{};
 
     // Upper-layer payload: captured bytes and how long it was on the wire.
     Bytes payload{};

@@ -15,16 +15,6 @@ inline constexpr std::size_t kChecksum = 6;
 inline constexpr std::size_t kPayload = 8;
 }  // namespace field::udp
 
-// ICMP and ICMPv6: type, code and checksum, then (echo) identifier and sequence.
-namespace field::icmp {
-inline constexpr std::size_t kType = 0;
-inline constexpr std::size_t kCode = 1;
-inline constexpr std::size_t kChecksum = 2;  // 2 bytes
-inline constexpr std::size_t kEchoId = 4;    // 2 bytes
-inline constexpr std::size_t kEchoSeq = 6;   // 2 bytes
-inline constexpr std::size_t kEchoEnd = 8;
-}  // namespace field::icmp
-
 struct UdpView {
     static constexpr std::size_t kHeaderLen = field::udp::kPayload;
     Bytes bytes;  // header + captured payload, trimmed to the UDP length
@@ -50,25 +40,6 @@ struct UdpView {
         return len - static_cast<std::uint32_t>(kHeaderLen);
     }
     Bytes payload() const { return bytes.subspan(kHeaderLen); }
-};
-
-// ICMP (RFC 792) and ICMPv6 (RFC 4443) share the first four bytes.
-struct IcmpView {
-    static constexpr std::size_t kHeaderLen = field::icmp::kEchoId;
-    Bytes bytes;
-
-    static DecodeError parse(Bytes captured, std::uint32_t wire_len, IcmpView& out) {
-        if (wire_len < kHeaderLen) return DecodeError::BadLength;
-        if (captured.size() < kHeaderLen) return DecodeError::Truncated;
-        out.bytes = captured;
-        return DecodeError::None;
-    }
-    std::uint8_t type() const { return *view_at(bytes, field::icmp::kType); }
-    std::uint8_t code() const { return *view_at(bytes, field::icmp::kCode); }
-    std::uint16_t checksum() const { return load_be16(view_at(bytes, field::icmp::kChecksum)); }
-    bool has_echo_fields() const { return bytes.size() >= field::icmp::kEchoEnd; }
-    std::uint16_t echo_id() const { return load_be16(view_at(bytes, field::icmp::kEchoId)); }
-    std::uint16_t echo_seq() const { return load_be16(view_at(bytes, field::icmp::kEchoSeq)); }
 };
 
 }  // namespace wl

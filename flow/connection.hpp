@@ -95,6 +95,8 @@ struct alignas(64) Connection {
     bool history_cut = false;
     char history[kHistoryMax] = {};
     std::uint32_t ladder = 0xffffffff;  // index of the ladder log, when one is kept
+    // ICMP errors that quoted a packet of this connection (not in Zeek).
+    std::uint32_t icmp_errors = 0;
 
     void add_history(char c) {
         if (history_len < kHistoryMax) {

@@ -1,6 +1,7 @@
 #include "flow/flow_key.hpp"
 
 #include <cstddef>
+#include <cstring>
 
 namespace wl {
 
@@ -53,17 +54,60 @@ int icmp_counterpart(bool v6, std::uint8_t type) {
             return 131;  // multicast listener query / report
         case 131:
             return 130;
+        case 139:
+            return 140;  // node information query / reply
+        case 140:
+            return 139;
+        case 144:
+            return 145;  // home agent address discovery request / reply
+        case 145:
+            return 144;
         default:
             return -1;
     }
 }
 
+// The key of (src, sport) -> (dst, dport), laid out as flow_info lays it out.
+FlowKey make_key(const std::uint8_t* src, const std::uint8_t* dst, std::uint8_t version,
+                 std::uint16_t sport, std::uint16_t dport, std::uint8_t proto, bool one_way) {
+    const std::size_t n = version == 4 ? 4 : 16;
+    std::uint8_t s[16] = {}, d[16] = {};
+    std::memcpy(s, src, n);
+    std::memcpy(d, dst, n);
+    const int order = std::memcmp(s, d, 16);
+    const bool src_lo = one_way || order < 0 || (order == 0 && sport <= dport);
+    FlowKey k{};
+    std::memcpy(k.lo_addr, src_lo ? s : d, 16);
+    std::memcpy(k.hi_addr, src_lo ? d : s, 16);
+    k.lo_port = src_lo ? sport : dport;
+    k.hi_port = src_lo ? dport : sport;
+    k.proto = proto;
+    k.ip_version = version;
+    return k;
+}
+
 }  // namespace
+
+bool quoted_flow_key(const Packet& pkt, FlowKey& key) {
+    if (!pkt.has(Layer::Icmp) && !pkt.has(Layer::Icmpv6)) return false;
+    const IcmpQuoteView& q = pkt.icmp_quote;
+    if (q.bytes.empty() || !q.has_transport) return false;
+    if (q.proto == ipproto::kTcp || q.proto == ipproto::kUdp) {
+        key = make_key(q.src(), q.dst(), q.version, q.src_port(), q.dst_port(), q.proto, false);
+        return true;
+    }
+    const bool v6 = q.proto == ipproto::kIcmpv6;
+    const int other = icmp_counterpart(v6, q.icmp_type());
+    const std::uint16_t dport = other < 0 ? q.icmp_code() : static_cast<std::uint16_t>(other);
+    key = make_key(q.src(), q.dst(), q.version, q.icmp_type(), dport, q.proto, other < 0);
+    return true;
+}
 
 bool flow_info(const Packet& pkt, FlowPacketInfo& info, std::uint64_t seed) {
     if (pkt.ip_version == 0 || pkt.ip_later_fragment) return false;
     std::uint16_t sport, dport;
     std::uint8_t proto;
+    bool one_way = false;
     if (pkt.has(Layer::Tcp)) {
         sport = pkt.tcp.src_port();
         dport = pkt.tcp.dst_port();
@@ -78,9 +122,12 @@ bool flow_info(const Packet& pkt, FlowPacketInfo& info, std::uint64_t seed) {
         const int other = icmp_counterpart(v6, type);
         proto = v6 ? ipproto::kIcmpv6 : ipproto::kIcmp;
         // Zeek's keying: (type, counterpart type), so that a reply from the
-        // other side is the same pair reversed; one-way messages use the code.
+        // other side is the same pair reversed; one-way messages (errors,
+        // redirects, ...) use the code and keep the sender first: the same
+        // message sent the other way is another "connection" (Zeek's is_one_way).
         sport = type;
         dport = other < 0 ? pkt.icmp.code() : static_cast<std::uint16_t>(other);
+        one_way = other < 0;
     } else {
         return false;
     }
@@ -113,7 +160,7 @@ bool flow_info(const Packet& pkt, FlowPacketInfo& info, std::uint64_t seed) {
         (static_cast<unsigned __int128>(__builtin_bswap64(s0)) << 64) | __builtin_bswap64(s1);
     const unsigned __int128 y =
         (static_cast<unsigned __int128>(__builtin_bswap64(d0)) << 64) | __builtin_bswap64(d1);
-    const bool src_lo = (x < y) | ((x == y) & (sport <= dport));
+    const bool src_lo = (x < y) | ((x == y) & (sport <= dport)) | one_way;
     info.src_is_lo = src_lo;
     const std::uint64_t w0 = src_lo ? s0 : d0, w1 = src_lo ? s1 : d1;
     const std::uint64_t w2 = src_lo ? d0 : s0, w3 = src_lo ? d1 : s1;

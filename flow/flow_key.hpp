@@ -84,4 +84,9 @@ struct FlowPacketInfo {
 // (non-IP, other protocols, later fragments).
 bool flow_info(const Packet& pkt, FlowPacketInfo& info, std::uint64_t seed);
 
+// The key of the connection an ICMP error's quoted datagram belongs to (the
+// same key flow_info gives that datagram's packets); false when the packet
+// is no ICMP error, or its quote lacks the ports (TCP, UDP) or the type (ICMP).
+bool quoted_flow_key(const Packet& pkt, FlowKey& key);
+
 }  // namespace wl

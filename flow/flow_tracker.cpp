@@ -35,23 +35,30 @@ FlowOptions normalized(FlowOptions o) {
     return o;
 }
 
-// Whether the first packet of a connection came from its responder, when it
-// does not say so by a SYN: a SYN-ACK, or a packet from a server port.
+// Whether the first packet of a connection came from its responder, by
+// Zeek's rules (WantConnection of its TCP and UDP analyzers, then NewConn):
+// TCP without a SYN, or a SYN-ACK, from a likely server port to one that is
+// not (both server ports: flip a packet without SYN when the source port is
+// the lower); UDP from a server port to one that is not; never ICMP, and
+// never towards the IPv4 broadcast address (a DHCP server answering
+// 255.255.255.255 stays the originator).
 bool first_packet_from_responder(const FlowPacketInfo& info, const Packet& pkt) {
     const std::uint16_t sport = info.src.port, dport = info.dst.port;
     const std::uint8_t proto = info.key.proto;
+    bool flip = false;
     if (proto == ipproto::kTcp) {
         const bool syn = pkt.tcp.has(tcpflag::kSyn), ack = pkt.tcp.has(tcpflag::kAck);
-        if (syn && ack) return true;  // a SYN-ACK answers the other side's SYN
-        if (!syn && likely_server_port(sport, proto)) {
-            return likely_server_port(dport, proto) ? sport < dport : true;
+        if ((!syn || ack) && likely_server_port(sport, proto)) {
+            flip = likely_server_port(dport, proto) ? !syn && sport < dport : true;
         }
-        return false;
+    } else if (proto == ipproto::kUdp) {
+        flip = likely_server_port(sport, proto) && !likely_server_port(dport, proto);
     }
-    if (proto == ipproto::kUdp) {
-        return likely_server_port(sport, proto) && !likely_server_port(dport, proto);
+    if (flip && pkt.ip_version == 4) {
+        static constexpr std::uint8_t kBroadcast[4] = {255, 255, 255, 255};
+        if (std::memcmp(info.dst.addr, kBroadcast, 4) == 0) return false;
     }
-    return false;
+    return flip;
 }
 
 const Connection kFreshConnection{};
@@ -182,6 +189,17 @@ void FlowTracker::update_expiry(std::uint32_t idx, Connection& c) {
 
 // ---------------------------------------------------------------- packets
 
+// An ICMP error counts against the connection whose packet it quotes, when
+// that connection is open here (its own ICMP "connection" is kept as well).
+void FlowTracker::count_icmp_error(const Packet& pkt) {
+    FlowKey key;
+    if (!quoted_flow_key(pkt, key)) return;
+    const std::uint32_t idx = table_.find(key, key.hash(hash_seed_));
+    if (idx == kNone) return;
+    ++table_.conn(idx).icmp_errors;
+    ++counters_.icmp_errors_matched;
+}
+
 // Zeek's IsReuse: whether a SYN for a connection still open starts a new one.
 bool FlowTracker::tcp_is_reuse(const Connection& c, int dir, const Packet& pkt) const {
     const TcpView& t = pkt.tcp;
@@ -259,6 +277,7 @@ void FlowTracker::process(const Packet& pkt, const FlowPacketInfo* prepared) {
             c.last_ns = ts;
         } else {
             side.active = true;
+            count_icmp_error(pkt);
             // ICMP payload after the 8-byte header, as Zeek sizes ICMP "connections".
             const std::uint32_t icmp_len = pkt.payload_wire_len + IcmpView::kHeaderLen;
             side.payload_bytes += icmp_len > 8 ? icmp_len - 8 : 0;

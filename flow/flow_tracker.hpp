@@ -62,6 +62,7 @@ struct FlowCounters {
     std::uint64_t reused = 0;
     std::uint64_t not_tracked = 0;  // IP packets that belong to no connection we track
     std::uint64_t max_open = 0;
+    std::uint64_t icmp_errors_matched = 0;  // ICMP errors counted against the connection they quote
 };
 
 class FlowTracker {
@@ -119,6 +120,7 @@ class FlowTracker {
     }
     void update_expiry(std::uint32_t idx, Connection& c);
     bool tcp_is_reuse(const Connection& c, int dir, const Packet& pkt) const;
+    void count_icmp_error(const Packet& pkt);
 
     // flow/tcp_tracking.cpp: one TCP segment.
     void update_tcp(std::uint32_t idx, Connection& c, int dir, const Packet& pkt);

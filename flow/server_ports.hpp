@@ -5,7 +5,8 @@
 
 namespace wl {
 
-// Ports Zeek's likely_server_ports would list (the well-known service ports).
+// Whether `port` is in Zeek's likely_server_ports for `proto` (TCP or UDP;
+// false for anything else): a 65536-bit bitmap per protocol, one load.
 bool likely_server_port(std::uint16_t port, std::uint8_t proto);
 
 }  // namespace wl

@@ -268,6 +268,7 @@ ConnReporter::Row ConnReporter::make_row(const Connection& c) {
     r.teardown = c.proto == ipproto::kTcp ? FlowTracker::teardown(c) : Teardown::None;
     r.history_len = c.history_len;
     std::memcpy(r.history, c.history, c.history_len);
+    r.icmp_errors = c.icmp_errors;
     return r;
 }
 
@@ -420,6 +421,7 @@ void ConnReporter::write_stream_text(const Connection& c, ConnEnd why) {
     out_.put(" bytes ").put_u64(r.bytes[0]).put('/').put_u64(r.bytes[1]);
     out_.put(' ').put_fixed(static_cast<double>(r.duration_ns) / 1e9, 3).put('s');
     if (r.proto == ipproto::kTcp) out_.put(' ').put(teardown_name(r.teardown));
+    if (r.icmp_errors != 0) out_.put(" icmp_errors ").put_u64(r.icmp_errors);
     out_.put(" (").put(end_name(why)).put(")\n");
 }
 
@@ -509,6 +511,7 @@ void ConnReporter::write_json(const Connection& c, ConnEnd why) {
         if (vendor.empty()) continue;
         out_.put(s == 0 ? ",\"orig_vendor\":" : ",\"resp_vendor\":").put_json_string(vendor);
     }
+    if (c.icmp_errors != 0) out_.put(",\"icmp_errors\":").put_u64(c.icmp_errors);
     p = out_.reserve(64);
     p = c.flipped ? fmt::lit(p, ",\"flipped\":true,\"end\":\"")
                   : fmt::lit(p, ",\"flipped\":false,\"end\":\"");
@@ -543,6 +546,7 @@ void ConnReporter::print_rows() {
         out_.put(" bytes ").put_u64(r.bytes[0]).put('/').put_u64(r.bytes[1]);
         out_.put(' ').put_fixed(static_cast<double>(r.duration_ns) / 1e9, 3).put('s');
         if (r.proto == ipproto::kTcp) out_.put(' ').put(teardown_name(r.teardown));
+        if (r.icmp_errors != 0) out_.put(" icmp_errors ").put_u64(r.icmp_errors);
         out_.put('\n');
     }
     rows_.clear();

@@ -55,6 +55,7 @@ class ConnReporter : public ConnSink {
         Teardown teardown;
         std::uint8_t history_len;
         char history[Connection::kHistoryMax];
+        std::uint32_t icmp_errors;
     };
 
     static Row make_row(const Connection& c);

@@ -171,6 +171,353 @@ void put_endpoint(OutBuffer& out, const std::uint8_t* addr, int version, std::ui
     out.put_ip(addr, version).put('.').put_u64(port);
 }
 
+// tcpdump's ip_printroute: the addresses of a record-route or source-route
+// option, a comma after those already passed (`cp`: the option, `len` its length).
+void put_ip_route(OutBuffer& out, const std::uint8_t* cp, std::uint32_t len) {
+    if (len < 3) {
+        out.put(" [bad length ").put_u64(len).put(']');
+        return;
+    }
+    if ((len + 1) & 3) out.put(" [bad length ").put_u64(len).put(']');
+    const std::uint32_t ptr = cp[2] - 1u;
+    if (ptr < 3 || ((ptr + 1) & 3) || ptr > len + 1) out.put(" [bad ptr ").put_u64(cp[2]).put(']');
+    for (std::uint32_t at = 3; at + 4 <= len; at += 4) {
+        out.put(' ').put_ipv4(cp + at);
+        if (ptr > at) out.put(',');
+    }
+}
+
+// tcpdump's ip_printts: a timestamp option's flag, stamps and addresses.
+void put_ip_timestamp(OutBuffer& out, const std::uint8_t* cp, std::uint32_t len) {
+    if (len < 4) {
+        out.put("[bad length ").put_u64(len).put(']');
+        return;
+    }
+    out.put(" TS{");
+    const std::uint32_t hoplen = (cp[3] & 0xf) != 0 ? 8 : 4;
+    if ((len - 4) & (hoplen - 1)) out.put("[bad length ").put_u64(len).put(']');
+    const std::uint32_t ptr = cp[2] - 1u;
+    std::uint32_t at = 0;
+    if (ptr < 4 || ((ptr - 4) & (hoplen - 1)) || ptr > len + 1) {
+        out.put("[bad ptr ").put_u64(cp[2]).put(']');
+    }
+    switch (cp[3] & 0xf) {
+        case 0:
+            out.put("TSONLY");
+            break;
+        case 1:
+            out.put("TS+ADDR");
+            break;
+        case 3:
+            out.put("PRESPEC");
+            break;
+        default:
+            out.put("[bad ts type ").put_u64(cp[3] & 0xf).put(']');
+            goto done;
+    }
+    for (at = 4; at < len; at += hoplen) {
+        if (at + hoplen > len) break;
+        out.put(ptr == at ? " ^ " : " ").put_u64(load_be32(cp + at + hoplen - 4)).put('@');
+        if (hoplen == 8) out.put_ipv4(cp + at);
+    }
+done:
+    if (ptr == at) out.put(" ^ ");
+    if (cp[3] >> 4) {
+        out.put(" [").put_u64(cp[3] >> 4).put(" hops not recorded]} ");
+    } else {
+        out.put('}');
+    }
+}
+
+// The IPv4 options as tcpdump -v lists them inside "options (...)": each
+// option's name (or "unknown N"), its addresses and stamps, and a bad length
+// where the list stops making sense.
+void put_ipv4_options(OutBuffer& out, Bytes opts) {
+    OptionIterator it(opts);
+    HeaderOption o;
+    std::size_t at = 0;
+    const char* sep = "";
+    while (it.next(o)) {
+        out.put(sep);
+        sep = ",";
+        switch (o.kind) {
+            case optkind::kEnd:
+                out.put("EOL");
+                return;
+            case optkind::kNop:
+                out.put("NOP");
+                break;
+            case 7:
+            case 131:
+            case 137:
+                out.put(o.kind == 7 ? "RR" : o.kind == 131 ? "LSRR" : "SSRR");
+                put_ip_route(out, opts.data() + at, o.len);
+                break;
+            case 68:
+                out.put("timestamp");
+                put_ip_timestamp(out, opts.data() + at, o.len);
+                break;
+            case 130:
+                out.put("security");
+                break;
+            case 82:
+                out.put("traceroute");
+                break;
+            case 148:
+                out.put("RA");
+                if (o.len < 4) {
+                    out.put(" [bad length ").put_u64(o.len).put(']');
+                } else if (load_be16(o.data) != 0) {
+                    out.put(" value ").put_u64(load_be16(o.data));
+                }
+                break;
+            default:
+                out.put("unknown ").put_u64(o.kind);
+                break;
+        }
+        at += o.len;
+    }
+    if (it.malformed() && at < opts.size()) {
+        // The option the list could not hold: its name, then its length.
+        const std::uint8_t kind = opts[at];
+        out.put(sep);
+        switch (kind) {
+            case 7:
+                out.put("RR");
+                break;
+            case 131:
+                out.put("LSRR");
+                break;
+            case 137:
+                out.put("SSRR");
+                break;
+            case 68:
+                out.put("timestamp");
+                break;
+            case 130:
+                out.put("security");
+                break;
+            case 82:
+                out.put("traceroute");
+                break;
+            case 148:
+                out.put("RA");
+                break;
+            default:
+                out.put("unknown ").put_u64(kind);
+                break;
+        }
+        if (at + 1 < opts.size()) out.put(" [bad length ").put_u64(opts[at + 1]).put(']');
+    }
+}
+
+// The quoted datagram's destination port: its transport header's bytes 2-3,
+// as tcpdump reads them whatever the protocol; false when not quoted.
+bool quoted_dst_port(const IcmpQuoteView& q, std::uint16_t& port) {
+    if (q.bytes.size() < q.ip_header_len + 4u) return false;
+    port = q.dst_port();
+    return true;
+}
+
+// "D tcp port P" / "D udp port P" / "D protocol N port P", as tcpdump names
+// the target of a port unreachable.
+void put_quoted_port_target(OutBuffer& out, const IcmpQuoteView& q, std::uint16_t port) {
+    out.put_ip(q.dst(), q.version);
+    if (q.proto == ipproto::kTcp) {
+        out.put(" tcp port ").put_u64(port);
+    } else if (q.proto == ipproto::kUdp) {
+        out.put(" udp port ").put_u64(port);
+    } else {
+        out.put(" protocol ").put_u64(q.proto).put(" port ").put_u64(port);
+    }
+}
+
+// An ICMP error described as tcpdump describes it (print-icmp.c), from the
+// message's code and its quoted datagram. False, with nothing written, when
+// the message is no error or the description needs a quote it lacks.
+bool put_icmp4_error(OutBuffer& out, const Packet& pkt) {
+    const IcmpView& i = pkt.icmp;
+    const IcmpQuoteView& q = pkt.icmp_quote;
+    const std::uint8_t type = i.type(), code = i.code();
+    const bool quoted = !q.bytes.empty() && q.version == 4;
+    switch (type) {
+        case icmptype::kSourceQuench:
+            out.put("source quench");
+            return true;
+        case icmptype::kTimeExceeded:
+            if (code == 0) {
+                out.put("time exceeded in-transit");
+            } else if (code == 1) {
+                out.put("ip reassembly time exceeded");
+            } else {
+                out.put("time exceeded-#").put_u64(code);
+            }
+            return true;
+        case icmptype::kParamProblem:
+            if (!i.has_rest()) return false;
+            if (code != 0) {
+                out.put("parameter problem - code ").put_u64(code);
+            } else {
+                out.put("parameter problem - octet ").put_u64(i.pointer());
+            }
+            return true;
+        case icmptype::kRedirect: {
+            if (!quoted) return false;
+            static constexpr std::string_view kTo[] = {"redirect ", "redirect ", "redirect-tos ",
+                                                       "redirect-tos "};
+            static constexpr std::string_view kKind[] = {" to net ", " to host ", " to net ",
+                                                         " to host "};
+            if (code < 4) {
+                out.put(kTo[code]).put_ipv4(q.dst()).put(kKind[code]).put_ipv4(i.gateway());
+            } else {
+                out.put("redirect-#").put_u64(code).put(' ').put_ipv4(q.dst()).put(" to ");
+                out.put_ipv4(i.gateway());
+            }
+            return true;
+        }
+        case icmptype::kUnreachable:
+            break;
+        default:
+            return false;
+    }
+    if (!quoted) return false;
+    // Destination unreachable, by code.
+    static constexpr struct {
+        std::string_view before, after;  // around the quoted destination
+    } kUnreach[] = {
+        {"net ", " unreachable"},                               // 0
+        {"host ", " unreachable"},                              // 1
+        {"", ""},                                               // 2: protocol
+        {"", ""},                                               // 3: port
+        {"", ""},                                               // 4: need to frag
+        {"", " unreachable - source route failed"},             // 5
+        {"net ", " unreachable - unknown"},                     // 6
+        {"host ", " unreachable - unknown"},                    // 7
+        {"", " unreachable - source host isolated"},            // 8
+        {"net ", " unreachable - admin prohibited"},            // 9
+        {"host ", " unreachable - admin prohibited"},           // 10
+        {"net ", " unreachable - tos prohibited"},              // 11
+        {"host ", " unreachable - tos prohibited"},             // 12
+        {"host ", " unreachable - admin prohibited filter"},    // 13
+        {"host ", " unreachable - host precedence violation"},  // 14
+        {"host ", " unreachable - precedence cutoff"},          // 15
+    };
+    if (code == 2) {
+        out.put_ipv4(q.dst()).put(" protocol ").put_u64(q.proto).put(" unreachable");
+    } else if (code == 3) {
+        std::uint16_t port;
+        if (!quoted_dst_port(q, port)) return false;
+        put_quoted_port_target(out, q, port);
+        out.put(" unreachable");
+    } else if (code == icmptype::kUnreachableCodeNeedFrag) {
+        out.put_ipv4(q.dst()).put(" unreachable - need to frag");
+        if (i.next_hop_mtu() != 0) out.put(" (mtu ").put_u64(i.next_hop_mtu()).put(')');
+    } else if (code < 16) {
+        out.put(kUnreach[code].before).put_ipv4(q.dst()).put(kUnreach[code].after);
+    } else {
+        out.put_ipv4(q.dst()).put(" unreachable - #").put_u64(code);
+    }
+    return true;
+}
+
+// Whether put_icmp4_error / put_icmp6_error can describe the packet: an
+// error whose description has what it needs (the quote, the word after the
+// checksum). Otherwise the line names the type and code.
+bool icmp_error_described(const Packet& pkt, bool v6) {
+    const IcmpView& i = pkt.icmp;
+    const IcmpQuoteView& q = pkt.icmp_quote;
+    const bool quoted = !q.bytes.empty() && q.version == (v6 ? 6 : 4);
+    std::uint16_t port;
+    if (!v6) {
+        switch (i.type()) {
+            case icmptype::kSourceQuench:
+            case icmptype::kTimeExceeded:
+                return true;
+            case icmptype::kParamProblem:
+                return i.has_rest();
+            case icmptype::kRedirect:
+                return quoted;
+            case icmptype::kUnreachable:
+                return quoted && (i.code() != 3 || quoted_dst_port(q, port));
+            default:
+                return false;
+        }
+    }
+    switch (i.type()) {
+        case icmptype::kUnreachable6:
+            // An unknown code: tcpdump dumps the packet instead of describing it.
+            return quoted && i.code() < 5;
+        case icmptype::kPacketTooBig6:
+        case icmptype::kParamProblem6:
+            return i.has_rest();
+        case icmptype::kTimeExceeded6:
+            return true;
+        default:
+            return false;
+    }
+}
+
+// ICMPv6 errors as tcpdump's print-icmp6.c prints them, after "ICMP6, ".
+bool put_icmp6_error(OutBuffer& out, const Packet& pkt) {
+    const IcmpView& i = pkt.icmp;
+    const IcmpQuoteView& q = pkt.icmp_quote;
+    const std::uint8_t type = i.type(), code = i.code();
+    const bool quoted = !q.bytes.empty() && q.version == 6;
+    switch (type) {
+        case icmptype::kUnreachable6: {
+            static constexpr std::string_view kCodes[] = {
+                "unreachable route",
+                // tcpdump's table has this one with a leading space, so two follow the comma.
+                " unreachable prohibited", "beyond scope", "unreachable address",
+                "unreachable port"};
+            if (!quoted) return false;
+            out.put("destination unreachable, ").put(kCodes[code]);
+            if (code == 4) {
+                std::uint16_t port;
+                if (!q.has_transport || !quoted_dst_port(q, port)) return true;
+                out.put(", ");
+                put_quoted_port_target(out, q, port);
+                if (q.proto != ipproto::kTcp && q.proto != ipproto::kUdp) out.put(" unreachable");
+            } else if (code == 2) {
+                out.put(' ').put_ipv6(q.dst()).put(", source address ").put_ipv6(q.src());
+            } else {
+                out.put(' ').put_ipv6(q.dst());
+            }
+            return true;
+        }
+        case icmptype::kPacketTooBig6:
+            if (!i.has_rest()) return false;
+            out.put("packet too big, mtu ").put_u64(i.mtu6());
+            return true;
+        case icmptype::kTimeExceeded6:
+            out.put("time exceeded in-transit");
+            if (code == 0) {
+                if (!quoted) return true;
+                out.put(" for ").put_ipv6(q.dst());
+            } else if (code == 1) {
+                out.put(" (reassembly)");
+            } else {
+                out.put(", unknown code (").put_u64(code).put(')');
+            }
+            return true;
+        case icmptype::kParamProblem6: {
+            static constexpr std::string_view kCodes[] = {"erroneous - octet ",
+                                                          "next header - octet ", "option - octet ",
+                                                          "incomplete header chain - octet "};
+            if (!i.has_rest()) return false;
+            out.put("parameter problem, ");
+            if (code < 4) {
+                out.put(kCodes[code]).put_u64(i.pointer6());
+            } else {
+                out.put("unknown code (").put_u64(code).put(')');
+            }
+            return true;
+        }
+        default:
+            return false;
+    }
+}
+
 void put_malformed_reason(OutBuffer& out, const Packet& pkt) {
     out.put(layer_name(pkt.error_layer)).put('.').put(error_name(pkt.error));
 }
@@ -233,6 +580,11 @@ void write_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui
     } else if (pkt.ip_version != 0) {
         const int v = pkt.ip_version;
         out.put(v == 4 ? "IPv4 " : "IPv6 ");
+        if (v == 4 && pkt.ip4.header_len() > Ipv4View::kMinHeaderLen) {
+            out.put("(options (");
+            put_ipv4_options(out, pkt.ip4.header().subspan(Ipv4View::kMinHeaderLen));
+            out.put(")) ");
+        }
         if (pkt.has(Layer::Tcp)) {
             const TcpView& t = pkt.tcp;
             put_endpoint(out, pkt.ip_src(), v, t.src_port());
@@ -257,13 +609,22 @@ void write_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui
             if (pkt.has(Layer::Icmp) || pkt.has(Layer::Icmpv6)) {
                 const bool v6 = pkt.has(Layer::Icmpv6);
                 const std::string_view name = icmp_name(v6, pkt.icmp.type());
-                out.put(v6 ? "ICMP6 " : "ICMP ");
-                if (!name.empty()) {
-                    out.put(name);
+                if (icmp_error_described(pkt, v6)) {
+                    out.put(v6 ? "ICMP6, " : "ICMP ");
+                    if (v6) {
+                        put_icmp6_error(out, pkt);
+                    } else {
+                        put_icmp4_error(out, pkt);
+                    }
                 } else {
-                    out.put("type ").put_u64(pkt.icmp.type());
+                    out.put(v6 ? "ICMP6 " : "ICMP ");
+                    if (!name.empty()) {
+                        out.put(name);
+                    } else {
+                        out.put("type ").put_u64(pkt.icmp.type());
+                    }
+                    out.put(", code ").put_u64(pkt.icmp.code());
                 }
-                out.put(", code ").put_u64(pkt.icmp.code());
                 out.put(", length ").put_u64(pkt.payload_wire_len + IcmpView::kHeaderLen);
             } else if (pkt.ip_later_fragment) {
                 const std::uint32_t off =
@@ -291,6 +652,36 @@ void write_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui
         out.put(']');
     }
     out.put('\n');
+}
+
+// An ICMP error's own fields and its quoted datagram: the MTU of a
+// fragmentation-needed or packet-too-big, a redirect's gateway, the quoted
+// addresses and protocol, and its ports when they were quoted.
+void put_icmp_error_json(OutBuffer& out, const Packet& pkt) {
+    const IcmpView& i = pkt.icmp;
+    const bool v6 = pkt.has(Layer::Icmpv6);
+    if (!IcmpView::is_error(v6, i.type()) || !i.has_rest()) return;
+    if (!v6 && i.type() == icmptype::kUnreachable &&
+        i.code() == icmptype::kUnreachableCodeNeedFrag) {
+        out.put(",\"icmp.mtu\":").put_u64(i.next_hop_mtu());
+    } else if (v6 && i.type() == icmptype::kPacketTooBig6) {
+        out.put(",\"icmp.mtu\":").put_u64(i.mtu6());
+    } else if (!v6 && i.type() == icmptype::kRedirect) {
+        out.put(",\"icmp.gateway\":\"").put_ipv4(i.gateway()).put('"');
+    }
+    const IcmpQuoteView& q = pkt.icmp_quote;
+    if (q.bytes.empty()) return;
+    out.put(",\"icmp.inner.src\":\"").put_ip(q.src(), q.version).put('"');
+    out.put(",\"icmp.inner.dst\":\"").put_ip(q.dst(), q.version).put('"');
+    out.put(",\"icmp.inner.proto\":").put_u64(q.proto);
+    if (!q.has_transport) return;
+    if (q.proto == ipproto::kTcp || q.proto == ipproto::kUdp) {
+        out.put(",\"icmp.inner.src_port\":").put_u64(q.src_port());
+        out.put(",\"icmp.inner.dst_port\":").put_u64(q.dst_port());
+    } else {
+        out.put(",\"icmp.inner.type\":").put_u64(q.icmp_type());
+        out.put(",\"icmp.inner.code\":").put_u64(q.icmp_code());
+    }
 }
 
 void write_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) {
@@ -344,6 +735,11 @@ void write_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui
         if (v == 4) {
             out.put(",\"ip.id\":").put_u64(pkt.ip4.id());
             out.put(",\"ip.len\":").put_u64(pkt.ip4.datagram_len());
+            if (pkt.ip4.header_len() > Ipv4View::kMinHeaderLen) {
+                out.put(",\"ip.options\":\"");
+                put_ipv4_options(out, pkt.ip4.header().subspan(Ipv4View::kMinHeaderLen));
+                out.put('"');
+            }
         } else {
             out.put(",\"ip.len\":").put_u64(pkt.ip6.payload_len_field() + Ipv6View::kHeaderLen);
             if (pkt.ip6_chain.count) {
@@ -429,6 +825,7 @@ void write_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui
     } else if (pkt.has(Layer::Icmp) || pkt.has(Layer::Icmpv6)) {
         out.put(",\"icmp.type\":").put_u64(pkt.icmp.type());
         out.put(",\"icmp.code\":").put_u64(pkt.icmp.code());
+        put_icmp_error_json(out, pkt);
     }
     if (pkt.ip_version) out.put(",\"payload_len\":").put_u64(pkt.payload_wire_len);
     if (pkt.unsupported_link) out.put(",\"unsupported_link\":true");
