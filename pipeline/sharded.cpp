@@ -318,8 +318,7 @@ void ShardedPipeline::frame(const RawFrame& f) {
     const std::uint64_t floods_before = flood_head_;
     if (flood_) add_flood_event(pkt_, 0);
     if (!opt_.no_flows) {
-        for_each_tunneled(pkt_, inner_, dopts_, [this](const Packet& in, int depth) {
-            ++counters_.tunneled;
+        walk_tunnels(pkt_, inner_, dopts_, teredo_, counters_, [this](const Packet& in, int depth) {
             if (flood_) add_flood_event(in, depth);
         });
     }

@@ -91,6 +91,7 @@ class ShardedPipeline {
 
     Packet pkt_;
     Packet inner_[2];
+    TeredoConfirmation teredo_;
     DecodeOptions dopts_;
     DecodeCounters counters_;
     std::unique_ptr<AlertReporter> alerts_;
