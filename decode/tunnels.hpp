@@ -96,11 +96,11 @@ inline constexpr std::size_t kKeyCallId = 2;
 namespace greproto {
 inline constexpr std::uint16_t kErspan2 = 0x88be;  // ERSPAN type I (no sequence) and II
 inline constexpr std::uint16_t kErspan3 = 0x22eb;  // ERSPAN type III
-// Aruba's access points: 802.11 frames, protocols 0x8200-0x8370 in steps of 16 and 0x9000
-// (the set Zeek's GRE analyzer accepts).
+// Aruba's access points: 802.11 frames. As Zeek's GRE analyzer reads them:
+// protocols with the bits 0x8200 set and the low 4 clear (0x8200-0x8370 in
+// steps of 16 among them), and 0x9000.
 inline bool is_aruba(std::uint16_t p) {
-    return ((p & 0x8200u) == 0x8200u && (p & 0x0fu) == 0) ||
-           ((p & 0x8300u) == 0x8300u && (p & 0x0fu) == 0 && p <= 0x8370u) || p == 0x9000u;
+    return ((p & 0x8200u) == 0x8200u && (p & 0x0fu) == 0) || p == 0x9000u;
 }
 }  // namespace greproto
 
