@@ -27,6 +27,7 @@ Checks:
   layer), where tshark is installed.
 
 Usage: test_tunnels.py --wirelens PATH [--samples DIR] [--corpus DIR]
+       test_tunnels.py --write-seeds DIR   (the tunnel captures, for fuzz/make_seeds.sh)
 """
 import ipaddress
 import json
@@ -305,8 +306,18 @@ def check_packets(name, path, frames_expected, unopened=()):
     check(compared == len(pkts), "%s: compared %d frames with tshark" % (name, compared))
 
 
+def write_seeds(folder):
+    """The captures of every tunnel case, for fuzz/make_seeds.sh."""
+    os.makedirs(folder, exist_ok=True)
+    for name, (frames, _) in cases().items():
+        write(os.path.join(folder, "tunnel-" + name + ".pcap"), frames)
+
+
 def main():
     global ARGS
+    if len(sys.argv) == 3 and sys.argv[1] == "--write-seeds":
+        write_seeds(sys.argv[2])
+        return 0
     ap = pu.arguments(__doc__)
     ARGS = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="wl-tunnels-")
