@@ -1,5 +1,6 @@
-// Tunnels: the decoder hands the carried packet back (IP-in-IP, GRE, VXLAN,
-// Geneve, Teredo, GTP-U), and decoding it gives the inner connection.
+// Tunnels: the decoder hands the carried packet back (IP-in-IP, GRE, PPTP,
+// ERSPAN, Aruba, GRE over UDP, VXLAN, Geneve, Teredo, GTP-U, AYIYA), and
+// decoding it gives the inner connection.
 #include <tins/tins.h>
 
 #include <catch2/catch.hpp>
