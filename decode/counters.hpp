@@ -23,9 +23,13 @@ struct DecodeCounters {
     // Packets in which each layer decoded (Layer order).
     std::array<std::uint64_t, static_cast<std::size_t>(Layer::Count)> layer{};
     std::uint64_t ip_fragments = 0;
-    std::uint64_t tunneled = 0;       // packets found inside tunnels (and given to the flow stage)
-    std::uint64_t other_network = 0;  // link decoded, network protocol not ours
-    std::uint64_t other_transport = 0;  // IP decoded, upper protocol not ours
+    std::uint64_t tunneled = 0;  // packets found inside tunnels (and given to the flow stage)
+    // Those by the kind of tunnel that carried them; tunnels left unopened.
+    std::array<std::uint64_t, static_cast<std::size_t>(TunnelKind::Count)> tunnel{};
+    std::uint64_t tunnel_too_deep = 0;     // a tunnel still inside at the depth limit
+    std::uint64_t teredo_unconfirmed = 0;  // Teredo of a UDP flow not (yet) confirmed
+    std::uint64_t other_network = 0;       // link decoded, network protocol not ours
+    std::uint64_t other_transport = 0;     // IP decoded, upper protocol not ours
 
     std::uint64_t malformed = 0;
     std::array<std::array<std::uint64_t, static_cast<std::size_t>(DecodeError::Count)>,
@@ -39,6 +43,13 @@ struct DecodeCounters {
     std::uint64_t unsupported_other = 0;
 
     void count(const Packet& pkt);
+    void count_tunneled(TunnelKind carrier) {
+        ++tunneled;
+        ++tunnel[static_cast<std::size_t>(carrier)];
+    }
+    bool any_tunnel() const {
+        return tunneled != 0 || tunnel_too_deep != 0 || teredo_unconfirmed != 0;
+    }
 };
 
 }  // namespace wl

@@ -250,28 +250,38 @@ class FrameDecoder {
                 pkt_.payload = c.data;
                 pkt_.payload_wire_len = c.wire;
                 if (proto == ipproto::kIpInIp || proto == ipproto::kIpv6InIp) {
-                    encapsulated(Encap::Ip, c, 0, "ipip");
+                    encapsulated(Encap::Ip, c, 0, TunnelKind::IpIp);
                 } else if (proto == ipproto::kGre) {
-                    GreView gre;
-                    if (GreView::parse(c.data, gre)) tunnel(gre, c);
+                    gre(c, TunnelKind::Gre);
                 }
                 return;
         }
     }
 
     // The packet inside a tunnel: kept for the caller when it is all here.
-    void encapsulated(Encap kind, Cursor c, std::size_t header, const char* name) {
+    void encapsulated(Encap kind, Cursor c, std::size_t header, TunnelKind name) {
         if (kind == Encap::None || header > c.data.size() || pkt_.ip_fragment) {
             return;  // fragments: not reassembled
         }
         pkt_.encap = kind;
         pkt_.encap_bytes = c.data.subspan(header);
         pkt_.encap_wire_len = c.wire - static_cast<std::uint32_t>(header);
-        pkt_.encap_name = name;
+        pkt_.encap_kind = name;
+        pkt_.encap_name = tunnel_name(name);
     }
     template <class TunnelView>
-    void tunnel(const TunnelView& t, Cursor c) {
-        encapsulated(t.inner(), c, t.header_len(), TunnelView::kName);
+    void tunnel(const TunnelView& t, Cursor c, TunnelKind name) {
+        encapsulated(t.inner(), c, t.header_len(), name);
+    }
+    // GRE in IP or in UDP (`over`): the kind of tunnel is the GRE payload's
+    // (PPTP, ERSPAN, Aruba) when it has one of its own.
+    void gre(Cursor c, TunnelKind over) {
+        GreView gre;
+        if (!GreView::parse(c.data, gre)) return;
+        TunnelKind kind = over;
+        std::size_t at = 0;
+        const Encap inner = gre.payload(kind, at);
+        encapsulated(inner, c, at, kind == TunnelKind::Gre ? over : kind);
     }
 
     // UDP tunnels on their registered ports, either end.
@@ -286,15 +296,20 @@ class FrameDecoder {
         VxlanView vxlan;
         GeneveView geneve;
         if (on(tunnelport::kVxlan) && VxlanView::parse(p, vxlan)) {
-            tunnel(vxlan, c);
+            tunnel(vxlan, c, TunnelKind::Vxlan);
         } else if (on(tunnelport::kGeneve) && GeneveView::parse(p, geneve)) {
-            tunnel(geneve, c);
+            tunnel(geneve, c, TunnelKind::Geneve);
         } else if (on(tunnelport::kTeredo)) {
             TeredoView teredo;
-            if (TeredoView::parse(p, teredo)) tunnel(teredo, c);
+            if (TeredoView::parse(p, teredo)) tunnel(teredo, c, TunnelKind::Teredo);
         } else if (on(tunnelport::kGtpu)) {
             GtpuView gtpu;
-            if (GtpuView::parse(p, gtpu)) tunnel(gtpu, c);
+            if (GtpuView::parse(p, gtpu)) tunnel(gtpu, c, TunnelKind::Gtpu);
+        } else if (on(tunnelport::kGreUdp)) {
+            gre(c, TunnelKind::GreUdp);
+        } else if (on(tunnelport::kAyiya)) {
+            AyiyaView ayiya;
+            if (AyiyaView::parse(p, ayiya)) tunnel(ayiya, c, TunnelKind::Ayiya);
         }
     }
 
@@ -363,6 +378,7 @@ void decode(Bytes frame, Packet& pkt, const DecodeOptions& opts) {
     pkt.encap = Packet::Encap::None;
     pkt.encap_bytes = {};
     pkt.encap_wire_len = 0;
+    pkt.encap_kind = TunnelKind::None;
     pkt.encap_name = nullptr;
     pkt.events.clear();
     pkt.error_layer = Layer::None;

@@ -54,13 +54,14 @@ struct Packet {
     Bytes payload{};
     std::uint32_t payload_wire_len = 0;
 
-    // A packet carried inside this one (IP-in-IP, GRE, VXLAN, Geneve, Teredo,
-    // GTP-U): its bytes, for the caller to decode as a packet of its own.
+    // A packet carried inside this one (decode/tunnels.hpp): its bytes, for
+    // the caller to decode as a packet of its own.
     using Encap = wl::Encap;
     Encap encap = Encap::None;
     Bytes encap_bytes{};
     std::uint32_t encap_wire_len = 0;
-    const char* encap_name = nullptr;  // "ipip", "gre", "vxlan", "geneve", "teredo", "gtpu"
+    TunnelKind encap_kind = TunnelKind::None;
+    const char* encap_name = nullptr;  // tunnel_name(encap_kind): "ipip", "gre", "vxlan", ...
 
     // What was wrong, in decoding order; empty for a clean packet.
     DecodeEvents events{};

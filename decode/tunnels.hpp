@@ -1,5 +1,6 @@
-// Tunnel headers: what carries a packet inside a packet (IP-in-IP, GRE,
-// VXLAN, Geneve, Teredo, GTP-U). Each view recognises its header and says
+// Tunnel headers: what carries a packet inside a packet (IP-in-IP, GRE and
+// PPTP's enhanced GRE with PPP, ERSPAN, Aruba's GRE, GRE over UDP, VXLAN,
+// Geneve, Teredo, GTP-U, AYIYA). Each view recognises its header and says
 // where the inner packet starts and whether it begins with Ethernet or IP;
 // the caller decodes the inner packet as a packet of its own. A header that
 // is not recognised is not malformed: the datagram is just not a tunnel.
@@ -8,6 +9,7 @@
 #include "decode/bytes.hpp"
 #include "decode/ethernet.hpp"
 #include "decode/ipv6.hpp"
+#include "decode/link.hpp"
 
 namespace wl {
 
@@ -17,10 +19,50 @@ inline constexpr std::uint16_t kVxlan = 4789;   // RFC 7348
 inline constexpr std::uint16_t kGeneve = 6081;  // RFC 8926
 inline constexpr std::uint16_t kTeredo = 3544;  // RFC 4380
 inline constexpr std::uint16_t kGtpu = 2152;    // 3GPP TS 29.281
+inline constexpr std::uint16_t kGreUdp = 4754;  // RFC 8086
+inline constexpr std::uint16_t kAyiya = 5072;   // AYIYA (SixXS)
 }  // namespace tunnelport
 
-// What a tunnel header is followed by.
-enum class Encap : std::uint8_t { None, Ethernet, Ip };
+// What a tunnel header is followed by: Ethernet, IP (by its version nibble),
+// or an 802.11 frame (Aruba's GRE).
+enum class Encap : std::uint8_t { None, Ethernet, Ip, Ieee80211 };
+
+// The link type the carried packet is decoded as.
+inline constexpr int kIeee80211Linktype = 105;  // DLT_IEEE802_11
+inline int linktype_of(Encap e) {
+    return e == Encap::Ethernet    ? linktype::kEthernet
+           : e == Encap::Ieee80211 ? kIeee80211Linktype
+                                   : linktype::kRaw;
+}
+
+// Which kind of tunnel carried a packet: counted per kind, named in reports.
+#define WL_TUNNEL_KINDS(X) \
+    X(None, "none")        \
+    X(IpIp, "ipip")        \
+    X(Gre, "gre")          \
+    X(Pptp, "pptp")        \
+    X(Erspan, "erspan")    \
+    X(Aruba, "aruba")      \
+    X(GreUdp, "gre_udp")   \
+    X(Vxlan, "vxlan")      \
+    X(Geneve, "geneve")    \
+    X(Teredo, "teredo")    \
+    X(Gtpu, "gtpu")        \
+    X(Ayiya, "ayiya")
+enum class TunnelKind : std::uint8_t {
+#define WL_X(e, n) e,
+    WL_TUNNEL_KINDS(WL_X)
+#undef WL_X
+        Count
+};
+inline const char* tunnel_name(TunnelKind k) {
+    static constexpr const char* kNames[] = {
+#define WL_X(e, n) n,
+        WL_TUNNEL_KINDS(WL_X)
+#undef WL_X
+    };
+    return kNames[static_cast<std::size_t>(k)];
+}
 
 // The inner packet of a tunnel whose header says which protocol follows.
 inline Encap encap_of_ethertype(std::uint16_t type) {
@@ -29,41 +71,196 @@ inline Encap encap_of_ethertype(std::uint16_t type) {
     return Encap::None;
 }
 
-// GRE (RFC 2784, keys and sequence numbers RFC 2890), version 0.
+// GRE (RFC 2784, keys and sequence numbers RFC 2890), version 0, and PPTP's
+// enhanced GRE (RFC 2637, 4.1), version 1: a key made of the payload length
+// and the call id, optional sequence and acknowledgment numbers, PPP inside.
 namespace field::gre {
-inline constexpr std::size_t kFlags = 0;     // 2 bytes: C, R, K, S ..., version (3 bits)
+inline constexpr std::size_t kFlags = 0;     // 2 bytes: C, R, K, S ..., A (v1), version (3 bits)
 inline constexpr std::size_t kProtocol = 2;  // 2 bytes: an ethertype
-inline constexpr std::size_t kOptional = 4;  // checksum, key, sequence: 4 bytes each, if flagged
+inline constexpr std::size_t kOptional =
+    4;  // checksum, key, sequence, ack: 4 bytes each, if flagged
 inline constexpr std::uint16_t kChecksumPresent = 0x8000;
 inline constexpr std::uint16_t kRoutingPresent = 0x4000;
 inline constexpr std::uint16_t kKeyPresent = 0x2000;
 inline constexpr std::uint16_t kSequencePresent = 0x1000;
+inline constexpr std::uint16_t kAckPresent = 0x0080;  // version 1 only
+inline constexpr std::uint16_t kReserved = 0x0078;    // must be zero (as Zeek checks)
 inline constexpr std::uint16_t kVersion = 0x0007;
+inline constexpr std::uint16_t kPptpProtocol = 0x880b;
+// Version 1's key: payload length (2 bytes), then call id (2 bytes).
+inline constexpr std::size_t kKeyPayloadLen = 0;
+inline constexpr std::size_t kKeyCallId = 2;
 }  // namespace field::gre
+
+// Ethertypes GRE carries besides IP and Ethernet.
+namespace greproto {
+inline constexpr std::uint16_t kErspan2 = 0x88be;  // ERSPAN type I (no sequence) and II
+inline constexpr std::uint16_t kErspan3 = 0x22eb;  // ERSPAN type III
+// Aruba's access points: 802.11 frames. As Zeek's GRE analyzer reads them:
+// protocols with the bits 0x8200 set and the low 4 clear (0x8200-0x8370 in
+// steps of 16 among them), and 0x9000.
+inline bool is_aruba(std::uint16_t p) {
+    return ((p & 0x8200u) == 0x8200u && (p & 0x0fu) == 0) || p == 0x9000u;
+}
+}  // namespace greproto
+
+// PPP's header in front of a packet (RFC 1661): address and control (FF 03,
+// left out when compressed), then a protocol field of 1 byte (odd first
+// byte: compressed) or 2. Only IPv4 and IPv6 are carried further.
+namespace field::ppp {
+inline constexpr std::uint8_t kAddress = 0xff;
+inline constexpr std::uint8_t kControl = 0x03;
+inline constexpr std::uint16_t kIpv4 = 0x0021;
+inline constexpr std::uint16_t kIpv6 = 0x0057;
+}  // namespace field::ppp
+
+struct PppHeader {
+    std::uint16_t protocol;
+    std::size_t len;  // address, control and protocol fields
+
+    static bool parse(Bytes p, PppHeader& out) {
+        std::size_t at = 0;
+        if (p.size() >= 2 && p[0] == field::ppp::kAddress && p[1] == field::ppp::kControl) at = 2;
+        if (at >= p.size()) return false;
+        if (p[at] & 1u) {
+            out.protocol = p[at];
+            out.len = at + 1;
+            return true;
+        }
+        if (at + 2 > p.size()) return false;
+        out.protocol = load_be16(p.data() + at);
+        out.len = at + 2;
+        return true;
+    }
+    Encap inner() const {
+        return protocol == field::ppp::kIpv4 || protocol == field::ppp::kIpv6 ? Encap::Ip
+                                                                              : Encap::None;
+    }
+};
+
+// ERSPAN (draft-foschiano-erspan) in front of a mirrored Ethernet frame: type
+// I has no header, type II 8 bytes, type III 12 (and an 8-byte platform
+// subheader when its O flag is set).
+namespace field::erspan {
+inline constexpr std::size_t kVersionVlan = 0;  // version (4 bits), VLAN (12 bits)
+inline constexpr std::size_t kSession = 2;      // COS, EN/BSO, T (6 bits), session id (10 bits)
+inline constexpr std::size_t kType2Len = 8;
+inline constexpr std::size_t kType3Len = 12;
+inline constexpr std::size_t kType3Flags = 11;  // ..., O (the last bit)
+inline constexpr std::uint8_t kType3Optional = 0x01;
+inline constexpr std::size_t kPlatformLen = 8;
+}  // namespace field::erspan
+
+struct ErspanView {
+    static constexpr const char* kName = "erspan";
+    Bytes bytes;
+    std::size_t len;  // 0 for type I
+
+    // `sequenced`: GRE's S flag (type II; type I has none). False when cut short.
+    static bool parse(Bytes p, std::uint16_t gre_protocol, bool sequenced, ErspanView& out) {
+        using namespace field::erspan;
+        std::size_t len = 0;
+        if (gre_protocol == greproto::kErspan3) {
+            if (p.size() < kType3Len) return false;
+            len = kType3Len + ((p[kType3Flags] & kType3Optional) ? kPlatformLen : 0);
+        } else if (sequenced) {
+            len = kType2Len;
+        }
+        if (p.size() < len + EthernetView::kHeaderLen) return false;
+        out.bytes = p;
+        out.len = len;
+        return true;
+    }
+    // Type II and III only (len != 0).
+    std::uint8_t version() const { return *view_at(bytes, field::erspan::kVersionVlan) >> 4; }
+    std::uint16_t session_id() const {
+        return load_be16(view_at(bytes, field::erspan::kSession)) & 0x03ffu;
+    }
+    std::size_t header_len() const { return len; }
+    Encap inner() const { return Encap::Ethernet; }
+};
 
 struct GreView {
     static constexpr const char* kName = "gre";
     Bytes bytes;
 
-    // Version 0 without source routing (RFC 1701's routing is not followed).
+    // Version 0, and version 1 carrying PPP, without source routing (RFC 1701's
+    // routing is not followed) or reserved flags.
     static bool parse(Bytes buf, GreView& out) {
-        if (buf.size() < field::gre::kOptional) return false;
-        const std::uint16_t flags = load_be16(buf.data() + field::gre::kFlags);
-        if ((flags & field::gre::kVersion) != 0 || (flags & field::gre::kRoutingPresent) != 0) {
+        using namespace field::gre;
+        if (buf.size() < kOptional) return false;
+        const std::uint16_t flags = load_be16(buf.data() + kFlags);
+        const std::uint16_t version = flags & kVersion;
+        if (version > 1 || (flags & (kRoutingPresent | kReserved)) != 0) return false;
+        if (version == 0 && (flags & kAckPresent) != 0) return false;
+        if (version == 1 &&
+            (load_be16(buf.data() + kProtocol) != kPptpProtocol || (flags & kKeyPresent) == 0)) {
             return false;
         }
         out.bytes = buf;
         return true;
     }
     std::uint16_t flags() const { return load_be16(view_at(bytes, field::gre::kFlags)); }
+    std::uint8_t version() const { return flags() & field::gre::kVersion; }
     std::uint16_t protocol() const { return load_be16(view_at(bytes, field::gre::kProtocol)); }
     std::size_t header_len() const {  // may exceed the captured bytes
         const std::uint16_t f = flags();
         return field::gre::kOptional + ((f & field::gre::kChecksumPresent) ? 4 : 0) +
                ((f & field::gre::kKeyPresent) ? 4 : 0) +
-               ((f & field::gre::kSequencePresent) ? 4 : 0);
+               ((f & field::gre::kSequencePresent) ? 4 : 0) +
+               ((f & field::gre::kAckPresent) ? 4 : 0);
     }
+    // Where the optional word after the checksum starts: the key.
+    std::size_t key_at() const {
+        return field::gre::kOptional + ((flags() & field::gre::kChecksumPresent) ? 4 : 0);
+    }
+    bool has_sequence() const { return (flags() & field::gre::kSequencePresent) != 0; }
+    bool has_ack() const { return (flags() & field::gre::kAckPresent) != 0; }
+    // Version 1's key, sequence and acknowledgment: valid when header_len() is captured.
+    std::uint16_t pptp_payload_len() const {
+        return load_be16(view_at(bytes, key_at() + field::gre::kKeyPayloadLen));
+    }
+    std::uint16_t pptp_call_id() const {
+        return load_be16(view_at(bytes, key_at() + field::gre::kKeyCallId));
+    }
+    std::uint32_t sequence() const { return load_be32(view_at(bytes, key_at() + 4)); }
+    std::uint32_t ack() const {
+        return load_be32(view_at(bytes, key_at() + 4 + (has_sequence() ? 4 : 0)));
+    }
+
+    // What the protocol field names, when no other header follows GRE's.
     Encap inner() const { return encap_of_ethertype(protocol()); }
+    // What follows the header (and the PPP, ERSPAN header in front of the
+    // packet): kind, where the packet starts, as what; Encap::None when there
+    // is none (an acknowledgment alone, PPP control, a protocol not followed,
+    // headers cut short).
+    Encap payload(TunnelKind& kind, std::size_t& at) const {
+        const std::size_t hl = header_len();
+        if (hl > bytes.size()) return Encap::None;
+        const Bytes rest = bytes.subspan(hl);
+        const std::uint16_t proto = protocol();
+        kind = TunnelKind::Gre;
+        at = hl;
+        if (version() == 1) {
+            kind = TunnelKind::Pptp;
+            PppHeader ppp;
+            if (pptp_payload_len() == 0 || !PppHeader::parse(rest, ppp)) return Encap::None;
+            at += ppp.len;
+            return ppp.inner();
+        }
+        if (proto == greproto::kErspan2 || proto == greproto::kErspan3) {
+            kind = TunnelKind::Erspan;
+            ErspanView e;
+            if (!ErspanView::parse(rest, proto, has_sequence(), e)) return Encap::None;
+            at += e.header_len();
+            return e.inner();
+        }
+        if (greproto::is_aruba(proto)) {
+            kind = TunnelKind::Aruba;
+            return rest.empty() ? Encap::None : Encap::Ieee80211;
+        }
+        return encap_of_ethertype(proto);
+    }
 };
 
 // VXLAN (RFC 7348): flags with the I (valid VNI) bit, VNI, Ethernet inside.
@@ -210,6 +407,49 @@ struct GtpuView {
             at += len;
         }
         return true;
+    }
+};
+
+// AYIYA ("Anything In Anything", SixXS): identity and signature of lengths
+// given in the first two bytes, then the packet named by the next-header
+// field. Only the "forward" operation carries one (as Zeek reads it).
+namespace field::ayiya {
+inline constexpr std::size_t kIdLenType = 0;   // identity length (2^n bytes), identity type
+inline constexpr std::size_t kSigLenHash = 1;  // signature length (4n bytes), hash method
+inline constexpr std::size_t kAuthOpcode = 2;  // authentication method, operation (4 bits)
+inline constexpr std::size_t kNextHeader = 3;  // an IP protocol number
+inline constexpr std::size_t kEpoch = 4;       // 4 bytes
+inline constexpr std::size_t kIdentity = 8;
+inline constexpr std::uint8_t kForward = 1;
+}  // namespace field::ayiya
+
+struct AyiyaView {
+    static constexpr const char* kName = "ayiya";
+    Bytes bytes;
+
+    static bool parse(Bytes p, AyiyaView& out) {
+        using namespace field::ayiya;
+        if (p.size() < kIdentity) return false;
+        out.bytes = p;
+        return out.header_len() <= p.size();
+    }
+    std::uint8_t opcode() const { return *view_at(bytes, field::ayiya::kAuthOpcode) & 0x0fu; }
+    std::uint8_t next_header() const { return *view_at(bytes, field::ayiya::kNextHeader); }
+    std::size_t header_len() const {
+        return field::ayiya::kIdentity +
+               (std::size_t{1} << (bytes[field::ayiya::kIdLenType] >> 4)) +
+               (bytes[field::ayiya::kSigLenHash] >> 4) * 4u;
+    }
+    // A forwarded IPv4 or IPv6 packet whose version agrees with the next header.
+    Encap inner() const {
+        const std::size_t hl = header_len();
+        if (opcode() != field::ayiya::kForward || hl >= bytes.size()) return Encap::None;
+        const unsigned version = bytes[hl] >> 4;
+        if ((next_header() == ipproto::kIpInIp && version == 4) ||
+            (next_header() == ipproto::kIpv6InIp && version == 6)) {
+            return Encap::Ip;
+        }
+        return Encap::None;
     }
 };
 

@@ -167,10 +167,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             p.ts_ns = pkt.ts_ns;
             p.caplen = static_cast<std::uint32_t>(bytes.size());
             p.wire_len = outer->encap_wire_len;
-            p.linktype = outer->encap == wl::Packet::Encap::Ethernet ? wl::linktype::kEthernet
-                                                                     : wl::linktype::kRaw;
+            p.linktype = wl::linktype_of(outer->encap);
             wl::decode(bytes, p, dopts);
-            ++counters.tunneled;
+            counters.count_tunneled(outer->encap_kind);
             flows.process(p);
             outer = &p;
         }

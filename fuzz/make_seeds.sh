@@ -4,7 +4,8 @@
 #   fuzz_pcap      the captures of samples/ and of the shared corpus, each cut to its
 #                  first 64 KiB (a longer one becomes a capture cut short)
 #   fuzz_decode    the first 16 frames of each of those captures, each prefixed with its
-#                  link-type selector (fuzz/decode_input.hpp)
+#                  link-type selector (fuzz/decode_input.hpp); both also get the tunnel
+#                  captures tests/e2e/test_tunnels.py crafts
 #   fuzz_segments  hand-encoded uploads over whole TCP connections (seed_writer)
 #   fuzz_framed    hand-encoded uploads and replies cut at their boundaries (seed_writer)
 # The folders are made afresh. seed_writer comes from the fuzz build (scripts/fuzz.sh
@@ -39,6 +40,12 @@ fi
 for t in fuzz_pcap fuzz_decode fuzz_segments fuzz_framed; do
   rm -rf "${out:?}/$t"
   mkdir -p "$out/$t"
+done
+# Every kind of tunnel, nested ones too (the crafted captures of tests/e2e/test_tunnels.py).
+rm -rf "${out:?}/tunnels"
+python3 "$root/tests/e2e/test_tunnels.py" --write-seeds "$out/tunnels"
+for f in "$out"/tunnels/*.pcap; do
+  captures+=("$f")
 done
 
 # Names are prefixed with their folder so that samples/x.pcap and linktypes/x.pcap differ.

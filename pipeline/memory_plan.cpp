@@ -81,6 +81,7 @@ void bound(const MemoryRequest& req, const PipelineOptions& base, const Limits& 
     // The output buffer, and libpcap's: one snap length for a file, the kernel's
     // ring (mapped into the process) for a live capture.
     m.other = sizeof(OutBuffer) + req.snaplen;
+    m.other += TeredoConfirmation::memory_bound() * (n > 1 ? n + 1 : 1);  // each pipeline's
     if (n > 1) m.ring = ShardedPipeline::memory_bound(n);
     if (req.live) {
         m.ring = std::uint64_t{l.ring_mib} << 20;

@@ -141,6 +141,7 @@ void Pipeline::frame(const RawFrame& f, bool record) {
     pkt_.wire_len = f.len;
     decode(Bytes{f.data, f.caplen}, pkt_, dopts_);
     counters_.count(pkt_);
+    TunnelWalk tunnels;
     if (opt_.no_flows) {
         if (flood_) feed_flood(*flood_, pkt_);
     } else {
@@ -159,25 +160,48 @@ void Pipeline::frame(const RawFrame& f, bool record) {
         if (opt_.stream) conns_->advance(pkt_.ts_ns);
         // Tunnels: the carried packet is a packet of its own for the flow stage
         // (its outer UDP flow, if any, was counted above), as Zeek logs both.
-        for_each_tunneled(pkt_, inner_, dopts_, [this](const Packet& in, int depth) {
-            ++counters_.tunneled;
-            if (flood_) feed_flood(*flood_, in);
-            if (hooks_ != nullptr) hooks_->inner_packet(depth);
-            if (handshakes_) handshakes_->current = &in;
-            if (in.ip_fragment && frags_) [[unlikely]] {
-                defragment(in, depth);
-            } else {
-                flows_->process(in);
-            }
-        });
+        tunnels = walk_tunnels(pkt_, inner_, dopts_, teredo_, counters_,
+                               [this](const Packet& in, int depth) {
+                                   if (flood_) feed_flood(*flood_, in);
+                                   if (hooks_ != nullptr) hooks_->inner_packet(depth);
+                                   if (handshakes_) handshakes_->current = &in;
+                                   if (in.ip_fragment && frags_) [[unlikely]] {
+                                       defragment(in, depth);
+                                   } else {
+                                       flows_->process(in);
+                                   }
+                               });
     }
-    if (opt_.packets && record) {
+    if (opt_.packets && record) write_packets(tunnels.depth);
+}
+
+// The frame's line or record, then the packets the flow stage found in its
+// tunnels (decoded again: `inner_` holds the last two only).
+void Pipeline::write_packets(int tunnel_depth) {
+    if (tunnel_depth == 0) [[likely]] {
         if (opt_.json) {
             write_packet_json(out_, pkt_, oui_);
         } else {
             write_packet_text(out_, pkt_, oui_);
         }
+        return;
     }
+    if (opt_.json) {
+        write_packet_json(out_, pkt_, oui_, false);
+    } else {
+        write_packet_text(out_, pkt_, oui_);
+    }
+    for_each_tunneled(
+        pkt_, inner_, dopts_,
+        [tunnel_depth, n = 0](const Packet&) mutable { return n++ < tunnel_depth; },
+        [this](const Packet& in, int depth, TunnelKind kind) {
+            if (opt_.json) {
+                write_tunneled_packet_json(out_, in, oui_, depth, kind);
+            } else {
+                write_tunneled_packet_text(out_, in, oui_, depth, kind);
+            }
+        });
+    if (opt_.json) end_packet_json(out_, true);
 }
 
 // A fragment: when it completes its datagram, the datagram is decoded as an IP
@@ -203,7 +227,7 @@ void Pipeline::defragment(const Packet& p, int depth) {
     std::copy(p.vlans, p.vlans + p.vlan_count, whole.vlans);
     if (handshakes_) handshakes_->current = &whole;
     flows_->process(whole);
-    for_each_tunneled(whole, defrag_inner_, dopts_, [this](const Packet& in, int) {
+    walk_tunnels(whole, defrag_inner_, dopts_, teredo_, counters_, [this](const Packet& in, int) {
         ++frags_->counters().tunneled;
         if (handshakes_) handshakes_->current = &in;
         flows_->process(in);

@@ -14,6 +14,7 @@
 #include "decode/oui.hpp"
 #include "decode/packet.hpp"
 #include "flow/ip_fragments.hpp"
+#include "pipeline/teredo_confirm.hpp"
 #include "report/out_buffer.hpp"
 #include "report/packet_report.hpp"
 #include "report/summary_report.hpp"
@@ -79,25 +80,69 @@ class ShardHooks {
     virtual void inner_packet(int depth) = 0;
 };
 
-// The packets carried in `outer`'s tunnels (at most 4 deep), each decoded in
-// turn into one of `inner` and given to fn(packet, depth) with depth 1, 2, ...
-template <class Fn>
-void for_each_tunneled(const Packet& outer_pkt, Packet (&inner)[2], const DecodeOptions& dopts,
-                       Fn&& fn) {
+// Tunnels inside tunnels are followed this deep (Zeek's Tunnel::max_depth is
+// 2; 4 leaves room for e.g. Teredo in GTP-U in VXLAN on a mirrored link).
+inline constexpr int kMaxTunnelDepth = 4;
+
+// How far for_each_tunneled went.
+struct TunnelWalk {
+    int depth = 0;          // packets decoded and given to fn
+    bool too_deep = false;  // a tunnel was left unopened at kMaxTunnelDepth
+    bool refused = false;   // the gate refused one
+};
+
+// The packets carried in `outer`'s tunnels (at most kMaxTunnelDepth deep),
+// each decoded in turn into one of `inner` and given to fn(packet, depth,
+// kind) with depth 1, 2, ... and the kind of tunnel that carried it, while
+// gate(carrier) says the carrier's tunnel is to be opened.
+template <class Gate, class Fn>
+TunnelWalk for_each_tunneled(const Packet& outer_pkt, Packet (&inner)[2],
+                             const DecodeOptions& dopts, Gate&& gate, Fn&& fn) {
+    TunnelWalk walk;
     const Packet* outer = &outer_pkt;
-    for (int depth = 0; depth < 4 && outer->encap != Packet::Encap::None && !outer->malformed();
-         ++depth) {
+    while (outer->encap != Packet::Encap::None && !outer->malformed()) {
+        if (walk.depth == kMaxTunnelDepth) {
+            walk.too_deep = true;
+            break;
+        }
+        if (!gate(*outer)) {
+            walk.refused = true;
+            break;
+        }
         const Bytes bytes = outer->encap_bytes;
-        Packet& in = inner[depth & 1];
+        Packet& in = inner[walk.depth & 1];
         in.ts_ns = outer_pkt.ts_ns;
         in.caplen = static_cast<std::uint32_t>(bytes.size());
         in.wire_len = outer->encap_wire_len;
-        in.linktype =
-            outer->encap == Packet::Encap::Ethernet ? linktype::kEthernet : linktype::kRaw;
+        in.linktype = linktype_of(outer->encap);
         decode(bytes, in, dopts);
-        fn(static_cast<const Packet&>(in), depth + 1);
+        fn(static_cast<const Packet&>(in), ++walk.depth, outer->encap_kind);
         outer = &in;
     }
+    return walk;
+}
+
+// The tunnels the flow stage follows: Teredo only once its UDP flow is
+// confirmed (pipeline/teredo_confirm.hpp); each packet found counted by the
+// kind of its tunnel, the tunnels left unopened too.
+template <class Fn>
+TunnelWalk walk_tunnels(const Packet& pkt, Packet (&inner)[2], const DecodeOptions& dopts,
+                        TeredoConfirmation& teredo, DecodeCounters& counters, Fn&& fn) {
+    if (pkt.encap == Packet::Encap::None) [[likely]] {
+        return {};
+    }
+    const TunnelWalk walk = for_each_tunneled(
+        pkt, inner, dopts,
+        [&teredo](const Packet& carrier) {
+            return carrier.encap_kind != TunnelKind::Teredo || teredo.confirm(carrier);
+        },
+        [&](const Packet& in, int depth, TunnelKind kind) {
+            counters.count_tunneled(kind);
+            fn(in, depth);
+        });
+    if (walk.too_deep) ++counters.tunnel_too_deep;
+    if (walk.refused) ++counters.teredo_unconfirmed;
+    return walk;
 }
 
 struct FlowOptions;
@@ -145,12 +190,14 @@ class Pipeline {
 
   private:
     class Handshakes;
+    void write_packets(int tunnel_depth);
 
     PipelineOptions opt_;
     OutBuffer& out_;
     const OuiRegistry& oui_;
     Packet pkt_;
     Packet inner_[2];  // packets carried in tunnels, decoded in turn
+    TeredoConfirmation teredo_;
     DecodeCounters counters_;
     DecodeOptions dopts_;
     std::uint32_t ladder_conns_ = 0;

@@ -336,8 +336,7 @@ void ShardedPipeline::frame(const RawFrame& f) {
     const std::uint64_t floods_before = flood_head_;
     if (flood_) add_flood_event(pkt_, 0);
     if (!opt_.no_flows) {
-        for_each_tunneled(pkt_, inner_, dopts_, [this](const Packet& in, int depth) {
-            ++counters_.tunneled;
+        walk_tunnels(pkt_, inner_, dopts_, teredo_, counters_, [this](const Packet& in, int depth) {
             if (flood_) add_flood_event(in, depth);
         });
     }
@@ -393,8 +392,9 @@ void ShardedPipeline::defragment(const RawFrame& f) {
     whole_.caplen = whole_.wire_len = n;
     decode(Bytes{datagram_.data(), n}, whole_, dopts_);
     if (whole_.malformed()) ++frags_->counters().malformed;
-    for_each_tunneled(whole_, inner_, dopts_,
-                      [this](const Packet&, int) { ++frags_->counters().tunneled; });
+    for_each_tunneled(
+        whole_, inner_, dopts_, [](const Packet&) { return true; },
+        [this](const Packet&, int, TunnelKind) { ++frags_->counters().tunneled; });
     const RawFrame g{datagram_.data(), n, n | kDatagram, f.ts_ns};
     queue(g, shard_of(whole_, nworkers_, true), 0);
 }

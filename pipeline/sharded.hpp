@@ -102,6 +102,7 @@ class ShardedPipeline {
     std::unique_ptr<IpReassembler> frags_;
     std::vector<std::uint8_t> datagram_;  // kDatagramBytes
     Packet whole_;                        // the datagram, decoded to find its worker
+    TeredoConfirmation teredo_;
     DecodeOptions dopts_;
     DecodeCounters counters_;
     std::unique_ptr<AlertReporter> alerts_;

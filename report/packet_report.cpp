@@ -542,9 +542,10 @@ std::size_t tcp_flags_string(std::uint16_t flags, char* out) {
     return n;
 }
 
-void write_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) {
-    put_time_of_day(out, pkt.ts_ns);
-    out.put(' ');
+namespace {
+
+// The line after its time of day.
+void put_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) {
     if (pkt.unsupported_link) {
         out.put("link type ").put_u64(static_cast<std::uint64_t>(pkt.linktype));
         out.put(" not decoded, length ").put_u64(pkt.wire_len).put('\n');
@@ -684,8 +685,8 @@ void put_icmp_error_json(OutBuffer& out, const Packet& pkt) {
     }
 }
 
-void write_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) {
-    out.put("{\"type\":\"packet\",\"ts\":").put_ts(pkt.ts_ns);
+// The record's fields after its time stamp.
+void put_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) {
     out.put(",\"len\":").put_u64(pkt.wire_len).put(",\"caplen\":").put_u64(pkt.caplen);
     out.put(",\"linktype\":").put_i64(pkt.linktype);
     auto mac_fields = [&](std::string_view key, const std::uint8_t* mac) {
@@ -834,7 +835,41 @@ void write_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui
         put_malformed_reason(out, pkt);
         out.put('"');
     }
-    out.put("}\n");
+}
+
+}  // namespace
+
+void write_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) {
+    put_time_of_day(out, pkt.ts_ns);
+    out.put(' ');
+    put_packet_text(out, pkt, oui);
+}
+
+void write_tunneled_packet_text(OutBuffer& out, const Packet& inner, const OuiRegistry& oui,
+                                int depth, TunnelKind kind) {
+    for (int i = 0; i < depth; ++i)
+        out.put("  ");
+    out.put(tunnel_name(kind)).put(": ");
+    put_packet_text(out, inner, oui);
+}
+
+void write_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui, bool close) {
+    out.put("{\"type\":\"packet\",\"ts\":").put_ts(pkt.ts_ns);
+    put_packet_json(out, pkt, oui);
+    if (close) out.put("}\n");
+}
+
+void write_tunneled_packet_json(OutBuffer& out, const Packet& inner, const OuiRegistry& oui,
+                                int depth, TunnelKind kind) {
+    out.put(depth == 1 ? ",\"tunnel\":[" : ",");
+    out.put("{\"depth\":").put_u64(static_cast<std::uint64_t>(depth));
+    out.put(",\"kind\":\"").put(tunnel_name(kind)).put('"');
+    put_packet_json(out, inner, oui);
+    out.put('}');
+}
+
+void end_packet_json(OutBuffer& out, bool tunneled) {
+    out.put(tunneled ? "]}\n" : "}\n");
 }
 
 }  // namespace wl

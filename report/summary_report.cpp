@@ -53,6 +53,16 @@ void for_each_unsupported(const DecodeCounters& c, F&& f) {
     }
 }
 
+// Packets by the kind of tunnel that carried them, then the tunnels not opened.
+template <class F>
+void for_each_tunnel_count(const DecodeCounters& c, F&& f) {
+    for (std::size_t k = 1; k < c.tunnel.size(); ++k) {
+        if (c.tunnel[k]) f(std::string_view(tunnel_name(static_cast<TunnelKind>(k))), c.tunnel[k]);
+    }
+    if (c.tunnel_too_deep) f(std::string_view("too_deep"), c.tunnel_too_deep);
+    if (c.teredo_unconfirmed) f(std::string_view("teredo_unconfirmed"), c.teredo_unconfirmed);
+}
+
 double duration_s(const DecodeCounters& c) {
     return c.packets ? static_cast<double>(c.last_ts_ns - c.first_ts_ns) / 1e9 : 0.0;
 }
@@ -85,6 +95,13 @@ void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSumm
         out.put(", ").put(layer_name(l)).put('.').put(error_name(e)).put(' ').put_u64(n);
     });
     out.put('\n');
+    if (c.any_tunnel()) {
+        out.put("tunnels  ");
+        for_each_tunnel_count(c, [&](std::string_view name, std::uint64_t n) {
+            out.put(' ').put(name).put(' ').put_u64(n);
+        });
+        out.put('\n');
+    }
     if (c.unsupported) {
         out.put("skipped   ").put_u64(c.unsupported).put(" frames of unsupported link types:");
         for_each_unsupported(c, [&](int type, std::uint64_t n) {
@@ -216,6 +233,16 @@ void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummar
     if (c.unsupported_other)
         out.put(first ? "" : ",").put("\"other\":").put_u64(c.unsupported_other);
     out.put('}');
+    if (c.any_tunnel()) {
+        out.put(",\"tunnels\":{");
+        first = true;
+        for_each_tunnel_count(c, [&](std::string_view name, std::uint64_t n) {
+            if (!first) out.put(',');
+            first = false;
+            out.put('"').put(name).put("\":").put_u64(n);
+        });
+        out.put('}');
+    }
     if (flows != nullptr) {
         out.put(",\"flows\":{\"connections\":").put_u64(flows->conns_created);
         out.put(",\"max_open\":").put_u64(flows->max_open);

@@ -1,5 +1,6 @@
-// Tunnels: the decoder hands the carried packet back (IP-in-IP, GRE, VXLAN,
-// Geneve, Teredo, GTP-U), and decoding it gives the inner connection.
+// Tunnels: the decoder hands the carried packet back (IP-in-IP, GRE, PPTP,
+// ERSPAN, Aruba, GRE over UDP, VXLAN, Geneve, Teredo, GTP-U, AYIYA), and
+// decoding it gives the inner connection.
 #include <tins/tins.h>
 
 #include <catch2/catch.hpp>
@@ -218,5 +219,197 @@ TEST_CASE("tunnel views: header lengths and inner protocols", "[tunnel][views]")
         CHECK(g.header_len() == 16);
         CHECK(g.inner() == Encap::Ip);
         CHECK_FALSE(wl::GtpuView::parse(span(cat({0x30, 0x01, 0, 0, 0, 0, 0, 7}, v4)), g));
+    }
+}
+
+namespace {
+
+// Every cut of `frame` decodes, and what it hands back as tunnelled lies within the cut.
+void check_every_cut(const Bytes& frame) {
+    for (std::size_t n = 0; n < frame.size(); ++n) {
+        const Bytes cut(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(n));
+        wl::Packet p;
+        p.linktype = wl::linktype::kEthernet;
+        p.caplen = static_cast<std::uint32_t>(n);
+        p.wire_len = static_cast<std::uint32_t>(frame.size());
+        wl::decode(wl::Bytes{cut.data(), cut.size()}, p);
+        if (p.encap != wl::Packet::Encap::None) {
+            CHECK(p.encap_bytes.data() >= cut.data());
+            CHECK(p.encap_bytes.data() + p.encap_bytes.size() <= cut.data() + cut.size());
+        }
+    }
+}
+
+// PPTP's GRE: K, S, A, version 1; payload length, call id 7, sequence 5, ack 4; then PPP.
+Bytes pptp_gre(const Bytes& ppp) {
+    const auto len = static_cast<std::uint8_t>(ppp.size());
+    return cat({0x30, 0x81, 0x88, 0x0b, 0, len, 0, 7, 0, 0, 0, 5, 0, 0, 0, 4}, ppp);
+}
+
+}  // namespace
+
+TEST_CASE("tunnels: PPTP's enhanced GRE carrying PPP", "[tunnel]") {
+    const Bytes v4 = inner_ipv4_tcp();
+    // Address and control, 2-byte protocol; then the compressed forms of both.
+    const Bytes full = outer_ip(47, pptp_gre(cat({0xff, 0x03, 0x00, 0x21}, v4)));
+    check_inner_tcp(decode_inner(full, wl::Packet::Encap::Ip, "pptp"));
+    const Bytes pfc = outer_ip(47, pptp_gre(cat({0x21}, v4)));
+    check_inner_tcp(decode_inner(pfc, wl::Packet::Encap::Ip, "pptp"));
+    const Bytes acfc = outer_ip(47, pptp_gre(cat({0x00, 0x21}, v4)));
+    check_inner_tcp(decode_inner(acfc, wl::Packet::Encap::Ip, "pptp"));
+    const Bytes v6 = outer_ip(47, pptp_gre(cat({0xff, 0x03, 0x00, 0x57}, inner_ipv6_udp())));
+    const wl::Packet in6 = decode_inner(v6, wl::Packet::Encap::Ip, "pptp");
+    CHECK(in6.ip_version == 6);
+    CHECK(in6.udp.dst_port() == 53);
+
+    auto encap_of = [](const Bytes& frame) {
+        wl::Packet p;
+        p.linktype = wl::linktype::kEthernet;
+        p.caplen = p.wire_len = static_cast<std::uint32_t>(frame.size());
+        wl::decode(wl::Bytes{frame.data(), frame.size()}, p);
+        CHECK_FALSE(p.malformed());
+        return p.encap;
+    };
+    // An acknowledgment alone (K, A; payload length 0) and PPP's LCP carry no packet.
+    CHECK(encap_of(outer_ip(47, Bytes{0x20, 0x81, 0x88, 0x0b, 0, 0, 0, 7, 0, 0, 0, 4})) ==
+          wl::Packet::Encap::None);
+    CHECK(encap_of(outer_ip(47, pptp_gre({0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4}))) ==
+          wl::Packet::Encap::None);
+    check_every_cut(full);
+    check_every_cut(pfc);
+}
+
+TEST_CASE("tunnels: ERSPAN, Aruba, GRE over UDP, AYIYA", "[tunnel]") {
+    const Bytes frame = inner_ethernet();
+    // ERSPAN type I: GRE without sequence number, Ethernet right after.
+    const Bytes type1 = outer_ip(47, cat({0x00, 0x00, 0x88, 0xbe}, frame));
+    check_inner_tcp(decode_inner(type1, wl::Packet::Encap::Ethernet, "erspan"));
+    // Type II: sequence number, then 8 bytes of ERSPAN header.
+    const Bytes type2 = outer_ip(
+        47, cat({0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 1, 0x10, 0x0a, 0x01, 0x23, 0, 0, 0, 0}, frame));
+    check_inner_tcp(decode_inner(type2, wl::Packet::Encap::Ethernet, "erspan"));
+    // Type III: 12 bytes, and 8 more with the O flag.
+    const Bytes h3 = {0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 1, 0x20, 0x0a,
+                      0x01, 0x55, 0,    0,    0, 0, 0, 0, 0,    0};
+    const Bytes type3 = outer_ip(47, cat(h3, frame));
+    check_inner_tcp(decode_inner(type3, wl::Packet::Encap::Ethernet, "erspan"));
+    Bytes h3o = h3;
+    h3o.back() = 0x01;
+    const Bytes type3o = outer_ip(47, cat(cat(h3o, Bytes(8, 0xee)), frame));
+    check_inner_tcp(decode_inner(type3o, wl::Packet::Encap::Ethernet, "erspan"));
+
+    // Aruba: an 802.11 frame, handed back as such.
+    wl::Packet aruba;
+    const Bytes ar = outer_ip(47, cat({0x00, 0x00, 0x82, 0x00}, Bytes(40, 0x08)));
+    aruba.linktype = wl::linktype::kEthernet;
+    aruba.caplen = aruba.wire_len = static_cast<std::uint32_t>(ar.size());
+    wl::decode(wl::Bytes{ar.data(), ar.size()}, aruba);
+    CHECK(aruba.encap == wl::Encap::Ieee80211);
+    CHECK(aruba.encap_kind == wl::TunnelKind::Aruba);
+    CHECK(aruba.encap_bytes.size() == 40);
+    CHECK(wl::linktype_of(aruba.encap) == 105);
+
+    const Bytes greudp = outer_udp(4754, cat({0x00, 0x00, 0x08, 0x00}, inner_ipv4_tcp()));
+    check_inner_tcp(decode_inner(greudp, wl::Packet::Encap::Ip, "gre_udp"));
+
+    // AYIYA: identity 2^4 bytes, signature 5 * 4 bytes, forward, IPv4.
+    const Bytes ay =
+        cat(cat({0x41, 0x52, 0x11, 0x04, 0, 0, 0, 0}, Bytes(36, 0xab)), inner_ipv4_tcp());
+    const Bytes ayiya = outer_udp(5072, ay);
+    check_inner_tcp(decode_inner(ayiya, wl::Packet::Encap::Ip, "ayiya"));
+
+    for (const Bytes* f : {&type2, &type3, &type3o, &ar, &greudp, &ayiya})
+        check_every_cut(*f);
+}
+
+TEST_CASE("tunnel views: PPP, ERSPAN, Aruba and AYIYA headers", "[tunnel][views]") {
+    using wl::Encap;
+    auto span = [](const Bytes& b) { return wl::Bytes{b.data(), b.size()}; };
+    SECTION("GRE version 1: key of length and call id, sequence, ack") {
+        wl::GreView gre{};
+        const Bytes h = pptp_gre({0xff, 0x03, 0x00, 0x21, 0x45});
+        REQUIRE(wl::GreView::parse(span(h), gre));
+        CHECK(gre.version() == 1);
+        CHECK(gre.header_len() == 16);
+        CHECK(gre.pptp_payload_len() == 5);
+        CHECK(gre.pptp_call_id() == 7);
+        CHECK(gre.sequence() == 5);
+        CHECK(gre.ack() == 4);
+        wl::TunnelKind kind{};
+        std::size_t at = 0;
+        CHECK(gre.payload(kind, at) == Encap::Ip);
+        CHECK(kind == wl::TunnelKind::Pptp);
+        CHECK(at == 20);
+        // Not PPP, or no key: not PPTP.
+        CHECK_FALSE(wl::GreView::parse(span({0x30, 0x81, 0x08, 0x00, 0, 0, 0, 0}), gre));
+        CHECK_FALSE(wl::GreView::parse(span({0x10, 0x81, 0x88, 0x0b, 0, 0, 0, 0}), gre));
+        // Reserved flags, and version 0 with the A bit.
+        CHECK_FALSE(wl::GreView::parse(span({0x00, 0x08, 0x08, 0x00}), gre));
+        CHECK_FALSE(wl::GreView::parse(span({0x00, 0x80, 0x08, 0x00}), gre));
+        // The header claims more than there is: nothing inside.
+        const Bytes cut(h.begin(), h.begin() + 14);
+        REQUIRE(wl::GreView::parse(span(cut), gre));
+        CHECK(gre.payload(kind, at) == Encap::None);
+    }
+    SECTION("PPP: address and control optional, protocol of 1 or 2 bytes") {
+        wl::PppHeader ppp{};
+        REQUIRE(wl::PppHeader::parse(span({0xff, 0x03, 0x00, 0x57}), ppp));
+        CHECK(ppp.protocol == 0x57);
+        CHECK(ppp.len == 4);
+        CHECK(ppp.inner() == Encap::Ip);
+        REQUIRE(wl::PppHeader::parse(span({0x21}), ppp));
+        CHECK(ppp.len == 1);
+        CHECK(ppp.inner() == Encap::Ip);
+        REQUIRE(wl::PppHeader::parse(span({0xc0, 0x21}), ppp));
+        CHECK(ppp.inner() == Encap::None);
+        CHECK_FALSE(wl::PppHeader::parse(span({0xff, 0x03}), ppp));
+        CHECK_FALSE(wl::PppHeader::parse(span({0xff, 0x03, 0x00}), ppp));
+        CHECK_FALSE(wl::PppHeader::parse(span({}), ppp));
+    }
+    SECTION("ERSPAN: version, session id, header lengths") {
+        wl::ErspanView e{};
+        const Bytes t2 = cat({0x10, 0x0a, 0x01, 0x23, 0, 0, 0, 0}, Bytes(14, 0));
+        REQUIRE(wl::ErspanView::parse(span(t2), wl::greproto::kErspan2, true, e));
+        CHECK(e.header_len() == 8);
+        CHECK(e.version() == 1);
+        CHECK(e.session_id() == 0x123);
+        REQUIRE(wl::ErspanView::parse(span(t2), wl::greproto::kErspan2, false, e));
+        CHECK(e.header_len() == 0);  // type I
+        Bytes t3 = cat({0x20, 0x0a, 0x01, 0x55, 0, 0, 0, 0, 0, 0, 0, 0x01}, Bytes(22, 0));
+        REQUIRE(wl::ErspanView::parse(span(t3), wl::greproto::kErspan3, true, e));
+        CHECK(e.header_len() == 20);
+        CHECK(e.version() == 2);
+        CHECK(e.session_id() == 0x155);
+        t3.pop_back();  // no room left for the Ethernet header
+        CHECK_FALSE(wl::ErspanView::parse(span(t3), wl::greproto::kErspan3, true, e));
+        CHECK_FALSE(wl::ErspanView::parse(span(Bytes(11, 0)), wl::greproto::kErspan3, true, e));
+    }
+    SECTION("Aruba: the protocols Zeek reads as 802.11 (bits 0x8200 set, low nibble 0)") {
+        for (std::uint16_t p : {0x8200, 0x8210, 0x8300, 0x8370, 0x9000})
+            CHECK(wl::greproto::is_aruba(p));
+        for (std::uint16_t p : {0x8201, 0x8400, 0x0800, 0x6558, 0x88be})
+            CHECK_FALSE(wl::greproto::is_aruba(p));
+    }
+    SECTION("AYIYA: identity and signature lengths, forward only") {
+        wl::AyiyaView a{};
+        const Bytes v6 = inner_ipv6_udp();
+        const Bytes h = cat(cat({0x41, 0x52, 0x11, 41, 0, 0, 0, 0}, Bytes(36, 0)), v6);
+        REQUIRE(wl::AyiyaView::parse(span(h), a));
+        CHECK(a.header_len() == 44);
+        CHECK(a.opcode() == 1);
+        CHECK(a.inner() == Encap::Ip);
+        Bytes other = h;
+        other[2] = 0x12;  // not "forward"
+        REQUIRE(wl::AyiyaView::parse(span(other), a));
+        CHECK(a.inner() == Encap::None);
+        other = h;
+        other[3] = 4;  // says IPv4, carries IPv6
+        REQUIRE(wl::AyiyaView::parse(span(other), a));
+        CHECK(a.inner() == Encap::None);
+        CHECK_FALSE(wl::AyiyaView::parse(span(Bytes(h.begin(), h.begin() + 43)), a));
+        CHECK_FALSE(wl::AyiyaView::parse(span(Bytes(h.begin(), h.begin() + 7)), a));
+        const Bytes bare(h.begin(), h.begin() + 44);  // the header alone: nothing inside
+        REQUIRE(wl::AyiyaView::parse(span(bare), a));
+        CHECK(a.inner() == Encap::None);
     }
 }
