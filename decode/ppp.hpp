@@ -46,9 +46,9 @@ struct PppView {
     // PPPoE's PPP never does.
     static DecodeError parse(Bytes buf, bool framed, PppView& out) {
         std::size_t at = 0;
-        if (framed && buf.size() >= field::ppp::kAddressControlLen &&
-            buf[field::ppp::kAddress] == field::ppp::kAllStations &&
-            buf[field::ppp::kControl] == field::ppp::kUi) {
+        // As tshark: an all-stations address means address and control are there
+        // (a protocol field never starts with 0xff: its first byte is even).
+        if (framed && !buf.empty() && buf[field::ppp::kAddress] == field::ppp::kAllStations) {
             at = field::ppp::kAddressControlLen;
         }
         if (buf.size() <= at) return DecodeError::Truncated;
@@ -63,7 +63,9 @@ struct PppView {
         out.bytes = buf;
         return DecodeError::None;
     }
-    bool has_address_control() const { return header_len >= 3 && bytes[0] == 0xff; }
+    bool has_address_control() const {
+        return header_len >= 3 && *view_at(bytes, field::ppp::kAddress) == field::ppp::kAllStations;
+    }
     std::uint16_t protocol() const { return proto; }
     Bytes payload() const { return bytes.subspan(header_len); }
 };
@@ -153,6 +155,7 @@ namespace field::frelay {
 inline constexpr std::size_t kAddress = 0;
 inline constexpr std::size_t kMaxAddressLen = 4;
 inline constexpr std::uint8_t kEa = 0x01;
+inline constexpr std::uint8_t kDc = 0x02;  // in the last octet of a 3- or 4-byte address
 inline constexpr std::uint8_t kUi = 0x03;
 inline constexpr std::uint8_t kPad = 0x00;
 inline constexpr std::size_t kSnapLen = 5;  // OUI, PID
@@ -169,6 +172,7 @@ struct FrameRelayView {
     std::uint8_t address_len;  // 2 to 4
     std::uint8_t header_len;   // up to and including the NLPID, SNAP or ethertype
     std::uint8_t nlpid_value;  // 0 in Cisco's encapsulation
+    bool ui;                   // RFC 2427's form
     std::uint16_t proto;       // an ethertype: Cisco's, SNAP's PID (OUI 0), or the NLPID's
 
     static DecodeError parse(Bytes buf, FrameRelayView& out) {
@@ -182,8 +186,10 @@ struct FrameRelayView {
         out.address_len = static_cast<std::uint8_t>(n);
         out.nlpid_value = 0;
         out.proto = 0;
+        out.ui = false;
         if (buf.size() <= n) return DecodeError::Truncated;
         if (buf[n] == field::frelay::kUi) {
+            out.ui = true;
             ++n;
             if (n < buf.size() && buf[n] == field::frelay::kPad) ++n;
             if (n >= buf.size()) return DecodeError::Truncated;
@@ -207,14 +213,21 @@ struct FrameRelayView {
         out.bytes = buf;
         return DecodeError::None;
     }
-    // The DLCI: 10 bits in a 2-byte address, 16 in 3 bytes, 23 in 4.
+    // The DLCI as tshark reads it: 6 bits of the first octet, 4 of the second, 7 of
+    // the third, 6 of the fourth; a last octet whose D/C bit is set holds DL-CORE
+    // control instead.
     std::uint32_t dlci() const {
         const std::uint8_t* a = view_at(bytes, field::frelay::kAddress);
         std::uint32_t v = ((a[0] >> 2) << 4) | (a[1] >> 4);
-        if (address_len >= 3) v = (v << 7) | (a[2] >> 1);
-        if (address_len == 4) v = (v << 6) | (a[3] >> 2);
+        for (std::size_t i = 2; i < address_len; ++i) {
+            const bool last = (a[i] & field::frelay::kEa) != 0;
+            if (last && (a[i] & field::frelay::kDc) != 0) break;
+            v = i == 3 ? (v << 6) | (a[i] >> 2) : (v << 7) | (a[i] >> 1);
+        }
         return v;
     }
+    // RFC 2427's form (UI control, then an NLPID), not Cisco's.
+    bool has_nlpid() const { return ui; }
     std::uint8_t nlpid() const { return nlpid_value; }
     std::uint16_t protocol() const { return proto; }
     Bytes payload() const { return bytes.subspan(header_len); }

@@ -285,7 +285,7 @@ std::string_view ppp_protocol_name(std::uint16_t proto) {
     }
     if (pkt.has(Layer::FrameRelay)) {
         out.put(",\"fr.dlci\":").put_u64(pkt.frelay.dlci());
-        if (pkt.frelay.nlpid()) out.put(",\"fr.nlpid\":").put_u64(pkt.frelay.nlpid());
+        if (pkt.frelay.has_nlpid()) out.put(",\"fr.nlpid\":").put_u64(pkt.frelay.nlpid());
     }
     if (pkt.has(Layer::FabricPath)) {
         out.put(",\"fabricpath.ftag\":").put_u64(pkt.fabricpath.ftag());

@@ -70,6 +70,20 @@ SHOW_DISAGREEMENTS = 25
 # pcap LINKTYPE_ values wirelens decodes (as stored in files).
 DECODED_LINKTYPES = {0: "null", 1: "ethernet", 12: "raw", 14: "raw", 101: "raw", 108: "loop",
                      113: "sll", 228: "ipv4", 229: "ipv6", 276: "sll2"}
+# --- wired link layers (PPP, PPPoE, Cisco HDLC, frame relay, NFLOG; MPLS, PBB, VN-Tag,
+# FabricPath shims). SLIP (8) is decoded but not compared: tshark shows its frames as "data".
+DECODED_LINKTYPES.update({9: "ppp", 50: "ppp_serial", 51: "ppp_ether", 104: "chdlc",
+                          107: "frelay", 239: "nflog"})
+# Tokens of frame.protocols between the link token and the network one: the shims
+# wirelens walks (an "eth" after one of them is the customer's frame of PBB, FabricPath
+# or an MPLS pseudowire).
+SHIM_TOKENS = {"pppoes", "ppp", "mpls", "ieee8021ah", "vntag", "cfp", "eth", "pwethcw", "pweth"}
+# Their fields, read besides tshark_fields.FIELDS.
+LINK_FIELDS = ["ppp.protocol", "pppoe.code", "pppoe.session_id", "mpls.label", "mpls.exp",
+               "mpls.ttl", "chdlc.address", "chdlc.protocol", "fr.dlci", "fr.nlpid",
+               "nflog.family", "nflog.res_id", "ieee8021ah.isid", "cfp.ftag", "cfp.ttl",
+               "vntag.dst", "vntag.src"]
+# --- end of the wired link layers
 
 NETWORK_TOKENS = {"ip", "ipv6", "arp"}
 TRANSPORT_TOKENS = {"tcp", "udp", "icmp", "icmpv6"}
@@ -104,6 +118,18 @@ class Stats:
 # The two views of one packet
 
 
+def ts_shims(ts):
+    """The shim tokens between the link token and the network token."""
+    toks = ts["frame.protocols"][0].split(":") if ts["frame.protocols"] else []
+    out = []
+    for t in toks[1:]:
+        if t in SHIM_TOKENS:
+            out.append(t)
+        elif t not in ("ethertype", "vlan", "ieee8021ad"):
+            break
+    return out
+
+
 def ts_structure(ts):
     """(link token, outer VLAN ids, network token, transport token) from frame.protocols."""
     toks = ts["frame.protocols"][0].split(":") if ts["frame.protocols"] else []
@@ -114,8 +140,8 @@ def ts_structure(ts):
         i = 1
     queues = {"vlan": list(ts["vlan.id"]), "ieee8021ad": list(ts["ieee8021ad.id"])}
     vlans = []
-    while i < len(toks) and toks[i] in ("ethertype", "vlan", "ieee8021ad"):
-        if toks[i] != "ethertype":
+    while i < len(toks) and toks[i] in ("ethertype", "vlan", "ieee8021ad") + tuple(SHIM_TOKENS):
+        if toks[i] in queues:
             q = queues[toks[i]]
             vlans.append(int(q.pop(0)) if q else None)
         i += 1
@@ -192,6 +218,7 @@ def compare_packet(rec, ts, notes):
             yield "sll.src.eth", as_mac(rec.get("sll.src")), as_mac(first(ts, "sll.src.eth"))
     if wl_vlans or ts_vlans:
         yield "vlan.id", wl_vlans, ts_vlans
+    yield from compare_link_shims(rec, ts, link, toks)
 
     if ts_net == "arp" and rec.get("eth.type") != 0x0806:
         # tshark's ARP dissector also takes RARP (0x8035); wirelens decodes ARP only.
@@ -268,6 +295,46 @@ def compare_packet(rec, ts, notes):
         yield wl_tr + ".code", rec.get("icmp.code"), as_int(first(ts, wl_tr + ".code"))
 
 
+def compare_link_shims(rec, ts, link, toks):
+    """The wired link layers' own fields (PPP, PPPoE, MPLS, Cisco HDLC, frame relay,
+    NFLOG, PBB, FabricPath, VN-Tag), where tshark shows the layer before the network."""
+    shims = ts_shims(ts)
+    if "ppp.protocol" in rec or "ppp" in shims or link == "ppp":
+        yield "ppp.protocol", rec.get("ppp.protocol"), as_int(first(ts, "ppp.protocol"))
+    if "pppoe.code" in rec or "pppoes" in shims or link == "pppoes":
+        yield "pppoe.code", rec.get("pppoe.code"), as_int(first(ts, "pppoe.code"))
+        yield "pppoe.session_id", rec.get("pppoe.session"), as_int(first(ts, "pppoe.session_id"))
+    if "mpls.labels" in rec or "mpls" in shims:
+        # tshark lists the labels of every stack; a stack after the network layer (MPLS
+        # over UDP or GRE) is not wirelens' packet's: compare as many as wirelens has.
+        n = len(rec.get("mpls.labels", []))
+        whole = toks.count("mpls") == shims.count("mpls")
+        for wl_key, ts_key in (("mpls.labels", "mpls.label"), ("mpls.tc", "mpls.exp"),
+                               ("mpls.ttl", "mpls.ttl")):
+            ts_vals = [as_int(v) for v in ts[ts_key]]
+            yield ts_key, rec.get(wl_key), ts_vals if whole else ts_vals[:n] or None
+    if "chdlc.protocol" in rec or link == "chdlc":
+        yield "chdlc.address", rec.get("chdlc.address"), as_int(first(ts, "chdlc.address"))
+        yield "chdlc.protocol", rec.get("chdlc.protocol"), as_int(first(ts, "chdlc.protocol"))
+    if "fr.dlci" in rec or link == "fr":
+        yield "fr.dlci", rec.get("fr.dlci"), as_int(first(ts, "fr.dlci"))
+        # Only in RFC 2427's form: on a control octet other than UI, tshark still
+        # reads an NLPID (after "padding") that wirelens does not.
+        if "fr.nlpid" in rec:
+            yield "fr.nlpid", rec.get("fr.nlpid"), as_int(first(ts, "fr.nlpid"))
+    if "nflog.family" in rec or link == "nflog":
+        yield "nflog.family", rec.get("nflog.family"), as_int(first(ts, "nflog.family"))
+        yield "nflog.res_id", rec.get("nflog.resource_id"), as_int(first(ts, "nflog.res_id"))
+    if "pbb.isid" in rec or "ieee8021ah" in shims:
+        yield "ieee8021ah.isid", rec.get("pbb.isid"), as_int(first(ts, "ieee8021ah.isid"))
+    if "fabricpath.ftag" in rec or "cfp" in shims:
+        yield "cfp.ftag", rec.get("fabricpath.ftag"), as_int(first(ts, "cfp.ftag"))
+        yield "cfp.ttl", rec.get("fabricpath.ttl"), as_int(first(ts, "cfp.ttl"))
+    if "vntag.dst_vif" in rec or "vntag" in shims:
+        yield "vntag.dst", rec.get("vntag.dst_vif"), as_int(first(ts, "vntag.dst"))
+        yield "vntag.src", rec.get("vntag.src_vif"), as_int(first(ts, "vntag.src"))
+
+
 # ---------------------------------------------------------------------------
 # Building the jobs
 
@@ -309,7 +376,7 @@ def where(job, frame):
 def run_job(wirelens, job):
     args = ["--packets", "-r", job.path] + (["-c", str(job.limit)] if job.limit else [])
     wl = pu.wirelens_json(wirelens, args, timeout=300)
-    ts, ts_rc, ts_err = tf.read(job.path, job.limit)
+    ts, ts_rc, ts_err = tf.read(job.path, job.limit, fields=tf.FIELDS + LINK_FIELDS)
     return job, wl, ts, ts_rc, ts_err
 
 
@@ -357,10 +424,12 @@ def check_job(st, job, wl, ts, ts_rc, ts_err):
 def main():
     ap = pu.arguments(__doc__, default="")
     ap.add_argument("-v", "--verbose", action="store_true", help="list every disagreement")
+    ap.add_argument("--linktypes", help="comma-separated LINKTYPE_ values: only corpus files"
+                    " of these, no samples (a quicker run while working on one link type)")
     args = ap.parse_args()
     if not tf.available():
         pu.skip("tshark is not installed: the differential test needs it")
-    missing = tf.missing_fields()
+    missing = tf.missing_fields(tf.FIELDS + LINK_FIELDS)
     if missing:
         print("FAIL: this tshark lacks fields: %s" % ", ".join(missing))
         return 1
@@ -370,7 +439,12 @@ def main():
     st = Stats()
     with tempfile.TemporaryDirectory(prefix="wirelens-tshark-") as tmp:
         jobs = [Job(os.path.relpath(p, args.samples), p, limit=SAMPLE_LIMIT)
-                for p in pu.sample_captures(args.samples)]
+                for p in pu.sample_captures(args.samples)] if not args.linktypes else []
+        if args.linktypes:
+            only = {int(x, 0) for x in args.linktypes.split(",")}
+            for lt in list(DECODED_LINKTYPES):
+                if lt not in only:
+                    del DECODED_LINKTYPES[lt]
         n_samples = len(jobs)
         if args.corpus and os.path.isdir(args.corpus):
             jobs += corpus_jobs(args.corpus, tmp)
