@@ -16,6 +16,13 @@ bool supported(int dlt) {
         case kIpv4:
         case kIpv6:
         case kLinuxSll2:
+        case kSlip:
+        case kPpp:
+        case kPppSerial:
+        case kPppEther:
+        case kCHdlc:
+        case kFrelay:
+        case kNflog:
             return true;
         default:
             return false;
@@ -70,8 +77,7 @@ class FrameDecoder {
                 pkt_.ethertype = ethertype::kIpv6;
                 return ipv6(c);
             default:
-                pkt_.unsupported_link = true;
-                return;
+                return other_link(c);
         }
     }
 
@@ -170,8 +176,209 @@ class FrameDecoder {
                 if (usable(Layer::Arp, ArpView::parse(c.data, pkt_.arp))) mark(Layer::Arp);
                 return;
             default:
+                return shim(c, type);
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Link types other than Ethernet and the pseudo headers, and the shims
+    // between a link header and IP: none of this is on plain IP's path.
+
+    [[gnu::noinline]] void other_link(Cursor c) {
+        switch (pkt_.linktype) {
+            case linktype::kPpp:
+            case linktype::kPppSerial:
+                // tcpdump and tshark take Cisco HDLC framing on a PPP link too.
+                if (ChdlcView::looks_like(c.data)) return chdlc(c);
+                return ppp(c, true);
+            case linktype::kPppEther:
+                return pppoe(c, ethertype::kPppoeSession);
+            case linktype::kCHdlc:
+                return chdlc(c);
+            case linktype::kFrelay:
+                return frame_relay(c);
+            case linktype::kSlip:
+                return slip(c);
+            case linktype::kNflog:
+                return nflog(c);
+            default:
+                pkt_.unsupported_link = true;
                 return;
         }
+    }
+
+    [[gnu::noinline]] void shim(Cursor c, std::uint16_t type) {
+        switch (type) {
+            case ethertype::kMplsUnicast:
+            case ethertype::kMplsMulticast:
+                return mpls(c);
+            case ethertype::kPppoeSession:
+            case ethertype::kPppoeDiscovery:
+                return pppoe(c, type);
+            case ethertype::kPbb:
+                return pbb(c);
+            case ethertype::kVnTag:
+                return vntag(c);
+            case ethertype::kFabricPath:
+                return fabricpath(c);
+            default:
+                return;
+        }
+    }
+
+    // Each shim (and each customer Ethernet header inside one) counts towards a
+    // depth limit: a pseudowire may carry MPLS again, PBB may carry PBB.
+    bool deeper(Layer layer) {
+        if (++shim_depth_ <= kMaxShimDepth) return true;
+        record(layer, DecodeEvent::TooManyShims);
+        return false;
+    }
+
+    // The bytes of the header's payload as `c` with the length a header gives it:
+    // Ethernet padding after it is not part of it.
+    static Cursor bounded(Cursor c, std::uint32_t len) {
+        if (c.data.size() > len) c.data = c.data.first(len);
+        c.wire = len;
+        return c;
+    }
+
+    void ppp(Cursor c, bool framed) {
+        if (!usable(Layer::Ppp, PppView::parse(c.data, framed, pkt_.ppp))) return;
+        mark(Layer::Ppp);
+        c.advance(pkt_.ppp.header_len);
+        const std::uint16_t type = ethertype_of_ppp(pkt_.ppp.protocol());
+        if (type != 0) network(c, type);  // LCP, IPCP, PAP...: the PPP layer only
+    }
+
+    void pppoe(Cursor c, std::uint16_t type) {
+        if (!deeper(Layer::Pppoe)) return;
+        if (!usable(Layer::Pppoe, PppoeView::parse(c.data, c.wire, pkt_.pppoe))) return;
+        mark(Layer::Pppoe);
+        // Discovery (PADI, PADO, PADR, PADS, PADT) carries tags, not packets.
+        if (type == ethertype::kPppoeDiscovery || pkt_.pppoe.code() != 0) return;
+        c.advance(PppoeView::kHeaderLen);
+        ppp(bounded(c, pkt_.pppoe.length()), false);
+    }
+
+    void chdlc(Cursor c) {
+        if (!usable(Layer::Chdlc, ChdlcView::parse(c.data, pkt_.chdlc))) return;
+        mark(Layer::Chdlc);
+        c.advance(ChdlcView::kHeaderLen);
+        const std::uint16_t type = pkt_.chdlc.protocol();
+        if (type >= ethertype::kMinEthertype) network(c, type);
+    }
+
+    void frame_relay(Cursor c) {
+        if (!usable(Layer::FrameRelay, FrameRelayView::parse(c.data, pkt_.frelay))) return;
+        mark(Layer::FrameRelay);
+        c.advance(pkt_.frelay.header_len);
+        const std::uint16_t type = pkt_.frelay.protocol();
+        if (type >= ethertype::kMinEthertype) network(c, type);
+    }
+
+    void slip(Cursor c) {
+        if (!usable(Layer::Slip, SlipView::parse(c.data, pkt_.slip))) return;
+        mark(Layer::Slip);
+        c.advance(SlipView::kHeaderLen);
+        if (c.data.empty()) return;
+        switch (field::ipv6::version(c.data.data())) {  // the same nibble as IPv4's
+            case 4:
+                pkt_.ethertype = ethertype::kIpv4;
+                return ipv4(c);
+            case 6:
+                pkt_.ethertype = ethertype::kIpv6;
+                return ipv6(c);
+            default:
+                return;  // compressed TCP/IP (RFC 1144): not decoded
+        }
+    }
+
+    void nflog(Cursor c) {
+        NflogView& n = pkt_.nflog;
+        if (!usable(Layer::Nflog, NflogView::parse(c.data, n))) return;
+        mark(Layer::Nflog);
+        if (!n.has_payload()) return;
+        c.advance(n.payload_offset);
+        c = bounded(c, n.payload_len);
+        if (n.family() == field::nflog::kAfInet) {
+            pkt_.ethertype = ethertype::kIpv4;
+            ipv4(c);
+        } else if (n.family() == field::nflog::kAfInet6) {
+            pkt_.ethertype = ethertype::kIpv6;
+            ipv6(c);
+        }
+    }
+
+    void mpls(Cursor c) {
+        if (!deeper(Layer::Mpls)) return;
+        // The first stack is the packet's; one inside a pseudowire is walked, not kept.
+        MplsStackView inner;
+        MplsStackView& stack = pkt_.has(Layer::Mpls) ? inner : pkt_.mpls;
+        if (!usable(Layer::Mpls, MplsStackView::parse(c.data, stack))) return;
+        mark(Layer::Mpls);
+        c.advance(stack.header_len());
+        if (c.data.empty()) return;
+        switch (guess_mpls_payload(c.data)) {
+            case MplsPayload::Ipv4:
+                pkt_.ethertype = ethertype::kIpv4;
+                return ipv4(c);
+            case MplsPayload::Ipv6:
+                pkt_.ethertype = ethertype::kIpv6;
+                return ipv6(c);
+            case MplsPayload::EthernetControlWord:
+                if (c.data.size() < field::mpls::kEntryLen) {
+                    record(Layer::Mpls, DecodeEvent::Truncated);
+                    return;
+                }
+                c.advance(field::mpls::kEntryLen);
+                return inner_ethernet(c);
+            case MplsPayload::Ethernet:
+                return inner_ethernet(c);
+        }
+    }
+
+    void pbb(Cursor c) {
+        if (!deeper(Layer::Pbb)) return;
+        PbbView inner;
+        PbbView& v = pkt_.has(Layer::Pbb) ? inner : pkt_.pbb;
+        if (!usable(Layer::Pbb, PbbView::parse(c.data, v))) return;
+        mark(Layer::Pbb);
+        c.advance(field::pbb::kInnerEthernet);
+        inner_ethernet(c);
+    }
+
+    void vntag(Cursor c) {
+        if (!deeper(Layer::VnTag)) return;
+        VnTagView inner;
+        VnTagView& v = pkt_.has(Layer::VnTag) ? inner : pkt_.vntag;
+        if (!usable(Layer::VnTag, VnTagView::parse(c.data, v))) return;
+        mark(Layer::VnTag);
+        c.advance(VnTagView::kHeaderLen);
+        network(c, v.type());
+    }
+
+    void fabricpath(Cursor c) {
+        if (!deeper(Layer::FabricPath)) return;
+        FabricPathView inner;
+        FabricPathView& v = pkt_.has(Layer::FabricPath) ? inner : pkt_.fabricpath;
+        if (!usable(Layer::FabricPath, FabricPathView::parse(c.data, v))) return;
+        mark(Layer::FabricPath);
+        c.advance(field::fabricpath::kInnerEthernet);
+        inner_ethernet(c);
+    }
+
+    // The customer's Ethernet header inside PBB, FabricPath or an MPLS pseudowire.
+    // The first one is kept for the reports; the Ethernet layer stays the outer one's.
+    void inner_ethernet(Cursor c) {
+        if (!deeper(Layer::Ethernet)) return;
+        EthernetView inner;
+        EthernetView& e = pkt_.has_inner_eth ? inner : pkt_.inner_eth;
+        if (!usable(Layer::Ethernet, EthernetView::parse(c.data, e))) return;
+        pkt_.has_inner_eth = true;
+        const std::uint16_t type = e.type_or_length();
+        c.advance(EthernetView::kHeaderLen);
+        if (type < ethertype::kMinEthertype) return;
+        network(c, type);
     }
 
     void ipv4(Cursor c) {
@@ -358,8 +565,11 @@ class FrameDecoder {
         if (!ok) record(layer, DecodeEvent::BadChecksum);
     }
 
+    static constexpr std::uint8_t kMaxShimDepth = 8;
+
     Packet& pkt_;
     const DecodeOptions& opts_;
+    std::uint8_t shim_depth_ = 0;
 };
 
 }  // namespace
@@ -384,6 +594,7 @@ void decode(Bytes frame, Packet& pkt, const DecodeOptions& opts) {
     pkt.error_layer = Layer::None;
     pkt.error = DecodeError::None;
     pkt.unsupported_link = false;
+    pkt.has_inner_eth = false;
     FrameDecoder(pkt, opts).run(frame);
 }
 

@@ -18,6 +18,16 @@ namespace wl {
     X(Link, "link") /* link-layer pseudo headers: SLL, SLL2, null/loop */ \
     X(Ethernet, "eth")                                                    \
     X(Vlan, "vlan")                                                       \
+    X(Ppp, "ppp")                                                         \
+    X(Pppoe, "pppoe")                                                     \
+    X(Mpls, "mpls")                                                       \
+    X(Pbb, "pbb")                                                         \
+    X(VnTag, "vntag")                                                     \
+    X(FabricPath, "fabricpath")                                           \
+    X(Chdlc, "chdlc")                                                     \
+    X(FrameRelay, "frelay")                                               \
+    X(Slip, "slip")                                                       \
+    X(Nflog, "nflog")                                                     \
     X(Arp, "arp")                                                         \
     X(Ipv4, "ipv4")                                                       \
     X(Ipv6, "ipv6")                                                       \
@@ -40,7 +50,9 @@ namespace wl {
     X(BadOptionLength, "bad_option_length", false)     /* IPv4/TCP option length */             \
     X(BadChecksum, "bad_checksum", false)              /* only with --verify-checksums */       \
     X(TooManyVlanTags, "too_many_vlan_tags", true)     /* more stacked tags than we decode */   \
-    X(TooManyExtHeaders, "too_many_ext_headers", true) /* a longer IPv6 extension chain */
+    X(TooManyExtHeaders, "too_many_ext_headers", true) /* a longer IPv6 extension chain */      \
+    X(TooManyMplsLabels, "too_many_mpls_labels", true) /* a longer MPLS label stack */          \
+    X(TooManyShims, "too_many_shims", true)            /* link shims nested deeper than we follow */
 
 #define WL_ENUMERATOR(e, ...) e,
 enum class Layer : std::uint8_t { WL_DECODE_LAYERS(WL_ENUMERATOR) Count };
@@ -59,6 +71,7 @@ inline constexpr std::string_view kEventNames[] = {"none", WL_DECODE_EVENTS(WL_N
 inline constexpr bool kStops[] = {false, WL_DECODE_EVENTS(WL_STOPS)};
 #undef WL_STOPS
 static_assert(std::size(kLayerNames) == static_cast<std::size_t>(Layer::Count));
+static_assert(std::size(kLayerNames) <= 32, "Packet::layers has a bit per layer");
 static_assert(std::size(kEventNames) == static_cast<std::size_t>(DecodeEvent::Count));
 }  // namespace decode_events
 

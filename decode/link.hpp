@@ -9,15 +9,22 @@
 namespace wl {
 
 namespace linktype {
-inline constexpr int kNull = 0;           // DLT_NULL: 4-byte family, host byte order of the writer
-inline constexpr int kEthernet = 1;       // DLT_EN10MB
-inline constexpr int kRaw = 12;           // DLT_RAW as libpcap reports LINKTYPE_RAW on Linux
-inline constexpr int kRawBsd = 14;        // DLT_RAW on OpenBSD
+inline constexpr int kNull = 0;        // DLT_NULL: 4-byte family, host byte order of the writer
+inline constexpr int kEthernet = 1;    // DLT_EN10MB
+inline constexpr int kSlip = 8;        // DLT_SLIP: BSD's 16-byte SLIP pseudo header
+inline constexpr int kPpp = 9;         // DLT_PPP: PPP, address/control optional
+inline constexpr int kRaw = 12;        // DLT_RAW as libpcap reports LINKTYPE_RAW on Linux
+inline constexpr int kRawBsd = 14;     // DLT_RAW on OpenBSD
+inline constexpr int kPppSerial = 50;  // DLT_PPP_SERIAL: PPP in HDLC-like framing (or Cisco HDLC)
+inline constexpr int kPppEther = 51;   // DLT_PPP_ETHER: PPPoE header without Ethernet
 inline constexpr int kRawLinktype = 101;  // LINKTYPE_RAW, in case it is passed through
+inline constexpr int kCHdlc = 104;        // DLT_C_HDLC: Cisco HDLC
+inline constexpr int kFrelay = 107;       // DLT_FRELAY: frame relay, Q.922 address
 inline constexpr int kLoop = 108;         // DLT_LOOP: 4-byte family, network byte order
 inline constexpr int kLinuxSll = 113;     // DLT_LINUX_SLL
 inline constexpr int kIpv4 = 228;         // DLT_IPV4
 inline constexpr int kIpv6 = 229;         // DLT_IPV6
+inline constexpr int kNflog = 239;        // DLT_NFLOG: Linux netfilter log TLVs
 inline constexpr int kLinuxSll2 = 276;    // DLT_LINUX_SLL2
 bool supported(int dlt);
 }  // namespace linktype

@@ -8,6 +8,8 @@
 #include "decode/ipv4.hpp"
 #include "decode/ipv6.hpp"
 #include "decode/link.hpp"
+#include "decode/ppp.hpp"
+#include "decode/shims.hpp"
 #include "decode/tcp.hpp"
 #include "decode/tunnels.hpp"
 #include "decode/udp.hpp"
@@ -33,6 +35,20 @@ struct Packet {
     std::uint8_t vlan_count = 0;
     VlanTag vlans[kMaxVlanTags] = {};
     std::uint16_t ethertype = 0;  // the network protocol after link header and tags; 0 if none
+
+    // Link layers and shims other than Ethernet, SLL and null (each valid when has() its Layer).
+    PppView ppp{};
+    PppoeView pppoe{};
+    ChdlcView chdlc{};
+    FrameRelayView frelay{};
+    SlipView slip{};
+    NflogView nflog{};
+    MplsStackView mpls{};  // labels of every stack met, in order (a pseudowire may hold another)
+    PbbView pbb{};
+    VnTagView vntag{};
+    FabricPathView fabricpath{};
+    EthernetView inner_eth{};  // the customer frame of PBB, FabricPath or an MPLS pseudowire
+    bool has_inner_eth = false;
 
     ArpView arp{};
     std::uint8_t ip_version = 0;  // 4 or 6 once an IP header decoded

@@ -1,6 +1,7 @@
 // The input format of fuzz_decode, shared with seed_writer: one selector byte, then
 // the frame.
-//   low nibble   the link type, an index into kLinkTypes (modulo its size)
+//   low nibble   the link type, an index into kLinkTypes; 15: the next byte is that
+//                index (modulo its size) and the frame starts after it
 //   high nibble  the wire length: 0 the frame's size; 1..14 that plus 2^n - 1 bytes
 //                (a frame cut by the snap length); 15 half the frame's size (a capture
 //                claiming fewer bytes on the wire than it holds)
@@ -25,11 +26,26 @@ inline constexpr int kLinkTypes[] = {
     linktype::kIpv4,
     linktype::kIpv6,
     105,  // IEEE 802.11: not decoded, only counted
+    linktype::kPpp,
+    linktype::kPppEther,
+    linktype::kCHdlc,
+    linktype::kFrelay,
+    // from here on, through the extension byte
+    linktype::kPppSerial,
+    linktype::kSlip,
+    linktype::kNflog,
 };
 inline constexpr std::size_t kNumLinkTypes = sizeof kLinkTypes / sizeof kLinkTypes[0];
 
-inline int link_type(std::uint8_t selector) {
-    return kLinkTypes[(selector & 0x0f) % kNumLinkTypes];
+inline constexpr unsigned kExtended = 15;
+
+// Whether an extension byte follows the selector.
+inline bool extended(std::uint8_t selector) {
+    return (selector & 0x0f) == kExtended;
+}
+inline int link_type(std::uint8_t selector, std::uint8_t extension) {
+    const unsigned i = selector & 0x0f;
+    return kLinkTypes[(i == kExtended ? extension : i) % kNumLinkTypes];
 }
 
 inline std::uint32_t wire_length(std::uint8_t selector, std::uint32_t caplen) {
@@ -39,7 +55,9 @@ inline std::uint32_t wire_length(std::uint8_t selector, std::uint32_t caplen) {
     return caplen + ((1u << mode) - 1);
 }
 
-// The selector for a whole frame of link type `dlt`; -1 if fuzz_decode has none.
+// The index of link type `dlt` in kLinkTypes; -1 if fuzz_decode has none. Below
+// kExtended it is the selector of a whole frame; from it on, the selector is
+// kExtended and the index follows as the extension byte.
 inline int selector_for(int dlt) {
     for (std::size_t i = 0; i < kNumLinkTypes; ++i)
         if (kLinkTypes[i] == dlt) return static_cast<int>(i);

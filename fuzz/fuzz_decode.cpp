@@ -116,9 +116,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     using wl::fuzz::check;
     wl::fuzz::FuzzInput in(data, size);
     const std::uint8_t selector = in.u8();
+    const std::uint8_t extension = wl::fuzz::decode_input::extended(selector) ? in.u8() : 0;
     const auto frame = in.rest();
     const wl::Bytes whole{frame.data(), frame.size()};
-    const int linktype = wl::fuzz::decode_input::link_type(selector);
+    const int linktype = wl::fuzz::decode_input::link_type(selector, extension);
     const std::uint32_t wire_len =
         wl::fuzz::decode_input::wire_length(selector, static_cast<std::uint32_t>(frame.size()));
 

@@ -64,6 +64,9 @@ int write_frames(const std::string& dir, long max_per_file, int nfiles, char** f
         for (long n = 0; selector >= 0 && n < max_per_file && pcap_next_ex(p, &hdr, &data) == 1;
              ++n) {
             Bytes b;
+            if (selector >= static_cast<int>(wl::fuzz::decode_input::kExtended)) {
+                b.push_back(static_cast<std::uint8_t>(wl::fuzz::decode_input::kExtended));
+            }
             b.push_back(static_cast<std::uint8_t>(selector));
             b.insert(b.end(), data, data + hdr->caplen);
             if (!write_seed(dir, b)) return 1;

@@ -522,6 +522,148 @@ void put_malformed_reason(OutBuffer& out, const Packet& pkt) {
     out.put(layer_name(pkt.error_layer)).put('.').put(error_name(pkt.error));
 }
 
+// The link layers and shims other than Ethernet, SLL and VLAN tags (none on plain IP).
+constexpr std::uint32_t kShimLayers = (1u << idx(Layer::Ppp)) | (1u << idx(Layer::Pppoe)) |
+                                      (1u << idx(Layer::Mpls)) | (1u << idx(Layer::Pbb)) |
+                                      (1u << idx(Layer::VnTag)) | (1u << idx(Layer::FabricPath)) |
+                                      (1u << idx(Layer::Chdlc)) | (1u << idx(Layer::FrameRelay)) |
+                                      (1u << idx(Layer::Slip)) | (1u << idx(Layer::Nflog));
+
+std::string_view pppoe_code_name(std::uint8_t code) {
+    switch (code) {
+        case 0x00:
+            return "session";
+        case 0x09:
+            return "PADI";
+        case 0x07:
+            return "PADO";
+        case 0x19:
+            return "PADR";
+        case 0x65:
+            return "PADS";
+        case 0xa7:
+            return "PADT";
+        default:
+            return {};
+    }
+}
+
+std::string_view ppp_protocol_name(std::uint16_t proto) {
+    switch (proto) {
+        case pppproto::kIpv4:
+            return "IP";
+        case pppproto::kIpv6:
+            return "IPv6";
+        case pppproto::kMplsUnicast:
+        case pppproto::kMplsMulticast:
+            return "MPLS";
+        case pppproto::kLcp:
+            return "LCP";
+        case pppproto::kIpcp:
+            return "IPCP";
+        case pppproto::kIpv6cp:
+            return "IPV6CP";
+        case pppproto::kPap:
+            return "PAP";
+        case pppproto::kChap:
+            return "CHAP";
+        default:
+            return {};
+    }
+}
+
+[[gnu::noinline]] void put_shims_text(OutBuffer& out, const Packet& pkt) {
+    if (pkt.has(Layer::Slip)) out.put(pkt.slip.direction() == 0 ? "SLIP I, " : "SLIP O, ");
+    if (pkt.has(Layer::Nflog)) {
+        out.put("NFLOG resource ").put_u64(pkt.nflog.resource_id());
+        if (pkt.nflog.prefix_len) out.put(" prefix ").put(pkt.nflog.prefix());
+        out.put(", ");
+    }
+    if (pkt.has(Layer::Chdlc)) out.put("CHDLC, ");
+    if (pkt.has(Layer::FrameRelay)) out.put("FR DLCI ").put_u64(pkt.frelay.dlci()).put(", ");
+    if (pkt.has(Layer::FabricPath)) {
+        out.put("FabricPath ftag ").put_u64(pkt.fabricpath.ftag());
+        out.put(" ttl ").put_u64(pkt.fabricpath.ttl()).put(", ");
+    }
+    if (pkt.has(Layer::VnTag)) {
+        out.put("VN-Tag dvif ").put_u64(pkt.vntag.dst_vif());
+        out.put(" svif ").put_u64(pkt.vntag.src_vif()).put(", ");
+    }
+    if (pkt.has(Layer::Pbb)) out.put("PBB isid ").put_u64(pkt.pbb.isid()).put(", ");
+    if (pkt.has(Layer::Pppoe)) {
+        const std::string_view name = pppoe_code_name(pkt.pppoe.code());
+        out.put("PPPoE ");
+        if (name.empty()) {
+            out.put("code ").put_u64(pkt.pppoe.code());
+        } else {
+            out.put(name);
+        }
+        out.put(" 0x");
+        constexpr char hex[] = "0123456789abcdef";
+        for (int s = 12; s >= 0; s -= 4)
+            out.put(hex[(pkt.pppoe.session() >> s) & 15]);
+        out.put(", ");
+    }
+    if (pkt.has(Layer::Ppp)) out.put("PPP, ");
+    if (pkt.has(Layer::Mpls)) {
+        out.put("MPLS");
+        for (std::uint8_t i = 0; i < pkt.mpls.count; ++i) {
+            const MplsEntry e = pkt.mpls.entries[i];
+            out.put(i ? ", (label " : " (label ").put_u64(e.label());
+            out.put(" tc ").put_u64(e.tc()).put(e.bottom() ? " [S]" : "");
+            out.put(" ttl ").put_u64(e.ttl()).put(')');
+        }
+        out.put(", ");
+    }
+}
+
+[[gnu::noinline]] void put_shims_json(OutBuffer& out, const Packet& pkt) {
+    if (pkt.has(Layer::Slip)) out.put(",\"slip.direction\":").put_u64(pkt.slip.direction());
+    if (pkt.has(Layer::Nflog)) {
+        out.put(",\"nflog.family\":").put_u64(pkt.nflog.family());
+        out.put(",\"nflog.resource_id\":").put_u64(pkt.nflog.resource_id());
+        if (pkt.nflog.prefix_len) {
+            out.put(",\"nflog.prefix\":").put_json_string(pkt.nflog.prefix());
+        }
+    }
+    if (pkt.has(Layer::Chdlc)) {
+        out.put(",\"chdlc.address\":").put_u64(pkt.chdlc.address());
+        out.put(",\"chdlc.protocol\":").put_u64(pkt.chdlc.protocol());
+    }
+    if (pkt.has(Layer::FrameRelay)) {
+        out.put(",\"fr.dlci\":").put_u64(pkt.frelay.dlci());
+        if (pkt.frelay.has_nlpid()) out.put(",\"fr.nlpid\":").put_u64(pkt.frelay.nlpid());
+    }
+    if (pkt.has(Layer::FabricPath)) {
+        out.put(",\"fabricpath.ftag\":").put_u64(pkt.fabricpath.ftag());
+        out.put(",\"fabricpath.ttl\":").put_u64(pkt.fabricpath.ttl());
+    }
+    if (pkt.has(Layer::VnTag)) {
+        out.put(",\"vntag.dst_vif\":").put_u64(pkt.vntag.dst_vif());
+        out.put(",\"vntag.src_vif\":").put_u64(pkt.vntag.src_vif());
+    }
+    if (pkt.has(Layer::Pbb)) out.put(",\"pbb.isid\":").put_u64(pkt.pbb.isid());
+    if (pkt.has(Layer::Pppoe)) {
+        out.put(",\"pppoe.code\":").put_u64(pkt.pppoe.code());
+        out.put(",\"pppoe.session\":").put_u64(pkt.pppoe.session());
+        out.put(",\"pppoe.length\":").put_u64(pkt.pppoe.length());
+    }
+    if (pkt.has(Layer::Ppp)) out.put(",\"ppp.protocol\":").put_u64(pkt.ppp.protocol());
+    if (pkt.has(Layer::Mpls)) {
+        auto list = [&](std::string_view key, auto get) {
+            out.put(",\"").put(key).put("\":[");
+            for (std::uint8_t i = 0; i < pkt.mpls.count; ++i) {
+                if (i) out.put(',');
+                out.put_u64(get(pkt.mpls.entries[i]));
+            }
+            out.put(']');
+        };
+        list("mpls.labels", [](MplsEntry e) { return e.label(); });
+        list("mpls.tc", [](MplsEntry e) { return e.tc(); });
+        list("mpls.ttl", [](MplsEntry e) { return e.ttl(); });
+    }
+}
+
 }  // namespace
 
 std::size_t tcp_flags_string(std::uint16_t flags, char* out) {
@@ -565,6 +707,15 @@ void put_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) 
     }
     for (std::uint8_t i = 0; i < pkt.vlan_count; ++i) {
         out.put("vlan ").put_u64(pkt.vlans[i].id()).put(", ");
+    }
+    if (pkt.layers & kShimLayers) [[unlikely]] {
+        put_shims_text(out, pkt);
+    }
+    if (pkt.has_inner_eth) [[unlikely]] {
+        put_mac_with_vendor(out, pkt.inner_eth.src().p, oui);
+        out.put(" > ");
+        put_mac_with_vendor(out, pkt.inner_eth.dst().p, oui);
+        out.put(", ");
     }
     out.put("length ").put_u64(pkt.wire_len).put(": ");
 
@@ -637,6 +788,13 @@ void put_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) 
                 if (!pkt.malformed()) out.put(", length ").put_u64(pkt.payload_wire_len);
             }
         }
+    } else if (pkt.has(Layer::Ppp) && ethertype_of_ppp(pkt.ppp.protocol()) == 0) {
+        const std::string_view name = ppp_protocol_name(pkt.ppp.protocol());
+        out.put("PPP ");
+        if (!name.empty()) out.put(name).put(' ');
+        put_hex16(out, pkt.ppp.protocol());
+    } else if (pkt.has(Layer::Pppoe) && pkt.pppoe.code() != 0) {
+        out.put("PPPoE discovery, length ").put_u64(pkt.pppoe.length());
     } else if (pkt.ethertype != 0) {
         const std::string_view name = ethertype_name(pkt.ethertype);
         out.put("ethertype ");
@@ -706,6 +864,13 @@ void put_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) 
                (pkt.linktype == linktype::kLinuxSll || pkt.linktype == linktype::kLinuxSll2)) {
         out.put(",\"sll.pkttype\":").put_u64(pkt.sll.packet_type());
         if (pkt.sll.addr_len() == 6) mac_fields("sll.src", pkt.sll.addr());
+    }
+    if (pkt.layers & kShimLayers) [[unlikely]] {
+        put_shims_json(out, pkt);
+    }
+    if (pkt.has_inner_eth) [[unlikely]] {
+        mac_fields("inner_eth.src", pkt.inner_eth.src().p);
+        mac_fields("inner_eth.dst", pkt.inner_eth.dst().p);
     }
     if (pkt.vlan_count) {
         out.put(",\"vlan\":[");

@@ -23,6 +23,11 @@ template <class F>
 void for_each_protocol(const DecodeCounters& c, F&& f) {
     const ProtoCount list[] = {
         {"eth", c.layer[idx(Layer::Ethernet)]}, {"vlan", c.layer[idx(Layer::Vlan)]},
+        {"ppp", c.layer[idx(Layer::Ppp)]},      {"pppoe", c.layer[idx(Layer::Pppoe)]},
+        {"mpls", c.layer[idx(Layer::Mpls)]},    {"pbb", c.layer[idx(Layer::Pbb)]},
+        {"vntag", c.layer[idx(Layer::VnTag)]},  {"fabricpath", c.layer[idx(Layer::FabricPath)]},
+        {"chdlc", c.layer[idx(Layer::Chdlc)]},  {"frelay", c.layer[idx(Layer::FrameRelay)]},
+        {"slip", c.layer[idx(Layer::Slip)]},    {"nflog", c.layer[idx(Layer::Nflog)]},
         {"arp", c.layer[idx(Layer::Arp)]},      {"ipv4", c.layer[idx(Layer::Ipv4)]},
         {"ipv6", c.layer[idx(Layer::Ipv6)]},    {"ipv6_ext", c.layer[idx(Layer::Ipv6Ext)]},
         {"fragments", c.ip_fragments},          {"tunneled", c.tunneled},
