@@ -14,19 +14,15 @@
 namespace wl::fuzz::decode_input {
 
 inline constexpr int kLinkTypes[] = {
-    linktype::kEthernet,
-    linktype::kLinuxSll,
-    linktype::kLinuxSll2,
-    linktype::kNull,
-    linktype::kLoop,
-    linktype::kRaw,
-    linktype::kRawBsd,
-    linktype::kRawLinktype,
-    linktype::kIpv4,
-    linktype::kIpv6,
-    105,  // IEEE 802.11: not decoded, only counted
+    linktype::kEthernet,   linktype::kLinuxSll, linktype::kLinuxSll2, linktype::kNull,
+    linktype::kLoop,       linktype::kRaw,      linktype::kRawBsd,    linktype::kRawLinktype,
+    linktype::kIpv4,       linktype::kIpv6,     linktype::kIeee80211, linktype::kRadiotap,
+    linktype::kPrism,  // Prism, or AVS when the magic is there
+    linktype::kAvs,
+    linktype::kAtmRfc1483,  // LLC/SNAP first (DLT_ATM_CLIP is plain IPv4: kIpv4 covers it)
 };
 inline constexpr std::size_t kNumLinkTypes = sizeof kLinkTypes / sizeof kLinkTypes[0];
+static_assert(kNumLinkTypes <= 16, "the selector's low nibble picks the link type");
 
 inline int link_type(std::uint8_t selector) {
     return kLinkTypes[(selector & 0x0f) % kNumLinkTypes];

@@ -21,13 +21,30 @@ struct ProtoCount {
 template <class F>
 void for_each_protocol(const DecodeCounters& c, F&& f) {
     const ProtoCount list[] = {
-        {"eth", c.layer[idx(Layer::Ethernet)]}, {"vlan", c.layer[idx(Layer::Vlan)]},
-        {"arp", c.layer[idx(Layer::Arp)]},      {"ipv4", c.layer[idx(Layer::Ipv4)]},
-        {"ipv6", c.layer[idx(Layer::Ipv6)]},    {"ipv6_ext", c.layer[idx(Layer::Ipv6Ext)]},
-        {"fragments", c.ip_fragments},          {"tunneled", c.tunneled},
-        {"tcp", c.layer[idx(Layer::Tcp)]},      {"udp", c.layer[idx(Layer::Udp)]},
-        {"icmp", c.layer[idx(Layer::Icmp)]},    {"icmpv6", c.layer[idx(Layer::Icmpv6)]},
-        {"other_network", c.other_network},     {"other_transport", c.other_transport},
+        {"eth", c.layer[idx(Layer::Ethernet)]},
+        {"radiotap", c.layer[idx(Layer::Radiotap)]},
+        {"wlan", c.layer[idx(Layer::Wlan)]},
+        {"wlan_data", c.wlan[static_cast<std::size_t>(WlanKind::Data)]},
+        {"wlan_qos_data", c.wlan[static_cast<std::size_t>(WlanKind::QosData)]},
+        {"wlan_no_data", c.wlan[static_cast<std::size_t>(WlanKind::NoData)]},
+        {"wlan_protected", c.wlan[static_cast<std::size_t>(WlanKind::Protected)]},
+        {"wlan_mgmt", c.wlan[static_cast<std::size_t>(WlanKind::Management)]},
+        {"wlan_ctrl", c.wlan[static_cast<std::size_t>(WlanKind::Control)]},
+        {"wlan_ext", c.wlan[static_cast<std::size_t>(WlanKind::Extension)]},
+        {"llc", c.layer[idx(Layer::Llc)]},
+        {"vlan", c.layer[idx(Layer::Vlan)]},
+        {"arp", c.layer[idx(Layer::Arp)]},
+        {"ipv4", c.layer[idx(Layer::Ipv4)]},
+        {"ipv6", c.layer[idx(Layer::Ipv6)]},
+        {"ipv6_ext", c.layer[idx(Layer::Ipv6Ext)]},
+        {"fragments", c.ip_fragments},
+        {"tunneled", c.tunneled},
+        {"tcp", c.layer[idx(Layer::Tcp)]},
+        {"udp", c.layer[idx(Layer::Udp)]},
+        {"icmp", c.layer[idx(Layer::Icmp)]},
+        {"icmpv6", c.layer[idx(Layer::Icmpv6)]},
+        {"other_network", c.other_network},
+        {"other_transport", c.other_transport},
     };
     for (const auto& p : list) {
         if (p.n) f(p.name, p.n);

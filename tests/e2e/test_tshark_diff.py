@@ -70,11 +70,18 @@ SHOW_DISAGREEMENTS = 25
 # pcap LINKTYPE_ values wirelens decodes (as stored in files).
 DECODED_LINKTYPES = {0: "null", 1: "ethernet", 12: "raw", 14: "raw", 101: "raw", 108: "loop",
                      113: "sll", 228: "ipv4", 229: "ipv6", 276: "sll2"}
+# 802.11 and ATM link types (links-wlan).
+DECODED_LINKTYPES.update({100: "atm-rfc1483", 105: "ieee802-11", 106: "atm-clip", 119: "prism",
+                          127: "radiotap", 163: "avs"})
 
 NETWORK_TOKENS = {"ip", "ipv6", "arp"}
 TRANSPORT_TOKENS = {"tcp", "udp", "icmp", "icmpv6"}
 # Tokens frame.protocols shows for IPv6 extension headers wirelens walks over.
 IPV6_EXT_TOKENS = {"ah"}
+# Tokens between the link token and the network one that wirelens decodes as part of the
+# link: 802.11's radio headers (tshark's "wlan_radio" is its own summary of them), the
+# 802.11 header, LLC/SNAP.
+WLAN_LINK_TOKENS = {"radiotap", "prism", "wlancap", "wlan_radio", "wlan", "llc", "clip"}
 
 
 class Job:
@@ -112,6 +119,8 @@ def ts_structure(ts):
     if toks and toks[0] not in NETWORK_TOKENS and toks[0] not in ("ethertype", "vlan"):
         link = toks[0]
         i = 1
+    while i < len(toks) and toks[i] in WLAN_LINK_TOKENS:
+        i += 1
     queues = {"vlan": list(ts["vlan.id"]), "ieee8021ad": list(ts["ieee8021ad.id"])}
     vlans = []
     while i < len(toks) and toks[i] in ("ethertype", "vlan", "ieee8021ad"):
@@ -192,6 +201,20 @@ def compare_packet(rec, ts, notes):
             yield "sll.src.eth", as_mac(rec.get("sll.src")), as_mac(first(ts, "sll.src.eth"))
     if wl_vlans or ts_vlans:
         yield "vlan.id", wl_vlans, ts_vlans
+    if "wlan.type" in rec or "wlan" in toks[:3]:
+        for f in ("wlan.fc.type", "wlan.fc.subtype"):
+            yield f, rec.get(f.replace(".fc", "")), as_int(first(ts, f))
+        for f in ("wlan.bssid", "wlan.sa", "wlan.da", "wlan.ra", "wlan.ta"):
+            yield f, as_mac(rec.get(f)), as_mac(first(ts, f))
+    if "radiotap.freq" in rec or ts["radiotap.channel.freq"]:
+        yield "radiotap.channel.freq", rec.get("radiotap.freq"), as_int(
+            first(ts, "radiotap.channel.freq"))
+    if "radiotap.signal" in rec or ts["radiotap.dbm_antsignal"]:
+        yield "radiotap.dbm_antsignal", rec.get("radiotap.signal"), as_int(
+            first(ts, "radiotap.dbm_antsignal"))
+    if "llc.dsap" in rec or "llc" in toks[:5]:
+        for f in ("llc.dsap", "llc.ssap", "llc.pid"):
+            yield f, rec.get(f), as_int(first(ts, f))
 
     if ts_net == "arp" and rec.get("eth.type") != 0x0806:
         # tshark's ARP dissector also takes RARP (0x8035); wirelens decodes ARP only.
