@@ -124,6 +124,7 @@ class FrameDecoder {
 
     // An 802.3 length field: LLC follows, and the length bounds it (the rest is padding).
     [[gnu::cold, gnu::noinline]] void ieee8023(Cursor c, std::uint16_t length) {
+        pkt_.ethertype = 0;  // a length, not a protocol
         if (c.data.size() >= 2 && load_be16(c.data.data()) == 0xffff) return;  // raw IPX, no LLC
         if (length < c.wire) {
             c.wire = length;
@@ -279,6 +280,8 @@ class FrameDecoder {
                 if (usable(Layer::Arp, ArpView::parse(c.data, pkt_.arp))) mark(Layer::Arp);
                 return;
             default:
+                // After VLAN tags, a value below 0x0600 is an 802.3 length: LLC follows.
+                if (type < ethertype::kMinEthertype && pkt_.vlan_count) return ieee8023(c, type);
                 return;
         }
     }

@@ -213,8 +213,15 @@ def compare_packet(rec, ts, notes):
         yield "radiotap.dbm_antsignal", rec.get("radiotap.signal"), as_int(
             first(ts, "radiotap.dbm_antsignal"))
     if "llc.dsap" in rec or "llc" in toks[:5]:
-        for f in ("llc.dsap", "llc.ssap", "llc.pid"):
+        for f in ("llc.dsap", "llc.ssap", "llc.oui"):
             yield f, rec.get(f), as_int(first(ts, f))
+        # tshark names the SNAP protocol id by OUI: llc.type (an ethertype), llc.cisco_pid...
+        ts_pid = next((first(ts, f) for f in ("llc.type", "llc.pid", "llc.cisco_pid")
+                       if ts[f]), None)
+        if ts_pid is None and "llc.pid" in rec:
+            notes["SNAP PID under an OUI-specific tshark field: not compared"] += 1
+        else:
+            yield "llc.pid", rec.get("llc.pid"), as_int(ts_pid)
 
     if ts_net == "arp" and rec.get("eth.type") != 0x0806:
         # tshark's ARP dissector also takes RARP (0x8035); wirelens decodes ARP only.

@@ -43,7 +43,10 @@ FIELDS = [
     "radiotap.dbm_antsignal",
     "llc.dsap",
     "llc.ssap",
+    "llc.oui",
+    "llc.type",  # the SNAP PID when the OUI is 0 (an ethertype)
     "llc.pid",
+    "llc.cisco_pid",
     "arp.hw.type",
     "arp.proto.type",
     "arp.hw.size",
