@@ -5,7 +5,8 @@ Captures compared
   * every samples/*.pcap(ng) and samples/linktypes/* (each read on its own, at
     most SAMPLE_LIMIT packets);
   * every classic-pcap corpus file of a link type wirelens decodes (Ethernet,
-    Linux SLL/SLL2, null/loop, raw IP), at most CORPUS_LIMIT records each.
+    Linux SLL/SLL2, null/loop, raw IP, 802.11 with radiotap/Prism/AVS, ATM),
+    at most CORPUS_LIMIT records each.
     Starting tshark costs ~0.3 s, so these are merged, per link type, into one
     temporary pcap (whole records only, up to the first bad one), and each
     merged frame is mapped back to its file and packet number for reporting;
@@ -30,6 +31,12 @@ Comparison rules
     too.  For every field the FIRST occurrence in tshark's output is taken,
     which is the outermost one; VLAN ids are taken in order, as many as there
     are leading tag tokens (S-tags are ieee8021ad.id in tshark, not vlan.id).
+  * 802.11 and LLC: tokens of the radio header, 802.11 and LLC/SNAP between the
+    link and the network token are part of the link.  wlan.fc.type/subtype and
+    wlan.bssid/sa/da/ra/ta, radiotap channel frequency and antenna signal,
+    llc.dsap/ssap/oui and the SNAP protocol id (tshark's llc.type when the OUI is
+    0, llc.pid or llc.cisco_pid otherwise; under another OUI-specific field it is
+    not compared) are compared, each where either tool shows the layer.
   * Layer presence is compared too ("network", "transport"): when either tool
     sees IPv4/IPv6/ARP at the network slot, or TCP/UDP/ICMP/ICMPv6 at the
     transport slot, the other must see the same.

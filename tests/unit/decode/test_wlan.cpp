@@ -365,6 +365,17 @@ TEST_CASE("llc: 802.3, ATM and the forms without an ethertype", "[decode][wlan][
         CHECK_FALSE(pkt.malformed());
         report_survives(pkt);
     }
+    SECTION("802.3 length after a VLAN tag: LLC/SNAP, IPv4") {
+        Frame f = cat_all({kMacB,
+                           kMacA,
+                           {0x81, 0x00, 0x00, 0x64},
+                           {0x00, static_cast<std::uint8_t>(8 + kIp.size())},
+                           kSnapIpv4,
+                           kIp});
+        const Packet pkt = decode_frame(f, linktype::kEthernet);
+        CHECK(pkt.vlan_count == 1);
+        check_dns_query(pkt);
+    }
     SECTION("Novell raw 802.3 (0xffff): not LLC") {
         const Frame f = cat_all({kMacB, kMacA, {0x00, 0x20}, {0xff, 0xff}, Frame(30, 0)});
         const Packet pkt = decode_frame(f, linktype::kEthernet);
