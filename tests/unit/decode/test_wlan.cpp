@@ -4,7 +4,8 @@
 // written to a pcap of its link type and read with tshark 4.0 (-T fields -e
 // wlan.fc.type -e wlan.fc.subtype -e wlan.bssid -e wlan.sa -e wlan.da -e
 // wlan.ra -e wlan.ta -e radiotap.channel.freq -e radiotap.dbm_antsignal -e
-// llc.pid -e ip.src -e udp.dstport), which agreed with the values checked below.
+// llc.pid -e ip.src -e udp.dstport), which agreed with the values checked below (the
+// mesh frames included: tshark finds their mesh control as decode/ does).
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <iterator>
@@ -154,6 +155,27 @@ TEST_CASE("wlan: 802.11 data frames, addresses by To DS / From DS", "[decode][wl
         const Packet pkt = decode_frame(f, linktype::kIeee80211);
         CHECK(pkt.wlan.header_len() == 36);
         CHECK(mac_is(pkt.wlan.sa(), kMacA));
+        check_dns_query(pkt);
+    }
+    SECTION("802.11s mesh control after QoS (Mesh Control Present), 0 or 2 extra addresses") {
+        const Frame wds = cat_all({mac_header(0x88, 0x03, {kMacB, kMacD, kMacC}, kMacA),
+                                   {0x00, 0x01},
+                                   {0x00, 0x1f, 1, 0, 0, 0},
+                                   kSnapIpv4,
+                                   kIp});
+        Packet pkt = decode_frame(wds, linktype::kIeee80211);
+        CHECK(mac_is(pkt.wlan.sa(), kMacA));
+        check_dns_query(pkt);
+        // From DS only, address extension mode 2: two more addresses (12 bytes).
+        const Frame ext = cat_all({mac_header(0x88, 0x02, {kMacA, kMacB, kMacC}),
+                                   {0x00, 0x01},
+                                   {0x02, 0x1f, 1, 0, 0, 0},
+                                   kMacD,
+                                   kMacA,
+                                   kSnapIpv4,
+                                   kIp});
+        pkt = decode_frame(ext, linktype::kIeee80211);
+        CHECK(mac_is(pkt.wlan.bssid(), kMacB));
         check_dns_query(pkt);
     }
     SECTION("A-MSDU: the first subframe's LLC, bounded by its length") {
