@@ -23,11 +23,16 @@ std::string_view ethertype_name(std::uint16_t t) {
     }
 }
 
-void put_hex16(OutBuffer& out, std::uint16_t v) {
+// 0x and `digits` hex digits of v.
+void put_hex(OutBuffer& out, std::uint32_t v, int digits) {
     constexpr char hex[] = "0123456789abcdef";
     out.put("0x");
-    for (int s = 12; s >= 0; s -= 4)
+    for (int s = 4 * (digits - 1); s >= 0; s -= 4)
         out.put(hex[(v >> s) & 15]);
+}
+
+void put_hex16(OutBuffer& out, std::uint16_t v) {
+    put_hex(out, v, 4);
 }
 
 void put_time_of_day(OutBuffer& out, std::uint64_t ns) {
@@ -314,10 +319,11 @@ void write_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui
         if (!name.empty()) out.put(name).put(' ');
         put_hex16(out, pkt.ethertype);
     } else if (pkt.has(Layer::Llc)) {
-        out.put("LLC dsap ").put_u64(pkt.llc.dsap()).put(" ssap ").put_u64(pkt.llc.ssap());
+        out.put("LLC dsap "), put_hex(out, pkt.llc.dsap(), 2);
+        out.put(" ssap "), put_hex(out, pkt.llc.ssap(), 2);
         if (pkt.llc.is_snap()) {
-            out.put(" SNAP oui ").put_u64(pkt.llc.oui()).put(" pid ");
-            put_hex16(out, pkt.llc.pid());
+            out.put(" SNAP oui "), put_hex(out, pkt.llc.oui(), 6);
+            out.put(" pid "), put_hex16(out, pkt.llc.pid());
         }
     } else if (pkt.has(Layer::Ethernet)) {
         out.put("802.3 LLC");
