@@ -924,6 +924,24 @@ void make_linktypes(const std::string& dir) {
             b.push_back(static_cast<uint8_t>(crc >> (8 * k)));  // little-endian on the air
         PcapFile(d + "/radiotap-127.pcap", 127).write(b);
     }
+    // LINKTYPE_PRISM_HEADER (119): a 144-byte Prism header (message code 0x41, length 144,
+    // device "wlan0", items left zero), then the same 802.11 frame.
+    {
+        Bytes b(144, 0);
+        b[0] = 0x41;
+        b[4] = 144;
+        const std::string dev = "wlan0";
+        std::copy(dev.begin(), dev.end(), b.begin() + 8);
+        append(b, wlan);
+        PcapFile(d + "/prism-119.pcap", 119).write(b);
+    }
+    // LINKTYPE_IEEE802_11_AVS (163): a 64-byte AVS version 1 header (channel 6), the frame.
+    {
+        Bytes b(64, 0);
+        b[0] = 0x80, b[1] = 0x21, b[2] = 0x10, b[3] = 0x01, b[7] = 64, b[31] = 6;
+        append(b, wlan);
+        PcapFile(d + "/avs-163.pcap", 163).write(b);
+    }
     // LINKTYPE_USER0 (147), which wirelens does not decode: the same Ethernet frame, only counted.
     PcapFile(d + "/user0-147-unsupported.pcap", 147)
         .write(serialize(eth_raw(kCisco, kIntel, kEtherIPv4, ip4)));

@@ -5,8 +5,8 @@
   with (samples/README.md lists them), the two checksum defects only with
   --verify-checksums; the valid frames around them are not flagged.
 * linktypes/: every supported link type decodes to the same IPv4 TCP SYN
-  (the IPv6 file to its IPv6 SYN, the 802.11 ones with the addresses tshark shows); the
-  USER0 file is counted as unsupported.
+  (the IPv6 file to its IPv6 SYN, the 802.11 ones - bare, radiotap, Prism, AVS - with the
+  addresses tshark shows); the USER0 file is counted as unsupported.
 * The live and crafted captures hold no malformed frame, and their protocol
   counts are what the capture scripts sent.
 * Connections of the live captures: each upload connection is SF with the
@@ -95,7 +95,7 @@ def test_linktypes(wl, samples):
             check(pkts[0].get("unsupported_link") is True, "%s: not marked unsupported" % name)
             continue
         seen += 1
-        if name.startswith(("ieee802-11", "radiotap")):
+        if name.startswith(("ieee802-11", "radiotap", "prism", "avs")):
             # tshark -e wlan.bssid -e wlan.sa -e wlan.da -e radiotap.channel.freq
             p = pkts[0]
             check((p.get("wlan.bssid"), p.get("wlan.sa"), p.get("wlan.da"))
