@@ -29,6 +29,9 @@ void DecodeCounters::count(const Packet& pkt) {
         const auto l = static_cast<std::size_t>(std::countr_zero(m));
         if (l < layer.size()) ++layer[l];
     }
+    if (pkt.has(Layer::Wlan)) [[unlikely]] {
+        ++wlan[static_cast<std::size_t>(pkt.wlan_kind)];
+    }
     if (pkt.ip_fragment) ++ip_fragments;
     if (pkt.malformed()) {
         ++malformed;

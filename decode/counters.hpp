@@ -22,6 +22,8 @@ struct DecodeCounters {
 
     // Packets in which each layer decoded (Layer order).
     std::array<std::uint64_t, static_cast<std::size_t>(Layer::Count)> layer{};
+    // 802.11 frames by kind (WlanKind order): data, QoS data, no data, protected, ...
+    std::array<std::uint64_t, static_cast<std::size_t>(WlanKind::Count)> wlan{};
     std::uint64_t ip_fragments = 0;
     std::uint64_t tunneled = 0;  // packets found inside tunnels (and given to the flow stage)
     // Those by the kind of tunnel that carried them; tunnels left unopened.

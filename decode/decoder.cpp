@@ -23,6 +23,12 @@ bool supported(int dlt) {
         case kCHdlc:
         case kFrelay:
         case kNflog:
+        case kAtmRfc1483:
+        case kAtmClip:
+        case kIeee80211:
+        case kPrism:
+        case kRadiotap:
+        case kAvs:
             return true;
         default:
             return false;
@@ -76,6 +82,18 @@ class FrameDecoder {
             case linktype::kIpv6:
                 pkt_.ethertype = ethertype::kIpv6;
                 return ipv6(c);
+            case linktype::kRadiotap:
+                return radiotap(c);
+            case linktype::kIeee80211:
+                return wlan(c, false);
+            case linktype::kPrism:
+            case linktype::kAvs:
+                return radio_header(c);
+            case linktype::kAtmRfc1483:
+                return llc(c);
+            case linktype::kAtmClip:  // IPv4 straight away, as tshark reads it
+                pkt_.ethertype = ethertype::kIpv4;
+                return ipv4(c);
             default:
                 return other_link(c);
         }
@@ -106,8 +124,100 @@ class FrameDecoder {
         mark(Layer::Ethernet);
         const std::uint16_t type = pkt_.eth.type_or_length();
         c.advance(EthernetView::kHeaderLen);
-        if (type < ethertype::kMinEthertype) return;  // 802.3 + LLC: not decoded further
+        if (type < ethertype::kMinEthertype) return ieee8023(c, type);
         network(c, type);
+    }
+
+    // An 802.3 length field: LLC follows, and the length bounds it (the rest is padding).
+    [[gnu::cold, gnu::noinline]] void ieee8023(Cursor c, std::uint16_t length) {
+        pkt_.ethertype = 0;  // a length, not a protocol
+        if (c.data.size() >= 2 && load_be16(c.data.data()) == 0xffff) return;  // raw IPX, no LLC
+        if (length < c.wire) {
+            c.wire = length;
+            if (c.data.size() > length) c.data = c.data.first(length);
+        }
+        llc(c);
+    }
+
+    // 802.2 LLC; with SNAP (or the IP SAP) an ethertype, and the network protocol.
+    [[gnu::noinline]] void llc(Cursor c) {
+        LlcView& l = pkt_.llc;
+        if (!usable(Layer::Llc, LlcView::parse(c.data, l))) return;
+        mark(Layer::Llc);
+        const std::uint16_t type = l.ethertype();
+        if (type < ethertype::kMinEthertype) return;  // no network protocol named
+        c.advance(l.header_len());
+        network(c, type);
+    }
+
+    // Radiotap, then 802.11 (its flags say whether the frame ends with the FCS
+    // and whether the 802.11 header is padded to 4 bytes).
+    [[gnu::noinline]] void radiotap(Cursor c) {
+        RadiotapView& r = pkt_.radiotap;
+        if (!usable(Layer::Radiotap, RadiotapView::parse(c.data, r))) return;
+        mark(Layer::Radiotap);
+        c.advance(r.header_len());
+        if (r.has_fcs()) {
+            if (c.wire < 4) {
+                record(Layer::Wlan, DecodeEvent::Truncated);
+                return;
+            }
+            c.wire -= 4;  // the FCS is not payload
+            if (c.data.size() > c.wire) c.data = c.data.first(c.wire);
+        }
+        wlan(c, r.data_pad());
+    }
+
+    // Prism or AVS (DLT 119 holds either: AVS starts with its magic), then 802.11.
+    [[gnu::noinline]] void radio_header(Cursor c) {
+        RadioHeaderView& r = pkt_.radio;
+        const bool avs = pkt_.linktype == linktype::kAvs || field::avs::is_avs(c.data);
+        if (!usable(Layer::Radiotap, avs ? RadioHeaderView::parse_avs(c.data, r)
+                                         : RadioHeaderView::parse_prism(c.data, r))) {
+            return;
+        }
+        mark(Layer::Radiotap);
+        c.advance(r.header_len());
+        wlan(c, false);
+    }
+
+    // The 802.11 MAC header. Only data frames with a body and not protected go
+    // on, to LLC (or to the first A-MSDU subframe, as Zeek and tshark decode).
+    [[gnu::noinline]] void wlan(Cursor c, bool data_pad) {
+        using namespace field::wlan;
+        WlanView& w = pkt_.wlan;
+        if (!usable(Layer::Wlan, WlanView::parse(c.data, w))) return;
+        mark(Layer::Wlan);
+        pkt_.wlan_kind = w.kind();
+        if (pkt_.wlan_kind != WlanKind::Data && pkt_.wlan_kind != WlanKind::QosData) return;
+        std::size_t at = w.header_len();
+        if (data_pad) at = (at + 3) & ~std::size_t{3};
+        // 802.11s mesh control, as Wireshark finds it: QoS data from a mesh STA
+        // with the Mesh Control Present bit, flags holding only a valid address mode.
+        if (w.is_qos() && w.from_ds() && (w.qos_control() & kQosMeshControl) &&
+            at < c.data.size() && (c.data[at] & ~3u) == 0 && (c.data[at] & 3u) != 3) {
+            at += kMeshFixed + kAddrLen * (c.data[at] & 3u);
+        }
+        if (at > c.data.size()) {
+            record(Layer::Wlan, DecodeEvent::Truncated);
+            return;
+        }
+        c.advance(at);
+        if (w.amsdu()) {
+            if (c.data.size() < kAmsduHeader) {
+                record(Layer::Wlan, DecodeEvent::Truncated);
+                return;
+            }
+            const std::uint32_t len = load_be16(c.data.data() + kAmsduLen);
+            c.advance(kAmsduHeader);
+            if (len > c.wire) {
+                record(Layer::Wlan, DecodeEvent::BadLength);
+                return;
+            }
+            c.wire = len;  // the first subframe only
+            if (c.data.size() > len) c.data = c.data.first(len);
+        }
+        llc(c);
     }
 
     void sll(Cursor c, int version) {
@@ -176,6 +286,8 @@ class FrameDecoder {
                 if (usable(Layer::Arp, ArpView::parse(c.data, pkt_.arp))) mark(Layer::Arp);
                 return;
             default:
+                // After VLAN tags, a value below 0x0600 is an 802.3 length: LLC follows.
+                if (type < ethertype::kMinEthertype && pkt_.vlan_count) return ieee8023(c, type);
                 return shim(c, type);
         }
     }

@@ -26,6 +26,13 @@ inline constexpr int kIpv4 = 228;         // DLT_IPV4
 inline constexpr int kIpv6 = 229;         // DLT_IPV6
 inline constexpr int kNflog = 239;        // DLT_NFLOG: Linux netfilter log TLVs
 inline constexpr int kLinuxSll2 = 276;    // DLT_LINUX_SLL2
+// 802.11 and ATM (libpcap maps LINKTYPE_ATM_RFC1483 100 to DLT 11, LINKTYPE_ATM_CLIP 106 to 19).
+inline constexpr int kAtmRfc1483 = 11;  // DLT_ATM_RFC1483: LLC/SNAP, then the packet
+inline constexpr int kAtmClip = 19;     // DLT_ATM_CLIP (Linux classical IP over ATM): IPv4
+inline constexpr int kIeee80211 = 105;  // DLT_IEEE802_11: the 802.11 MAC header first
+inline constexpr int kPrism = 119;      // DLT_PRISM_HEADER: Prism (or AVS) header, then 802.11
+inline constexpr int kRadiotap = 127;   // DLT_IEEE802_11_RADIO: radiotap, then 802.11
+inline constexpr int kAvs = 163;        // DLT_IEEE802_11_RADIO_AVS: AVS header, then 802.11
 bool supported(int dlt);
 }  // namespace linktype
 

@@ -10,9 +10,11 @@
 #include "decode/link.hpp"
 #include "decode/ppp.hpp"
 #include "decode/shims.hpp"
+#include "decode/llc.hpp"
 #include "decode/tcp.hpp"
 #include "decode/tunnels.hpp"
 #include "decode/udp.hpp"
+#include "decode/wlan.hpp"
 
 namespace wl {
 
@@ -32,6 +34,14 @@ struct Packet {
     EthernetView eth{};
     LinuxSllView sll{};
     NullLinkView null_link{};
+    // 802.11: the radio header (Layer::Radiotap; radiotap fields only for DLT 127),
+    // the MAC header and its kind (Layer::Wlan), and the LLC/SNAP header (Layer::Llc,
+    // also after an 802.3 length field and on ATM).
+    RadiotapView radiotap{};
+    RadioHeaderView radio{};
+    WlanView wlan{};
+    WlanKind wlan_kind = WlanKind::Data;
+    LlcView llc{};
     std::uint8_t vlan_count = 0;
     VlanTag vlans[kMaxVlanTags] = {};
     std::uint16_t ethertype = 0;  // the network protocol after link header and tags; 0 if none

@@ -15,25 +15,16 @@
 namespace wl::fuzz::decode_input {
 
 inline constexpr int kLinkTypes[] = {
-    linktype::kEthernet,
-    linktype::kLinuxSll,
-    linktype::kLinuxSll2,
-    linktype::kNull,
-    linktype::kLoop,
-    linktype::kRaw,
-    linktype::kRawBsd,
-    linktype::kRawLinktype,
-    linktype::kIpv4,
-    linktype::kIpv6,
-    105,  // IEEE 802.11: not decoded, only counted
-    linktype::kPpp,
-    linktype::kPppEther,
-    linktype::kCHdlc,
+    linktype::kEthernet, linktype::kLinuxSll, linktype::kLinuxSll2, linktype::kNull,
+    linktype::kLoop, linktype::kRaw, linktype::kRawBsd, linktype::kRawLinktype, linktype::kIpv4,
+    linktype::kIpv6, linktype::kRadiotap, linktype::kPpp, linktype::kPppEther, linktype::kCHdlc,
     linktype::kFrelay,
     // from here on, through the extension byte
-    linktype::kPppSerial,
-    linktype::kSlip,
-    linktype::kNflog,
+    linktype::kPppSerial, linktype::kSlip, linktype::kNflog, linktype::kIeee80211,
+    linktype::kPrism,  // Prism, or AVS when the magic is there
+    linktype::kAvs,
+    linktype::kAtmRfc1483,  // LLC/SNAP first (DLT_ATM_CLIP is plain IPv4: kIpv4 covers it)
+    147,                    // DLT_USER0: not decoded, only counted
 };
 inline constexpr std::size_t kNumLinkTypes = sizeof kLinkTypes / sizeof kLinkTypes[0];
 

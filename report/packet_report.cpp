@@ -23,11 +23,16 @@ std::string_view ethertype_name(std::uint16_t t) {
     }
 }
 
-void put_hex16(OutBuffer& out, std::uint16_t v) {
+// 0x and `digits` hex digits of v.
+void put_hex(OutBuffer& out, std::uint32_t v, int digits) {
     constexpr char hex[] = "0123456789abcdef";
     out.put("0x");
-    for (int s = 12; s >= 0; s -= 4)
+    for (int s = 4 * (digits - 1); s >= 0; s -= 4)
         out.put(hex[(v >> s) & 15]);
+}
+
+void put_hex16(OutBuffer& out, std::uint16_t v) {
+    put_hex(out, v, 4);
 }
 
 void put_time_of_day(OutBuffer& out, std::uint64_t ns) {
@@ -518,6 +523,37 @@ bool put_icmp6_error(OutBuffer& out, const Packet& pkt) {
     }
 }
 
+std::string_view wlan_kind_name(WlanKind k) {
+    static constexpr std::string_view kNames[] = {"data",       "qos-data", "no-data",  "protected",
+                                                  "management", "control",  "extension"};
+    return k < WlanKind::Count ? kNames[static_cast<std::size_t>(k)] : std::string_view("?");
+}
+
+// Radio and 802.11 header, as tcpdump prints them: channel, signal, then the addresses.
+[[gnu::noinline]] void put_wlan_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) {
+    if (pkt.has(Layer::Radiotap) && pkt.linktype == linktype::kRadiotap) {
+        if (pkt.radiotap.freq) out.put_u64(pkt.radiotap.freq).put(" MHz ");
+        if (pkt.radiotap.has_signal) out.put_i64(pkt.radiotap.signal).put("dBm signal ");
+    }
+    if (!pkt.has(Layer::Wlan)) return;
+    const WlanView& w = pkt.wlan;
+    out.put("802.11 ").put(wlan_kind_name(pkt.wlan_kind));
+    if (w.type() != field::wlan::kTypeData) out.put(" subtype ").put_u64(w.subtype());
+    auto addr = [&](std::string_view name, const std::uint8_t* mac) {
+        if (mac) out.put(' ').put(name).put(':'), put_mac_with_vendor(out, mac, oui);
+    };
+    if (w.has_addr3()) {
+        addr("BSSID", w.bssid());
+        addr("SA", w.sa());
+        addr("DA", w.da());
+        if (w.four_addr()) addr("RA", w.ra()), addr("TA", w.ta());
+    } else {
+        addr("RA", w.ra());
+        addr("TA", w.ta());
+    }
+    out.put(", ");
+}
+
 void put_malformed_reason(OutBuffer& out, const Packet& pkt) {
     out.put(layer_name(pkt.error_layer)).put('.').put(error_name(pkt.error));
 }
@@ -704,6 +740,8 @@ void put_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) 
         const std::uint16_t t = pkt.sll.packet_type();
         out.put(t < 5 ? kDir[t] : "?").put(' ');
         if (pkt.sll.addr_len() == 6) put_mac_with_vendor(out, pkt.sll.addr(), oui), out.put(' ');
+    } else if (pkt.has(Layer::Radiotap) || pkt.has(Layer::Wlan)) [[unlikely]] {
+        put_wlan_text(out, pkt, oui);
     }
     for (std::uint8_t i = 0; i < pkt.vlan_count; ++i) {
         out.put("vlan ").put_u64(pkt.vlans[i].id()).put(", ");
@@ -800,8 +838,17 @@ void put_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) 
         out.put("ethertype ");
         if (!name.empty()) out.put(name).put(' ');
         put_hex16(out, pkt.ethertype);
+    } else if (pkt.has(Layer::Llc)) {
+        out.put("LLC dsap "), put_hex(out, pkt.llc.dsap(), 2);
+        out.put(" ssap "), put_hex(out, pkt.llc.ssap(), 2);
+        if (pkt.llc.is_snap()) {
+            out.put(" SNAP oui "), put_hex(out, pkt.llc.oui(), 6);
+            out.put(" pid "), put_hex16(out, pkt.llc.pid());
+        }
     } else if (pkt.has(Layer::Ethernet)) {
         out.put("802.3 LLC");
+    } else if (pkt.has(Layer::Wlan)) {
+        out.put(pkt.wlan_kind == WlanKind::Protected ? "encrypted, not decoded" : "no payload");
     } else if (pkt.has(Layer::Link)) {
         out.put("link protocol not decoded");
     }
@@ -843,6 +890,38 @@ void put_icmp_error_json(OutBuffer& out, const Packet& pkt) {
     }
 }
 
+namespace {
+
+// Radio header, 802.11 header and LLC fields; `mac_fields` writes a MAC with its vendor.
+template <class MacFields>
+void put_wlan_json(OutBuffer& out, const Packet& pkt, MacFields& mac_fields) {
+    if (pkt.has(Layer::Radiotap) && pkt.linktype == linktype::kRadiotap) {
+        if (pkt.radiotap.freq) out.put(",\"radiotap.freq\":").put_u64(pkt.radiotap.freq);
+        if (pkt.radiotap.has_signal) out.put(",\"radiotap.signal\":").put_i64(pkt.radiotap.signal);
+    }
+    if (pkt.has(Layer::Wlan)) {
+        const WlanView& w = pkt.wlan;
+        out.put(",\"wlan.type\":").put_u64(w.type());
+        out.put(",\"wlan.subtype\":").put_u64(w.subtype());
+        out.put(",\"wlan.kind\":\"").put(wlan_kind_name(pkt.wlan_kind)).put('"');
+        out.put(",\"wlan.ra\":\"").put_mac(w.ra()).put('"');
+        if (w.ta()) out.put(",\"wlan.ta\":\"").put_mac(w.ta()).put('"');
+        if (w.bssid()) mac_fields("wlan.bssid", w.bssid());
+        if (w.sa()) mac_fields("wlan.sa", w.sa());
+        if (w.da()) mac_fields("wlan.da", w.da());
+    }
+    if (pkt.has(Layer::Llc)) {
+        out.put(",\"llc.dsap\":").put_u64(pkt.llc.dsap());
+        out.put(",\"llc.ssap\":").put_u64(pkt.llc.ssap());
+        if (pkt.llc.is_snap()) {
+            out.put(",\"llc.oui\":").put_u64(pkt.llc.oui());
+            out.put(",\"llc.pid\":").put_u64(pkt.llc.pid());
+        }
+    }
+}
+
+}  // namespace
+
 // The record's fields after its time stamp.
 void put_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) {
     out.put(",\"len\":").put_u64(pkt.wire_len).put(",\"caplen\":").put_u64(pkt.caplen);
@@ -871,6 +950,11 @@ void put_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) 
     if (pkt.has_inner_eth) [[unlikely]] {
         mac_fields("inner_eth.src", pkt.inner_eth.src().p);
         mac_fields("inner_eth.dst", pkt.inner_eth.dst().p);
+    }
+    constexpr std::uint32_t kWlanLayers =
+        1u << idx(Layer::Radiotap) | 1u << idx(Layer::Wlan) | 1u << idx(Layer::Llc);
+    if (pkt.layers & kWlanLayers) [[unlikely]] {
+        put_wlan_json(out, pkt, mac_fields);
     }
     if (pkt.vlan_count) {
         out.put(",\"vlan\":[");

@@ -894,18 +894,57 @@ void make_linktypes(const std::string& dir) {
     // LINKTYPE_IPV4 (228) and LINKTYPE_IPV6 (229).
     PcapFile(d + "/ipv4-228.pcap", 228).write(ip4);
     PcapFile(d + "/ipv6-229.pcap", 229).write(ip6);
-    // LINKTYPE_IEEE802_11 (105), which wirelens does not decode: an 802.11 data frame (to DS)
-    // with LLC/SNAP carrying the same IPv4 packet.
+    // LINKTYPE_IEEE802_11 (105): an 802.11 data frame (to DS) with LLC/SNAP carrying the same
+    // IPv4 packet.
+    Bytes wlan;
     {
         Dot11Data frame(kCisco, kIntel);  // addr1 = BSSID/receiver, addr2 = transmitter
         frame.addr3(kLocal);              // final destination
         frame.to_ds(1);
         SNAP snap;
         snap.eth_type(kEtherIPv4);
-        Bytes b = serialize(frame / snap);
-        append(b, ip4);
-        PcapFile(d + "/ieee802-11-105-unsupported.pcap", 105).write(b);
+        wlan = serialize(frame / snap);
+        append(wlan, ip4);
+        PcapFile(d + "/ieee802-11-105.pcap", 105).write(wlan);
     }
+    // LINKTYPE_IEEE802_11_RADIOTAP (127): radiotap (flags with "FCS at end", rate 1 Mb/s,
+    // channel 2412 MHz, antenna signal -60 dBm; 15 bytes), the same frame, its CRC-32 FCS.
+    {
+        Bytes b = {0x00, 0x00, 0x0f, 0x00, 0x2e, 0x00, 0x00, 0x00,
+                   0x10, 0x02, 0x6c, 0x09, 0xa0, 0x00, 0xc4};
+        append(b, wlan);
+        uint32_t crc = 0xffffffffu;
+        for (uint8_t byte : wlan) {
+            crc ^= byte;
+            for (int k = 0; k < 8; ++k)
+                crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+        }
+        crc = ~crc;
+        for (int k = 0; k < 4; ++k)
+            b.push_back(static_cast<uint8_t>(crc >> (8 * k)));  // little-endian on the air
+        PcapFile(d + "/radiotap-127.pcap", 127).write(b);
+    }
+    // LINKTYPE_PRISM_HEADER (119): a 144-byte Prism header (message code 0x41, length 144,
+    // device "wlan0", items left zero), then the same 802.11 frame.
+    {
+        Bytes b(144, 0);
+        b[0] = 0x41;
+        b[4] = 144;
+        const std::string dev = "wlan0";
+        std::copy(dev.begin(), dev.end(), b.begin() + 8);
+        append(b, wlan);
+        PcapFile(d + "/prism-119.pcap", 119).write(b);
+    }
+    // LINKTYPE_IEEE802_11_AVS (163): a 64-byte AVS version 1 header (channel 6), the frame.
+    {
+        Bytes b(64, 0);
+        b[0] = 0x80, b[1] = 0x21, b[2] = 0x10, b[3] = 0x01, b[7] = 64, b[31] = 6;
+        append(b, wlan);
+        PcapFile(d + "/avs-163.pcap", 163).write(b);
+    }
+    // LINKTYPE_USER0 (147), which wirelens does not decode: the same Ethernet frame, only counted.
+    PcapFile(d + "/user0-147-unsupported.pcap", 147)
+        .write(serialize(eth_raw(kCisco, kIntel, kEtherIPv4, ip4)));
     // pcapng: Section Header, one Ethernet Interface Description, two Enhanced Packet Blocks
     // (the SYN and its SYN-ACK).
     {

@@ -5,7 +5,8 @@
   with (samples/README.md lists them), the two checksum defects only with
   --verify-checksums; the valid frames around them are not flagged.
 * linktypes/: every supported link type decodes to the same IPv4 TCP SYN
-  (the IPv6 file to its IPv6 SYN); the 802.11 file is counted as unsupported.
+  (the IPv6 file to its IPv6 SYN, the 802.11 ones - bare, radiotap, Prism, AVS - with the
+  addresses tshark shows); the USER0 file is counted as unsupported.
 * The live and crafted captures hold no malformed frame, and their protocol
   counts are what the capture scripts sent.
 * Connections of the live captures: each upload connection is SF with the
@@ -90,10 +91,18 @@ def test_linktypes(wl, samples):
     for name in sorted(os.listdir(folder)):
         pkts, stats = records(wl, os.path.join(folder, name), "--packets")
         if "unsupported" in name:
-            check(stats["unsupported_link"] == {"105": 1}, "%s: %r" % (name, stats))
+            check(stats["unsupported_link"] == {"147": 1}, "%s: %r" % (name, stats))
             check(pkts[0].get("unsupported_link") is True, "%s: not marked unsupported" % name)
             continue
         seen += 1
+        if name.startswith(("ieee802-11", "radiotap", "prism", "avs")):
+            # tshark -e wlan.bssid -e wlan.sa -e wlan.da -e radiotap.channel.freq
+            p = pkts[0]
+            check((p.get("wlan.bssid"), p.get("wlan.sa"), p.get("wlan.da"))
+                  == ("00:00:0c:9f:f0:01", "00:1b:21:3a:4f:01", "02:00:5e:c6:12:02"),
+                  "%s: 802.11 addresses %r" % (name, p))
+            check(p.get("radiotap.freq") == (2412 if name.startswith("radiotap") else None),
+                  "%s: radiotap channel %r" % (name, p.get("radiotap.freq")))
         for p in pkts[:1]:  # the pcapng file adds the SYN-ACK
             check("malformed" not in p, "%s: %s" % (name, p.get("malformed")))
             check(p.get("tcp.flags") == 2 and p.get("dst_port") == 80 and p.get("src_port") == 40000,

@@ -5,7 +5,8 @@ Captures compared
   * every samples/*.pcap(ng) and samples/linktypes/* (each read on its own, at
     most SAMPLE_LIMIT packets);
   * every classic-pcap corpus file of a link type wirelens decodes (Ethernet,
-    Linux SLL/SLL2, null/loop, raw IP), at most CORPUS_LIMIT records each.
+    Linux SLL/SLL2, null/loop, raw IP, 802.11 with radiotap/Prism/AVS, ATM),
+    at most CORPUS_LIMIT records each.
     Starting tshark costs ~0.3 s, so these are merged, per link type, into one
     temporary pcap (whole records only, up to the first bad one), and each
     merged frame is mapped back to its file and packet number for reporting;
@@ -30,6 +31,12 @@ Comparison rules
     too.  For every field the FIRST occurrence in tshark's output is taken,
     which is the outermost one; VLAN ids are taken in order, as many as there
     are leading tag tokens (S-tags are ieee8021ad.id in tshark, not vlan.id).
+  * 802.11 and LLC: tokens of the radio header, 802.11 and LLC/SNAP between the
+    link and the network token are part of the link.  wlan.fc.type/subtype and
+    wlan.bssid/sa/da/ra/ta, radiotap channel frequency and antenna signal,
+    llc.dsap/ssap/oui and the SNAP protocol id (tshark's llc.type when the OUI is
+    0, llc.pid or llc.cisco_pid otherwise; under another OUI-specific field it is
+    not compared) are compared, each where either tool shows the layer.
   * Layer presence is compared too ("network", "transport"): when either tool
     sees IPv4/IPv6/ARP at the network slot, or TCP/UDP/ICMP/ICMPv6 at the
     transport slot, the other must see the same.
@@ -86,11 +93,18 @@ LINK_FIELDS = ["ppp.protocol", "pppoe.code", "pppoe.session_id", "mpls.label", "
                "nflog.family", "nflog.res_id", "ieee8021ah.isid", "cfp.ftag", "cfp.ttl",
                "vntag.dst", "vntag.src"]
 # --- end of the wired link layers
+# 802.11 and ATM link types (links-wlan).
+DECODED_LINKTYPES.update({100: "atm-rfc1483", 105: "ieee802-11", 106: "atm-clip", 119: "prism",
+                          127: "radiotap", 163: "avs"})
 
 NETWORK_TOKENS = {"ip", "ipv6", "arp"}
 TRANSPORT_TOKENS = {"tcp", "udp", "icmp", "icmpv6"}
 # Tokens frame.protocols shows for IPv6 extension headers wirelens walks over.
 IPV6_EXT_TOKENS = {"ah"}
+# Tokens between the link token and the network one that wirelens decodes as part of the
+# link: 802.11's radio headers (tshark's "wlan_radio" is its own summary of them), the
+# 802.11 header, LLC/SNAP.
+WLAN_LINK_TOKENS = {"radiotap", "prism", "wlancap", "wlan_radio", "wlan", "llc", "clip"}
 
 
 class Job:
@@ -140,6 +154,8 @@ def ts_structure(ts):
     if toks and toks[0] not in NETWORK_TOKENS and toks[0] not in ("ethertype", "vlan"):
         link = toks[0]
         i = 1
+    while i < len(toks) and toks[i] in WLAN_LINK_TOKENS:
+        i += 1
     queues = {"vlan": list(ts["vlan.id"]), "ieee8021ad": list(ts["ieee8021ad.id"])}
     vlans = []
     while i < len(toks) and toks[i] in ("ethertype", "vlan", "ieee8021ad") + tuple(SHIM_TOKENS):
@@ -226,6 +242,27 @@ def compare_packet(rec, ts, notes):
             yield "sll.src.eth", as_mac(rec.get("sll.src")), as_mac(first(ts, "sll.src.eth"))
     if wl_vlans or ts_vlans:
         yield "vlan.id", wl_vlans, ts_vlans
+    if "wlan.type" in rec or "wlan" in toks[:3]:
+        for f in ("wlan.fc.type", "wlan.fc.subtype"):
+            yield f, rec.get(f.replace(".fc", "")), as_int(first(ts, f))
+        for f in ("wlan.bssid", "wlan.sa", "wlan.da", "wlan.ra", "wlan.ta"):
+            yield f, as_mac(rec.get(f)), as_mac(first(ts, f))
+    if "radiotap.freq" in rec or ts["radiotap.channel.freq"]:
+        yield "radiotap.channel.freq", rec.get("radiotap.freq"), as_int(
+            first(ts, "radiotap.channel.freq"))
+    if "radiotap.signal" in rec or ts["radiotap.dbm_antsignal"]:
+        yield "radiotap.dbm_antsignal", rec.get("radiotap.signal"), as_int(
+            first(ts, "radiotap.dbm_antsignal"))
+    if "llc.dsap" in rec or "llc" in toks[:5]:
+        for f in ("llc.dsap", "llc.ssap", "llc.oui"):
+            yield f, rec.get(f), as_int(first(ts, f))
+        # tshark names the SNAP protocol id by OUI: llc.type (an ethertype), llc.cisco_pid...
+        ts_pid = next((first(ts, f) for f in ("llc.type", "llc.pid", "llc.cisco_pid")
+                       if ts[f]), None)
+        if ts_pid is None and "llc.pid" in rec:
+            notes["SNAP PID under an OUI-specific tshark field: not compared"] += 1
+        else:
+            yield "llc.pid", rec.get("llc.pid"), as_int(ts_pid)
     yield from compare_link_shims(rec, ts, link, toks)
     if "mpls" in toks and toks[toks.index("mpls") + 1:][:1] == ["data"] and "inner_eth.src" in rec:
         # After a stack whose payload starts with neither 0 (a control word), 4 nor 6,

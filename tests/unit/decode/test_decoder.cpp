@@ -215,7 +215,8 @@ TEST_CASE("decode: frames that are not IP", "[decode]") {
         f[15] = 0x42;
         const Packet pkt = decode_frame(f);
         CHECK_FALSE(pkt.malformed());
-        CHECK(pkt.layers == bits({Layer::Ethernet}));
+        CHECK(pkt.layers == bits({Layer::Ethernet, Layer::Llc}));
+        CHECK(pkt.llc.dsap() == 0x42);
         CHECK(pkt.ethertype == 0);
     }
     SECTION("an ethertype we do not decode") {
@@ -418,7 +419,7 @@ TEST_CASE("decode: every supported link type", "[decode][link]") {
         CHECK(empty.layers == 0);
     }
     SECTION("unsupported link types") {
-        for (int dlt : {105, 127, 147, 148, 162, -1}) {
+        for (int dlt : {147, 148, 160, 162, -1}) {
             INFO("linktype " << dlt);
             const Packet pkt = decode_frame(kSyn, dlt);
             CHECK(pkt.unsupported_link);
@@ -778,7 +779,7 @@ TEST_CASE("decode: a reused Packet forgets the previous frame", "[decode]") {
     CHECK(pkt.payload.empty());
     CHECK(pkt.payload_wire_len == 0);
     CHECK(pkt.vlan_count == 0);
-    pkt.linktype = 105;
+    pkt.linktype = 147;
     decode(Bytes{kArpRequest.data(), kArpRequest.size()}, pkt);
     CHECK(pkt.unsupported_link);
     pkt.linktype = 1;
