@@ -10,6 +10,7 @@
 #include "decode/ethernet.hpp"
 #include "decode/ipv6.hpp"
 #include "decode/link.hpp"
+#include "decode/ppp.hpp"
 
 namespace wl {
 
@@ -103,40 +104,6 @@ inline bool is_aruba(std::uint16_t p) {
     return ((p & 0x8200u) == 0x8200u && (p & 0x0fu) == 0) || p == 0x9000u;
 }
 }  // namespace greproto
-
-// PPP's header in front of a packet (RFC 1661): address and control (FF 03,
-// left out when compressed), then a protocol field of 1 byte (odd first
-// byte: compressed) or 2. Only IPv4 and IPv6 are carried further.
-namespace field::ppp {
-inline constexpr std::uint8_t kAddress = 0xff;
-inline constexpr std::uint8_t kControl = 0x03;
-inline constexpr std::uint16_t kIpv4 = 0x0021;
-inline constexpr std::uint16_t kIpv6 = 0x0057;
-}  // namespace field::ppp
-
-struct PppHeader {
-    std::uint16_t protocol;
-    std::size_t len;  // address, control and protocol fields
-
-    static bool parse(Bytes p, PppHeader& out) {
-        std::size_t at = 0;
-        if (p.size() >= 2 && p[0] == field::ppp::kAddress && p[1] == field::ppp::kControl) at = 2;
-        if (at >= p.size()) return false;
-        if (p[at] & 1u) {
-            out.protocol = p[at];
-            out.len = at + 1;
-            return true;
-        }
-        if (at + 2 > p.size()) return false;
-        out.protocol = load_be16(p.data() + at);
-        out.len = at + 2;
-        return true;
-    }
-    Encap inner() const {
-        return protocol == field::ppp::kIpv4 || protocol == field::ppp::kIpv6 ? Encap::Ip
-                                                                              : Encap::None;
-    }
-};
 
 // ERSPAN (draft-foschiano-erspan) in front of a mirrored Ethernet frame: type
 // I has no header, type II 8 bytes, type III 12 (and an 8-byte platform
@@ -243,10 +210,15 @@ struct GreView {
         at = hl;
         if (version() == 1) {
             kind = TunnelKind::Pptp;
-            PppHeader ppp;
-            if (pptp_payload_len() == 0 || !PppHeader::parse(rest, ppp)) return Encap::None;
-            at += ppp.len;
-            return ppp.inner();
+            // PPP (RFC 1661), address and control optional: only IPv4 and IPv6 go on.
+            PppView ppp;
+            if (pptp_payload_len() == 0 || PppView::parse(rest, true, ppp) != DecodeError::None) {
+                return Encap::None;
+            }
+            at += ppp.header_len;
+            return ppp.protocol() == pppproto::kIpv4 || ppp.protocol() == pppproto::kIpv6
+                       ? Encap::Ip
+                       : Encap::None;
         }
         if (proto == greproto::kErspan2 || proto == greproto::kErspan3) {
             kind = TunnelKind::Erspan;

@@ -351,21 +351,6 @@ TEST_CASE("tunnel views: PPP, ERSPAN, Aruba and AYIYA headers", "[tunnel][views]
         REQUIRE(wl::GreView::parse(span(cut), gre));
         CHECK(gre.payload(kind, at) == Encap::None);
     }
-    SECTION("PPP: address and control optional, protocol of 1 or 2 bytes") {
-        wl::PppHeader ppp{};
-        REQUIRE(wl::PppHeader::parse(span({0xff, 0x03, 0x00, 0x57}), ppp));
-        CHECK(ppp.protocol == 0x57);
-        CHECK(ppp.len == 4);
-        CHECK(ppp.inner() == Encap::Ip);
-        REQUIRE(wl::PppHeader::parse(span({0x21}), ppp));
-        CHECK(ppp.len == 1);
-        CHECK(ppp.inner() == Encap::Ip);
-        REQUIRE(wl::PppHeader::parse(span({0xc0, 0x21}), ppp));
-        CHECK(ppp.inner() == Encap::None);
-        CHECK_FALSE(wl::PppHeader::parse(span({0xff, 0x03}), ppp));
-        CHECK_FALSE(wl::PppHeader::parse(span({0xff, 0x03, 0x00}), ppp));
-        CHECK_FALSE(wl::PppHeader::parse(span({}), ppp));
-    }
     SECTION("ERSPAN: version, session id, header lengths") {
         wl::ErspanView e{};
         const Bytes t2 = cat({0x10, 0x0a, 0x01, 0x23, 0, 0, 0, 0}, Bytes(14, 0));
