@@ -204,6 +204,15 @@ unsigned ShardedPipeline::shard_of(const Packet& p, unsigned workers, bool defra
         } else if (p.has(Layer::Udp)) {
             sport = p.udp.src_port();
             dport = p.udp.dst_port();
+        } else if ((p.has(Layer::Icmp) || p.has(Layer::Icmpv6)) && p.icmp_quote.has_transport &&
+                   (p.icmp_quote.proto == ipproto::kTcp || p.icmp_quote.proto == ipproto::kUdp)) {
+            // An ICMP error goes where the connection it quotes is followed,
+            // so that it is counted against it (icmp_errors).
+            const IcmpQuoteView& q = p.icmp_quote;
+            const std::uint64_t h =
+                splitmix_finalize(endpoint_hash(q.src(), q.version, q.src_port()) +
+                                  endpoint_hash(q.dst(), q.version, q.dst_port()));
+            return static_cast<unsigned>((h >> 32) * workers >> 32);
         }
     }
     // Fragments by their addresses alone, as ICMP: a fragment after the first has
