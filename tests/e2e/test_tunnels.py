@@ -14,7 +14,7 @@ both directions through it:
 Checks:
 * the inner TCP connection is found with conn_state SF and both byte counts,
   and the stats record counts the packets by tunnel kind;
-* Aruba GRE (0x8200, an 802.11 frame inside): counted as "aruba";
+* Aruba GRE (0x8200, an 802.11 frame inside): counted as "aruba", the UDP flow inside found;
 * depth: 4 IP-in-IP tunnels around the TCP packets are opened (connection
   found), 5 are not (no connection, tunnels.too_deep counts them);
 * Teredo: a flow whose both directions carry valid Teredo is opened after
@@ -338,14 +338,18 @@ def main():
                   (name, stats.get("protocols", {}).get("tunneled"), tunneled))
             check_packets(name, path, n, unopened=(1,) if name.startswith("teredo") else ())
 
-        # Aruba: an 802.11 data frame (no decoder for it: the tunnel is counted).
+        # Aruba: an 802.11 data frame (LLC/SNAP, then IPv4/UDP) inside GRE.
         dot11 = bytes.fromhex("08020000") + MAC_A + MAC_B + MAC_A + b"\x00\x00" + \
             bytes.fromhex("aaaa030000000800") + ipv4("10.9.0.1", "10.9.0.2", 17, udp(1, 2, b""))
         path = os.path.join(tmp, "aruba.pcap")
         write(path, [outer_ip(True, 47, gre(0x8200, dot11))])
-        _, stats = run_json(path)
+        recs, stats = run_json(path)
         check(stats.get("tunnels", {}).get("aruba") == 1,
               "aruba: tunnels %s, expected aruba 1" % stats.get("tunnels"))
+        udp_in = [r for r in recs if r.get("type") == "conn" and r.get("proto") == "udp" and
+                  r.get("id.orig_h") == "10.9.0.1" and r.get("id.resp_h") == "10.9.0.2"]
+        check(len(udp_in) == 1 and udp_in[0].get("id.resp_p") == 2,
+              "aruba: the UDP flow inside the 802.11 frame, found %s" % udp_in)
 
         # Depth: k IP-in-IP headers around each packet of the connection.
         for k, found in ((4, True), (5, False)):
