@@ -357,5 +357,5 @@ TEST_CASE("the new link types are supported", "[decode][link_layers]") {
     for (int lt : {linktype::kSlip, linktype::kPpp, linktype::kPppSerial, linktype::kPppEther,
                    linktype::kCHdlc, linktype::kFrelay, linktype::kNflog})
         CHECK(linktype::supported(lt));
-    CHECK_FALSE(linktype::supported(105));
+    CHECK_FALSE(linktype::supported(147));
 }
