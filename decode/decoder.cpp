@@ -125,6 +125,12 @@ class FrameDecoder {
         const std::uint16_t type = pkt_.eth.type_or_length();
         c.advance(EthernetView::kHeaderLen);
         if (type < ethertype::kMinEthertype) return ieee8023(c, type);
+        // Untagged IP straight on: network() serves every link and shim, and is
+        // not inlined, so its cursor would go through memory.
+        if (type == ethertype::kIpv4) [[likely]] {
+            pkt_.ethertype = type;
+            return ipv4(c);
+        }
         network(c, type);
     }
 
