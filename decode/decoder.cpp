@@ -29,6 +29,10 @@ bool supported(int dlt) {
         case kPrism:
         case kRadiotap:
         case kAvs:
+        case kIpnet:
+        case kIpoib:
+        case kPktap:
+        case kPktapDarwin:
             return true;
         default:
             return false;
@@ -61,7 +65,13 @@ class FrameDecoder {
         // A record may claim fewer bytes on the wire than it captured; trust the capture.
         Cursor c{frame, pkt_.wire_len > frame.size() ? pkt_.wire_len
                                                      : static_cast<std::uint32_t>(frame.size())};
-        switch (pkt_.linktype) {
+        link(c, pkt_.linktype);
+    }
+
+  private:
+    // The frame's link type, or the one a PKTAP header names.
+    [[gnu::always_inline]] void link(Cursor c, int dlt) {
+        switch (dlt) {
             case linktype::kEthernet:
                 return ethernet(c);
             case linktype::kLinuxSll:
@@ -88,18 +98,17 @@ class FrameDecoder {
                 return wlan(c, false);
             case linktype::kPrism:
             case linktype::kAvs:
-                return radio_header(c);
+                return radio_header(c, dlt);
             case linktype::kAtmRfc1483:
                 return llc(c);
             case linktype::kAtmClip:  // IPv4 straight away, as tshark reads it
                 pkt_.ethertype = ethertype::kIpv4;
                 return ipv4(c);
             default:
-                return other_link(c);
+                return other_link(c, dlt);
         }
     }
 
-  private:
     // Off the hot path: most packets have no event.
     [[gnu::cold, gnu::noinline]] void record(Layer layer, DecodeEvent event) {
         if (pkt_.events.empty()) {
@@ -175,9 +184,9 @@ class FrameDecoder {
     }
 
     // Prism or AVS (DLT 119 holds either: AVS starts with its magic), then 802.11.
-    [[gnu::noinline]] void radio_header(Cursor c) {
+    [[gnu::noinline]] void radio_header(Cursor c, int dlt) {
         RadioHeaderView& r = pkt_.radio;
-        const bool avs = pkt_.linktype == linktype::kAvs || field::avs::is_avs(c.data);
+        const bool avs = dlt == linktype::kAvs || field::avs::is_avs(c.data);
         if (!usable(Layer::Radiotap, avs ? RadioHeaderView::parse_avs(c.data, r)
                                          : RadioHeaderView::parse_prism(c.data, r))) {
             return;
@@ -302,8 +311,8 @@ class FrameDecoder {
     // Link types other than Ethernet and the pseudo headers, and the shims
     // between a link header and IP: none of this is on plain IP's path.
 
-    [[gnu::noinline]] void other_link(Cursor c) {
-        switch (pkt_.linktype) {
+    [[gnu::noinline]] void other_link(Cursor c, int dlt) {
+        switch (dlt) {
             case linktype::kPpp:
             case linktype::kPppSerial:
                 // tcpdump and tshark take Cisco HDLC framing on a PPP link too.
@@ -319,6 +328,13 @@ class FrameDecoder {
                 return slip(c);
             case linktype::kNflog:
                 return nflog(c);
+            case linktype::kIpnet:
+                return ipnet(c);
+            case linktype::kIpoib:
+                return ipoib(c);
+            case linktype::kPktap:
+            case linktype::kPktapDarwin:
+                return pktap(c);
             default:
                 pkt_.unsupported_link = true;
                 return;
@@ -425,6 +441,42 @@ class FrameDecoder {
             pkt_.ethertype = ethertype::kIpv6;
             ipv6(c);
         }
+    }
+
+    void ipnet(Cursor c) {
+        if (!usable(Layer::Link, IpnetView::parse(c.data, pkt_.ipnet))) return;
+        mark(Layer::Link);
+        c.advance(IpnetView::kHeaderLen);
+        if (pkt_.ipnet.family() == field::ipnet::kAfInet) {
+            pkt_.ethertype = ethertype::kIpv4;
+            ipv4(c);
+        } else if (pkt_.ipnet.family() == field::ipnet::kAfInet6) {
+            pkt_.ethertype = ethertype::kIpv6;
+            ipv6(c);
+        }
+    }
+
+    void ipoib(Cursor c) {
+        if (!usable(Layer::Link, IpoibView::parse(c.data, pkt_.ipoib))) return;
+        mark(Layer::Link);
+        c.advance(IpoibView::kHeaderLen);
+        const std::uint16_t type = pkt_.ipoib.type();
+        if (type >= ethertype::kMinEthertype) network(c, type);
+    }
+
+    // PKTAP: the packet after the header is decoded as the link type it names;
+    // a PKTAP header inside one is not followed.
+    void pktap(Cursor c) {
+        if (!usable(Layer::Link, PktapView::parse(c.data, pkt_.pktap))) return;
+        mark(Layer::Link);
+        if (!pkt_.pktap.is_packet()) return;
+        c.advance(pkt_.pktap.header_len);
+        const std::uint32_t dlt = pkt_.pktap.dlt();
+        if (dlt == linktype::kPktap || dlt == linktype::kPktapDarwin) {
+            pkt_.unsupported_link = true;
+            return;
+        }
+        link(c, static_cast<int>(dlt & 0x7fffffffu));
     }
 
     void mpls(Cursor c) {

@@ -3,6 +3,8 @@
 // decode/ does not depend on capture/.
 #pragma once
 
+#include <string_view>
+
 #include "decode/bytes.hpp"
 #include "decode/events.hpp"
 
@@ -33,6 +35,11 @@ inline constexpr int kIeee80211 = 105;  // DLT_IEEE802_11: the 802.11 MAC header
 inline constexpr int kPrism = 119;      // DLT_PRISM_HEADER: Prism (or AVS) header, then 802.11
 inline constexpr int kRadiotap = 127;   // DLT_IEEE802_11_RADIO: radiotap, then 802.11
 inline constexpr int kAvs = 163;        // DLT_IEEE802_11_RADIO_AVS: AVS header, then 802.11
+// Headers that name the packet's network protocol or link type.
+inline constexpr int kPktapDarwin = 149;  // DLT_USER2, Darwin's DLT_PKTAP
+inline constexpr int kIpnet = 226;        // DLT_IPNET: Solaris ipnet header
+inline constexpr int kIpoib = 242;        // DLT_IPOIB: IP over InfiniBand (RFC 4391)
+inline constexpr int kPktap = 258;        // DLT_PKTAP elsewhere (LINKTYPE_PKTAP)
 bool supported(int dlt);
 }  // namespace linktype
 
@@ -60,6 +67,101 @@ namespace field::null_link {
 inline constexpr std::size_t kFamily = 0;
 inline constexpr std::size_t kPayload = 4;
 }  // namespace field::null_link
+
+// Solaris ipnet (24 bytes, big-endian): Solaris address family, then the packet.
+namespace field::ipnet {
+inline constexpr std::size_t kVersion = 0;   // 1 byte
+inline constexpr std::size_t kFamily = 1;    // 1 byte: Solaris AF_INET 2, AF_INET6 26
+inline constexpr std::size_t kHook = 2;      // 2 bytes: 0 inbound, 1 outbound, 2 local
+inline constexpr std::size_t kDataLen = 4;   // 4 bytes
+inline constexpr std::size_t kIfindex = 8;   // 4 bytes
+inline constexpr std::size_t kGroupIf = 12;  // 4 bytes
+inline constexpr std::size_t kSrcZone = 16;  // 4 bytes
+inline constexpr std::size_t kDstZone = 20;  // 4 bytes
+inline constexpr std::size_t kPayload = 24;
+inline constexpr std::uint8_t kAfInet = 2;
+inline constexpr std::uint8_t kAfInet6 = 26;
+}  // namespace field::ipnet
+// IP over InfiniBand as libpcap captures it (44 bytes): a 20-byte pseudo header,
+// the destination hardware address (a 24-bit queue pair number in 4 bytes, a
+// 16-byte GID), then RFC 4391's 4-byte header: ethertype and 2 reserved bytes.
+namespace field::ipoib {
+inline constexpr std::size_t kDestQpn = 20;  // 4 bytes, the low 24 bits
+inline constexpr std::size_t kDestGid = 24;  // 16 bytes
+inline constexpr std::size_t kType = 40;     // 2 bytes
+inline constexpr std::size_t kPayload = 44;
+}  // namespace field::ipoib
+// Apple's PKTAP header, little-endian: its own length, a record type, the DLT of
+// the packet after it, the interface name... (108 bytes in its first version).
+namespace field::pktap {
+inline constexpr std::size_t kLength = 0;      // 4 bytes: where the packet starts
+inline constexpr std::size_t kRecordType = 4;  // 4 bytes: 1 for a packet
+inline constexpr std::size_t kDlt = 8;         // 4 bytes
+inline constexpr std::size_t kIfname = 12;     // 24 bytes, NUL-padded
+inline constexpr std::size_t kIfnameLen = 24;
+inline constexpr std::size_t kMinLength = 108;
+inline constexpr std::uint32_t kRecordPacket = 1;
+}  // namespace field::pktap
+
+struct IpnetView {
+    static constexpr std::size_t kHeaderLen = field::ipnet::kPayload;
+    Bytes bytes;
+
+    static DecodeError parse(Bytes buf, IpnetView& out) {
+        if (buf.size() < kHeaderLen) return DecodeError::Truncated;
+        out.bytes = buf;
+        return DecodeError::None;
+    }
+    std::uint8_t family() const { return *view_at(bytes, field::ipnet::kFamily); }
+    std::uint16_t hook() const { return load_be16(view_at(bytes, field::ipnet::kHook)); }
+    std::uint32_t ifindex() const { return load_be32(view_at(bytes, field::ipnet::kIfindex)); }
+};
+
+struct IpoibView {
+    static constexpr std::size_t kHeaderLen = field::ipoib::kPayload;
+    Bytes bytes;
+
+    static DecodeError parse(Bytes buf, IpoibView& out) {
+        if (buf.size() < kHeaderLen) return DecodeError::Truncated;
+        out.bytes = buf;
+        return DecodeError::None;
+    }
+    std::uint32_t dest_qpn() const {
+        return load_be32(view_at(bytes, field::ipoib::kDestQpn)) & 0xffffffu;
+    }
+    const std::uint8_t* dest_gid() const { return view_at(bytes, field::ipoib::kDestGid); }
+    std::uint16_t type() const { return load_be16(view_at(bytes, field::ipoib::kType)); }
+};
+
+// The header's length is proved to be at least the first version's and within
+// the capture; the packet after it has the link type dlt().
+struct PktapView {
+    Bytes bytes;
+    std::uint32_t header_len;
+
+    static DecodeError parse(Bytes buf, PktapView& out) {
+        if (buf.size() < field::pktap::kMinLength) return DecodeError::Truncated;
+        const std::uint32_t len = load_le32(buf.data() + field::pktap::kLength);
+        if (len < field::pktap::kMinLength) return DecodeError::BadHeaderLength;
+        if (len > buf.size()) return DecodeError::Truncated;
+        out.bytes = buf;
+        out.header_len = len;
+        return DecodeError::None;
+    }
+    std::uint32_t record_type() const {
+        return load_le32(view_at(bytes, field::pktap::kRecordType));
+    }
+    bool is_packet() const { return record_type() == field::pktap::kRecordPacket; }
+    std::uint32_t dlt() const { return load_le32(view_at(bytes, field::pktap::kDlt)); }
+    // The interface name up to its first NUL.
+    std::string_view ifname() const {
+        const char* p = reinterpret_cast<const char*>(view_at(bytes, field::pktap::kIfname));
+        std::size_t n = 0;
+        while (n < field::pktap::kIfnameLen && p[n] != 0)
+            ++n;
+        return {p, n};
+    }
+};
 
 // Linux cooked capture, v1 and v2, normalised.
 struct LinuxSllView {

@@ -8,9 +8,9 @@
 #include "decode/ipv4.hpp"
 #include "decode/ipv6.hpp"
 #include "decode/link.hpp"
+#include "decode/llc.hpp"
 #include "decode/ppp.hpp"
 #include "decode/shims.hpp"
-#include "decode/llc.hpp"
 #include "decode/tcp.hpp"
 #include "decode/tunnels.hpp"
 #include "decode/udp.hpp"
@@ -34,6 +34,10 @@ struct Packet {
     EthernetView eth{};
     LinuxSllView sll{};
     NullLinkView null_link{};
+    // Layer::Link of DLT 226, 242, and 258/149 (PKTAP: Layer::Link may also be the inner one's).
+    IpnetView ipnet{};
+    IpoibView ipoib{};
+    PktapView pktap{};
     // 802.11: the radio header (Layer::Radiotap; radiotap fields only for DLT 127),
     // the MAC header and its kind (Layer::Wlan), and the LLC/SNAP header (Layer::Llc,
     // also after an 802.3 length field and on ATM).

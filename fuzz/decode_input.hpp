@@ -25,6 +25,8 @@ inline constexpr int kLinkTypes[] = {
     linktype::kAvs,
     linktype::kAtmRfc1483,  // LLC/SNAP first (DLT_ATM_CLIP is plain IPv4: kIpv4 covers it)
     147,                    // DLT_USER0: not decoded, only counted
+    linktype::kIpnet, linktype::kIpoib,
+    linktype::kPktap,  // then any link type above by its DLT field
 };
 inline constexpr std::size_t kNumLinkTypes = sizeof kLinkTypes / sizeof kLinkTypes[0];
 

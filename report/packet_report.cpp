@@ -920,6 +920,25 @@ void put_wlan_json(OutBuffer& out, const Packet& pkt, MacFields& mac_fields) {
     }
 }
 
+// The ipnet, IPoIB and PKTAP headers' fields (Layer::Link of their link types).
+[[gnu::cold]] void put_link_json(OutBuffer& out, const Packet& pkt) {
+    switch (pkt.linktype) {
+        case linktype::kIpnet:
+            out.put(",\"ipnet.family\":").put_u64(pkt.ipnet.family());
+            break;
+        case linktype::kIpoib:
+            out.put(",\"ipoib.type\":").put_u64(pkt.ipoib.type());
+            break;
+        case linktype::kPktap:
+        case linktype::kPktapDarwin:
+            out.put(",\"pktap.dlt\":").put_u64(pkt.pktap.dlt());
+            out.put(",\"pktap.ifname\":").put_json_string(pkt.pktap.ifname());
+            break;
+        default:
+            break;
+    }
+}
+
 }  // namespace
 
 // The record's fields after its time stamp.
@@ -944,6 +963,7 @@ void put_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) 
         out.put(",\"sll.pkttype\":").put_u64(pkt.sll.packet_type());
         if (pkt.sll.addr_len() == 6) mac_fields("sll.src", pkt.sll.addr());
     }
+    if (pkt.has(Layer::Link)) put_link_json(out, pkt);
     if (pkt.layers & kShimLayers) [[unlikely]] {
         put_shims_json(out, pkt);
     }

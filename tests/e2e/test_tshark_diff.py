@@ -96,6 +96,11 @@ LINK_FIELDS = ["ppp.protocol", "pppoe.code", "pppoe.session_id", "mpls.label", "
 # 802.11 and ATM link types (links-wlan).
 DECODED_LINKTYPES.update({100: "atm-rfc1483", 105: "ieee802-11", 106: "atm-clip", 119: "prism",
                           127: "radiotap", 163: "avs"})
+# Solaris ipnet, IP over InfiniBand, PKTAP (LINKTYPE_PKTAP and Darwin's DLT_USER2).
+DECODED_LINKTYPES.update({149: "pktap-user2", 226: "ipnet", 242: "ipoib", 258: "pktap"})
+# Tokens after the link one that belong to PKTAP's header (tshark shows DLT_USER2 as
+# "user_dlt", then "pktap"; the packet it carries begins with its own link token).
+PKTAP_TOKENS = {"pktap", "pcap_pktdata"}
 
 NETWORK_TOKENS = {"ip", "ipv6", "arp"}
 TRANSPORT_TOKENS = {"tcp", "udp", "icmp", "icmpv6"}
@@ -154,6 +159,11 @@ def ts_structure(ts):
     if toks and toks[0] not in NETWORK_TOKENS and toks[0] not in ("ethertype", "vlan"):
         link = toks[0]
         i = 1
+    while i < len(toks) and toks[i] in PKTAP_TOKENS:
+        i += 1
+    if link in ("user_dlt", "pktap") and i < len(toks) and toks[i] not in NETWORK_TOKENS:
+        link = toks[i]  # the link type PKTAP names
+        i += 1
     while i < len(toks) and toks[i] in WLAN_LINK_TOKENS:
         i += 1
     queues = {"vlan": list(ts["vlan.id"]), "ieee8021ad": list(ts["ieee8021ad.id"])}

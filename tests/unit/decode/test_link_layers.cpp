@@ -85,6 +85,9 @@ void every_cut(const Frame& f, int linktype, const std::vector<Header>& headers)
         if (p.has(Layer::Mpls)) CHECK(inside(p.mpls.bytes, cut));
         if (p.has(Layer::Nflog)) CHECK(inside(p.nflog.bytes, cut));
         if (p.has(Layer::FrameRelay)) CHECK(inside(p.frelay.bytes, cut));
+        if (p.has(Layer::Link) && linktype == linktype::kIpnet) CHECK(inside(p.ipnet.bytes, cut));
+        if (p.has(Layer::Link) && linktype == linktype::kIpoib) CHECK(inside(p.ipoib.bytes, cut));
+        if (p.has(Layer::Link) && linktype == linktype::kPktap) CHECK(inside(p.pktap.bytes, cut));
         if (p.has_inner_eth) CHECK(inside(p.inner_eth.bytes, cut));
         report_survives(p);
         for (const Header& h : headers) {
@@ -353,9 +356,118 @@ TEST_CASE("NFLOG: TLVs in host order, the payload TLV holds IP", "[decode][link_
     CHECK(bad.error == DecodeEvent::BadLength);
 }
 
+// Solaris ipnet as e1000g.pcap holds it (tshark -V): version 1, family, hook,
+// data length, interface index, group index, source and destination zones.
+TEST_CASE("ipnet: the Solaris address family names IPv4 or IPv6", "[decode][link_layers]") {
+    const Frame hdr = {0x01, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x00, 0x00, 0x02,
+                       0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00};
+    const Frame f = cat(hdr, syn_ip());
+    const Packet p = decoded(f, linktype::kIpnet);
+    check_syn(p);
+    CHECK(p.has(Layer::Link));
+    CHECK(p.ethertype == ethertype::kIpv4);
+    CHECK(p.ipnet.family() == 2);
+    CHECK(p.ipnet.hook() == 1);
+    CHECK(p.ipnet.ifindex() == 2);
+    every_cut(f, linktype::kIpnet, {{0, 24, Layer::Link}, {24, 44, Layer::Ipv4}});
+
+    Frame v6 = hdr;
+    v6[1] = 26;  // Solaris AF_INET6
+    const Packet p6 = decoded(cat(v6, slice(kIpv6Udp, kEthLen, kIpv6Udp.size())), linktype::kIpnet);
+    REQUIRE_FALSE(p6.malformed());
+    CHECK(p6.has(Layer::Ipv6));
+    CHECK(p6.has(Layer::Udp));
+    Frame other = hdr;
+    other[1] = 7;  // no IP
+    const Packet po = decoded(cat(other, syn_ip()), linktype::kIpnet);
+    CHECK(po.has(Layer::Link));
+    CHECK_FALSE(po.has(Layer::Ipv4));
+    CHECK_FALSE(po.malformed());
+}
+
+// IPoIB as ipoib.pcap holds it: 20 bytes of pseudo header, the destination QPN and
+// GID, the ethertype, 2 reserved bytes (tcpdump reads the type at 40, the IP at 44).
+TEST_CASE("IPoIB: the ethertype after the destination address", "[decode][link_layers]") {
+    Frame hdr(20, 0);
+    hdr = cat(hdr, {0x80, 0x00, 0x05, 0x50});  // QPN 0x000550 (the top byte is not)
+    hdr = cat(hdr, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x00, 0x10, 0xe0, 0x00, 0x66, 0x4a, 0xb4, 0x51});
+    hdr = cat(hdr, {0x08, 0x00, 0x00, 0x00});
+    const Frame f = cat(hdr, syn_ip());
+    const Packet p = decoded(f, linktype::kIpoib);
+    check_syn(p);
+    CHECK(p.has(Layer::Link));
+    CHECK(p.ipoib.type() == 0x0800);
+    CHECK(p.ipoib.dest_qpn() == 0x550);
+    CHECK(p.ipoib.dest_gid()[0] == 0xfe);
+    CHECK(p.ipoib.dest_gid()[15] == 0x51);
+    every_cut(f, linktype::kIpoib, {{0, 44, Layer::Link}, {44, 64, Layer::Ipv4}});
+
+    Frame arp = hdr;
+    arp[40] = 0x08;
+    arp[41] = 0x06;
+    const Packet pa =
+        decoded(cat(arp, slice(kArpRequest, kEthLen, kArpRequest.size())), linktype::kIpoib);
+    CHECK(pa.has(Layer::Arp));
+}
+
+// PKTAP (little-endian): length 108, record type 1, DLT, interface name "en0"...
+Frame pktap_header(std::uint32_t dlt, std::uint32_t len = 108) {
+    Frame h(len, 0);
+    auto le32 = [&](std::size_t at, std::uint32_t v) {
+        for (int i = 0; i < 4; ++i)
+            h[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+    };
+    le32(0, len);
+    le32(4, 1);
+    le32(8, dlt);
+    h[12] = 'e', h[13] = 'n', h[14] = '0';
+    le32(40, 2);  // protocol family
+    return h;
+}
+
+TEST_CASE("PKTAP: the packet after the header has the DLT it names", "[decode][link_layers]") {
+    const Frame f = cat(pktap_header(1), kSyn);
+    for (int lt : {linktype::kPktap, linktype::kPktapDarwin}) {
+        const Packet p = decoded(f, lt);
+        check_syn(p);
+        CHECK(p.has(Layer::Link));
+        CHECK(p.has(Layer::Ethernet));
+        CHECK(p.pktap.dlt() == 1);
+        CHECK(p.pktap.ifname() == "en0");
+        every_cut(f, lt,
+                  {{0, 108, Layer::Link}, {108, 122, Layer::Ethernet}, {122, 142, Layer::Ipv4}});
+    }
+    // Raw IP (DLT 12) and null (DLT 0, host order) inside, and a longer header.
+    check_syn(decoded(cat(pktap_header(12, 120), syn_ip()), linktype::kPktap));
+    check_syn(decoded(cat(pktap_header(0), cat({0x02, 0, 0, 0}, syn_ip())), linktype::kPktap));
+
+    // A header shorter than its first version: bad length (tshark: "too short").
+    Frame short_len = cat(pktap_header(1), kSyn);
+    short_len[0] = 0;
+    const Packet ps = decoded(short_len, linktype::kPktap);
+    CHECK(ps.error_layer == Layer::Link);
+    CHECK(ps.error == DecodeEvent::BadHeaderLength);
+    // A length past the capture: truncated.
+    Frame long_len = cat(pktap_header(1), kSyn);
+    long_len[1] = 0x10;
+    CHECK(decoded(long_len, linktype::kPktap).error == DecodeEvent::Truncated);
+    // Not a packet record: the header only. PKTAP in PKTAP and unknown DLTs: unsupported.
+    Frame not_packet = f;
+    not_packet[4] = 2;
+    const Packet pn = decoded(not_packet, linktype::kPktap);
+    CHECK(pn.has(Layer::Link));
+    CHECK_FALSE(pn.has(Layer::Ethernet));
+    CHECK_FALSE(pn.unsupported_link);
+    const Packet nested = decoded(cat(pktap_header(258), f), linktype::kPktap);
+    CHECK(nested.unsupported_link);
+    CHECK_FALSE(nested.has(Layer::Ethernet));
+    CHECK(decoded(cat(pktap_header(147), kSyn), linktype::kPktap).unsupported_link);
+}
+
 TEST_CASE("the new link types are supported", "[decode][link_layers]") {
     for (int lt : {linktype::kSlip, linktype::kPpp, linktype::kPppSerial, linktype::kPppEther,
-                   linktype::kCHdlc, linktype::kFrelay, linktype::kNflog})
+                   linktype::kCHdlc, linktype::kFrelay, linktype::kNflog, linktype::kIpnet,
+                   linktype::kIpoib, linktype::kPktap, linktype::kPktapDarwin})
         CHECK(linktype::supported(lt));
-    CHECK_FALSE(linktype::supported(147));
+    CHECK_FALSE(linktype::supported(147));  // DLT_USER0
 }
