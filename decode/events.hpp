@@ -13,31 +13,31 @@
 namespace wl {
 
 // X(enumerator, name)
-#define WL_DECODE_LAYERS(X)                                                  \
-    X(None, "none")                                                          \
-    X(Link, "link") /* link-layer pseudo headers: SLL, SLL2, null/loop */    \
-    X(Ethernet, "eth")                                                       \
-    X(Radiotap, "radiotap") /* 802.11 radio headers: radiotap, Prism, AVS */ \
-    X(Wlan, "wlan")         /* the 802.11 MAC header */                      \
-    X(Llc, "llc")           /* 802.2 LLC and SNAP */                         \
-    X(Vlan, "vlan")                                                          \
-    X(Ppp, "ppp")                                                            \
-    X(Pppoe, "pppoe")                                                        \
-    X(Mpls, "mpls")                                                          \
-    X(Pbb, "pbb")                                                            \
-    X(VnTag, "vntag")                                                        \
-    X(FabricPath, "fabricpath")                                              \
-    X(Chdlc, "chdlc")                                                        \
-    X(FrameRelay, "frelay")                                                  \
-    X(Slip, "slip")                                                          \
-    X(Nflog, "nflog")                                                        \
-    X(Arp, "arp")                                                            \
-    X(Ipv4, "ipv4")                                                          \
-    X(Ipv6, "ipv6")                                                          \
-    X(Ipv6Ext, "ipv6_ext")                                                   \
-    X(Tcp, "tcp")                                                            \
-    X(Udp, "udp")                                                            \
-    X(Icmp, "icmp")                                                          \
+#define WL_DECODE_LAYERS(X)                                                                    \
+    X(None, "none")                                                                            \
+    X(Link, "link") /* link-layer pseudo headers: SLL, SLL2, null/loop, ipnet, IPoIB, PKTAP */ \
+    X(Ethernet, "eth")                                                                         \
+    X(Radiotap, "radiotap") /* 802.11 radio headers: radiotap, Prism, AVS */                   \
+    X(Wlan, "wlan")         /* the 802.11 MAC header */                                        \
+    X(Llc, "llc")           /* 802.2 LLC and SNAP */                                           \
+    X(Vlan, "vlan")                                                                            \
+    X(Ppp, "ppp")                                                                              \
+    X(Pppoe, "pppoe")                                                                          \
+    X(Mpls, "mpls")                                                                            \
+    X(Pbb, "pbb")                                                                              \
+    X(VnTag, "vntag")                                                                          \
+    X(FabricPath, "fabricpath")                                                                \
+    X(Chdlc, "chdlc")                                                                          \
+    X(FrameRelay, "frelay")                                                                    \
+    X(Slip, "slip")                                                                            \
+    X(Nflog, "nflog")                                                                          \
+    X(Arp, "arp")                                                                              \
+    X(Ipv4, "ipv4")                                                                            \
+    X(Ipv6, "ipv6")                                                                            \
+    X(Ipv6Ext, "ipv6_ext")                                                                     \
+    X(Tcp, "tcp")                                                                              \
+    X(Udp, "udp")                                                                              \
+    X(Icmp, "icmp")                                                                            \
     X(Icmpv6, "icmpv6")
 
 // X(enumerator, name, stops). `stops`: the header that raised the event
