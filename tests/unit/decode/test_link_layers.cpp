@@ -220,7 +220,8 @@ TEST_CASE("MPLS: more than 8 labels are counted", "[decode][link_layers]") {
     Frame stack;
     for (int i = 0; i < 9; ++i)
         stack = cat(stack, mpls_entry(16 + static_cast<std::uint32_t>(i), 0, false, 64));
-    const Packet p = decoded(eth(0x8847, cat(stack, syn_ip())), linktype::kEthernet);
+    const Frame p_frame = eth(0x8847, cat(stack, syn_ip()));  // the packet views these bytes
+    const Packet p = decoded(p_frame, linktype::kEthernet);
     CHECK(p.error_layer == Layer::Mpls);
     CHECK(p.error == DecodeEvent::TooManyMplsLabels);
     CHECK_FALSE(p.has(Layer::Ipv4));
@@ -282,7 +283,8 @@ TEST_CASE("shims nest at most 8 deep", "[decode][link_layers]") {
     Frame f = cat({0x00, 0x00, 0x00, 0x01}, eth(0x0800, syn_ip(), kInnerMacs));
     for (int i = 0; i < 6; ++i)
         f = cat({0x00, 0x00, 0x00, 0x01}, eth(0x88e7, f, kInnerMacs));
-    const Packet p = decoded(eth(0x88e7, f), linktype::kEthernet);
+    const Frame p_frame = eth(0x88e7, f);  // the packet views these bytes
+    const Packet p = decoded(p_frame, linktype::kEthernet);
     CHECK(p.error == DecodeEvent::TooManyShims);
     CHECK_FALSE(p.has(Layer::Ipv4));
     report_survives(p);
@@ -373,13 +375,16 @@ TEST_CASE("ipnet: the Solaris address family names IPv4 or IPv6", "[decode][link
 
     Frame v6 = hdr;
     v6[1] = 26;  // Solaris AF_INET6
-    const Packet p6 = decoded(cat(v6, slice(kIpv6Udp, kEthLen, kIpv6Udp.size())), linktype::kIpnet);
+    const Frame p6_frame =
+        cat(v6, slice(kIpv6Udp, kEthLen, kIpv6Udp.size()));  // the packet views these bytes
+    const Packet p6 = decoded(p6_frame, linktype::kIpnet);
     REQUIRE_FALSE(p6.malformed());
     CHECK(p6.has(Layer::Ipv6));
     CHECK(p6.has(Layer::Udp));
     Frame other = hdr;
-    other[1] = 7;  // no IP
-    const Packet po = decoded(cat(other, syn_ip()), linktype::kIpnet);
+    other[1] = 7;                                 // no IP
+    const Frame po_frame = cat(other, syn_ip());  // the packet views these bytes
+    const Packet po = decoded(po_frame, linktype::kIpnet);
     CHECK(po.has(Layer::Link));
     CHECK_FALSE(po.has(Layer::Ipv4));
     CHECK_FALSE(po.malformed());
@@ -405,8 +410,9 @@ TEST_CASE("IPoIB: the ethertype after the destination address", "[decode][link_l
     Frame arp = hdr;
     arp[40] = 0x08;
     arp[41] = 0x06;
-    const Packet pa =
-        decoded(cat(arp, slice(kArpRequest, kEthLen, kArpRequest.size())), linktype::kIpoib);
+    const Frame pa_frame =
+        cat(arp, slice(kArpRequest, kEthLen, kArpRequest.size()));  // the packet views these bytes
+    const Packet pa = decoded(pa_frame, linktype::kIpoib);
     CHECK(pa.has(Layer::Arp));
 }
 
@@ -458,7 +464,8 @@ TEST_CASE("PKTAP: the packet after the header has the DLT it names", "[decode][l
     CHECK(pn.has(Layer::Link));
     CHECK_FALSE(pn.has(Layer::Ethernet));
     CHECK_FALSE(pn.unsupported_link);
-    const Packet nested = decoded(cat(pktap_header(258), f), linktype::kPktap);
+    const Frame nested_frame = cat(pktap_header(258), f);  // the packet views these bytes
+    const Packet nested = decoded(nested_frame, linktype::kPktap);
     CHECK(nested.unsupported_link);
     CHECK_FALSE(nested.has(Layer::Ethernet));
     CHECK(decoded(cat(pktap_header(147), kSyn), linktype::kPktap).unsupported_link);
