@@ -234,6 +234,42 @@ done:
     }
 }
 
+// An IPv4 option's name as tcpdump -v prints it ("unknown N" for the others).
+void put_ipv4_option_name(OutBuffer& out, std::uint8_t kind) {
+    switch (kind) {
+        case optkind::kEnd:
+            out.put("EOL");
+            break;
+        case optkind::kNop:
+            out.put("NOP");
+            break;
+        case 7:
+            out.put("RR");
+            break;
+        case 131:
+            out.put("LSRR");
+            break;
+        case 137:
+            out.put("SSRR");
+            break;
+        case 68:
+            out.put("timestamp");
+            break;
+        case 130:
+            out.put("security");
+            break;
+        case 82:
+            out.put("traceroute");
+            break;
+        case 148:
+            out.put("RA");
+            break;
+        default:
+            out.put("unknown ").put_u64(kind);
+            break;
+    }
+}
+
 // The IPv4 options as tcpdump -v lists them inside "options (...)": each
 // option's name (or "unknown N"), its addresses and stamps, and a bad length
 // where the list stops making sense.
@@ -245,31 +281,19 @@ void put_ipv4_options(OutBuffer& out, Bytes opts) {
     while (it.next(o)) {
         out.put(sep);
         sep = ",";
+        put_ipv4_option_name(out, o.kind);
         switch (o.kind) {
             case optkind::kEnd:
-                out.put("EOL");
                 return;
-            case optkind::kNop:
-                out.put("NOP");
-                break;
             case 7:
             case 131:
             case 137:
-                out.put(o.kind == 7 ? "RR" : o.kind == 131 ? "LSRR" : "SSRR");
                 put_ip_route(out, opts.data() + at, o.len);
                 break;
             case 68:
-                out.put("timestamp");
                 put_ip_timestamp(out, opts.data() + at, o.len);
                 break;
-            case 130:
-                out.put("security");
-                break;
-            case 82:
-                out.put("traceroute");
-                break;
             case 148:
-                out.put("RA");
                 if (o.len < 4) {
                     out.put(" [bad length ").put_u64(o.len).put(']');
                 } else if (load_be16(o.data) != 0) {
@@ -277,41 +301,14 @@ void put_ipv4_options(OutBuffer& out, Bytes opts) {
                 }
                 break;
             default:
-                out.put("unknown ").put_u64(o.kind);
                 break;
         }
         at += o.len;
     }
     if (it.malformed() && at < opts.size()) {
         // The option the list could not hold: its name, then its length.
-        const std::uint8_t kind = opts[at];
         out.put(sep);
-        switch (kind) {
-            case 7:
-                out.put("RR");
-                break;
-            case 131:
-                out.put("LSRR");
-                break;
-            case 137:
-                out.put("SSRR");
-                break;
-            case 68:
-                out.put("timestamp");
-                break;
-            case 130:
-                out.put("security");
-                break;
-            case 82:
-                out.put("traceroute");
-                break;
-            case 148:
-                out.put("RA");
-                break;
-            default:
-                out.put("unknown ").put_u64(kind);
-                break;
-        }
+        put_ipv4_option_name(out, opts[at]);
         if (at + 1 < opts.size()) out.put(" [bad length ").put_u64(opts[at + 1]).put(']');
     }
 }
