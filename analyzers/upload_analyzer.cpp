@@ -155,7 +155,7 @@ void UploadAnalyzer::stream_data(std::uint32_t conn, int dir, std::uint64_t offs
 }
 
 void UploadAnalyzer::stream_gap(std::uint32_t conn, int dir, std::uint64_t offset,
-                                std::uint64_t len) {
+                                std::uint64_t len, GapCause) {
     const std::uint32_t d = slot(conn, dir);
     if (d == kNone || d == kRejected) {
         if (d == kNone) slot(conn, dir) = kRejected;  // a stream that starts with a hole

@@ -74,7 +74,8 @@ class UploadAnalyzer : public StreamConsumer, private UploadSink {
     void stream_data(std::uint32_t conn, int dir, std::uint64_t offset, const std::uint8_t* p,
                      std::size_t n, std::uint32_t segment, std::uint64_t ts_ns,
                      bool from_start) override;
-    void stream_gap(std::uint32_t conn, int dir, std::uint64_t offset, std::uint64_t len) override;
+    void stream_gap(std::uint32_t conn, int dir, std::uint64_t offset, std::uint64_t len,
+                    GapCause cause) override;
     void stream_inconsistent(std::uint32_t conn, int dir, std::uint64_t offset,
                              std::uint64_t len) override;
     void stream_end(std::uint32_t conn, int dir, ConnEnd why, bool reset) override;

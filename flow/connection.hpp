@@ -24,13 +24,16 @@ enum class TcpState : std::uint8_t {
 struct TcpSide {
     TcpState state = TcpState::Inactive;
     TcpState prev_state = TcpState::Inactive;
-    bool did_close = false;      // the FIN or RST that closes this side was processed
-    bool seq_init = false;       // start_seq is known
-    std::uint8_t fin_cnt = 0;    // saturating
-    SeqNumber start_seq;         // ISN (or first seq - 1 when picked up midstream)
-    std::uint64_t last_rel = 0;  // highest sequence end seen, relative to start_seq
-    std::uint64_t ack_rel = 0;   // highest ack the peer sent for our data, relative
-    std::uint64_t hist_last_syn = 0, hist_last_fin = 0, hist_last_rst = 0;
+    bool did_close = false;    // the FIN or RST that closes this side was processed
+    bool seq_init = false;     // start_seq is known
+    std::uint8_t fin_cnt = 0;  // saturating
+    bool syn_seen = false;     // the stream's start is known
+    // Sequence ranges skipped when a later segment arrived first; a segment
+    // filling one is out of order, not a retransmission. How many are held;
+    // the ranges themselves live beside the record (HoleRanges).
+    static constexpr int kHoles = 4;
+    std::uint8_t holes = 0;
+    SeqNumber start_seq;  // ISN (or first seq - 1 when picked up midstream)
     // Scaled history letters (c, g, t, w): how often each happened.
     // data_not_advancing is Zeek's 't': data segments that did not advance the
     // stream, whether resent or late (out_of_order + retransmits + those
@@ -38,14 +41,13 @@ struct TcpSide {
     std::uint32_t checksum_errors = 0, gaps = 0, data_not_advancing = 0, zero_windows = 0;
     std::uint32_t out_of_order = 0;  // data segments that filled a hole
     std::uint32_t retransmits = 0;   // data segments repeating bytes already seen
-    bool syn_seen = false;           // the stream's start is known
-    // Sequence ranges skipped when a later segment arrived first; a segment
-    // filling one is out of order, not a retransmission. How many are held;
-    // the ranges themselves live beside the record (HoleRanges).
-    static constexpr int kHoles = 4;
-    std::uint8_t holes = 0;
-    std::uint64_t gap_checked_rel = 0;  // peer acks up to here were checked for gaps
-    std::uint64_t missed_bytes = 0;
+    std::uint64_t last_rel = 0;      // highest sequence end seen, relative to start_seq
+    std::uint64_t ack_rel = 0;       // highest ack the peer sent for our data, relative
+    std::uint64_t hist_last_syn = 0, hist_last_fin = 0, hist_last_rst = 0;
+    std::uint64_t gap_checked_rel = 0;      // peer acks up to here were checked for gaps
+    std::uint64_t missed_bytes = 0;         // Zeek's: content gaps reported (see tcp_tracking.cpp)
+    std::uint64_t capture_loss_bytes = 0;   // acknowledged by the peer, never seen
+    std::uint64_t retransmitted_bytes = 0;  // missing at first, filled later
 };
 
 struct ConnSide {
@@ -97,6 +99,9 @@ struct alignas(64) Connection {
     std::uint32_t ladder = 0xffffffff;  // index of the ladder log, when one is kept
     // ICMP errors that quoted a packet of this connection (not in Zeek).
     std::uint32_t icmp_errors = 0;
+    // TCP: the order of the connection's first packet among TCP connections,
+    // from 0 (Wireshark's tcp.stream); set by FlowTracker.
+    std::uint64_t tcp_stream = 0;
 
     void add_history(char c) {
         if (history_len < kHistoryMax) {

@@ -116,6 +116,7 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
     c.start_ns = c.last_ns = c.last_pkt_ns = pkt.ts_ns;
     c.uid_seq = next_uid_;
     next_uid_ += opts_.uid_step;
+    if (c.proto == ipproto::kTcp) c.tcp_stream = next_tcp_stream_++;
     if (first_packet_from_responder(info, pkt)) {
         std::swap(c.orig, c.resp);
         c.flipped = true;

@@ -132,6 +132,7 @@ class FlowTracker {
     std::uint32_t ladders_used_ = 0;
     std::size_t open_ = 0;
     std::uint64_t next_uid_ = 1;
+    std::uint64_t next_tcp_stream_ = 0;  // Connection::tcp_stream of the next TCP connection
     std::uint64_t hash_seed_ = 0;
     std::uint64_t now_ns_ = 0;
     FlowCounters counters_;

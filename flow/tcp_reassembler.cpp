@@ -70,6 +70,24 @@ std::uint32_t range_hash(const std::uint8_t* p, std::uint32_t n) {
 
 }  // namespace
 
+const char* gap_cause_name(GapCause c) {
+    switch (c) {
+        case GapCause::NotCaptured:
+            return "not_captured";
+        case GapCause::UnacknowledgedTail:
+            return "unacknowledged_tail";
+        case GapCause::Snaplen:
+            return "snaplen";
+        case GapCause::BufferLimit:
+            return "buffer_limit";
+    }
+    return "?";
+}
+
+const char* fill_cause_name(FillCause c) {
+    return c == FillCause::Reordered ? "reordered" : "retransmitted";
+}
+
 std::uint64_t TcpReassembler::memory_bound(std::uint32_t max_flows, const ReassemblyOptions& opts) {
     const std::uint64_t blocks =
         std::max<std::uint64_t>(std::min<std::uint64_t>(opts.max_bytes / kBlock, 1ull << 28), 1);
@@ -229,7 +247,7 @@ bool TcpReassembler::store_piece(Stream& s, std::uint32_t after, std::uint64_t r
 
 void TcpReassembler::store(std::uint32_t conn, int dir, Stream& s, std::uint64_t rel,
                            const std::uint8_t* p, std::uint32_t n, std::uint32_t segment,
-                           std::uint64_t ts) {
+                           std::uint64_t ts, std::uint64_t seen_before) {
     // Insert the parts of [rel, rel+n) no waiting segment covers yet: the
     // first copy of a byte wins.
     const std::uint64_t end = rel + n;
@@ -245,9 +263,14 @@ void TcpReassembler::store(std::uint32_t conn, int dir, Stream& s, std::uint64_t
             w == kNone ? end : std::min(end, std::max(cur, waiting_[w].rel));
         if (piece_end > cur) {
             const auto k = static_cast<std::uint32_t>(piece_end - cur);
+            if (cur < seen_before) {  // bytes below later ones already seen: a hole fills
+                filled(conn, dir, s, cur, std::min(piece_end, seen_before),
+                       w == kNone ? 0 : waiting_[w].ts_ns, ts);
+            }
             if (!store_piece(s, prev, cur, p + (cur - rel), k, segment, ts)) {
                 ++counters_.dropped_segments;
                 counters_.dropped_bytes += end - cur;
+                lost(s, cur, end, GapCause::BufferLimit);
                 return;
             }
             prev = prev == kNone ? s.head : waiting_[prev].next;
@@ -317,13 +340,53 @@ void TcpReassembler::deliver_waiting(std::uint32_t conn, int dir, Stream& s) {
     }
 }
 
-void TcpReassembler::skip_to(std::uint32_t conn, int dir, Stream& s, std::uint64_t to) {
-    if (to > s.next) {
-        ++counters_.gaps;
-        counters_.gap_bytes += to - s.next;
-        consumer_.stream_gap(conn, dir, s.next - s.base, to - s.next);
-        s.next = to;
+void TcpReassembler::lost(Stream& s, std::uint64_t lo, std::uint64_t hi, GapCause cause) {
+    lo = std::max(lo, s.next);
+    if (hi <= lo) return;
+    if (s.lost_hi <= s.next) {  // the last range lost is behind: start anew
+        s.lost_lo = lo;
+        s.lost_hi = hi;
+    } else {
+        s.lost_lo = std::min(s.lost_lo, lo);
+        s.lost_hi = std::max(s.lost_hi, hi);
     }
+    s.lost_cause = cause;
+}
+
+void TcpReassembler::filled(std::uint32_t conn, int dir, Stream& s, std::uint64_t lo,
+                            std::uint64_t hi, std::uint64_t opened_ns, std::uint64_t ts) {
+    if (hi <= lo) return;
+    const FillCause cause = opened_ns != 0 && ts >= opened_ns && ts - opened_ns < kReorderWindowNs
+                                ? FillCause::Reordered
+                                : FillCause::Retransmitted;
+    counters_.filled_bytes += hi - lo;
+    consumer_.stream_filled(conn, dir, lo - s.base, hi - lo, cause, opened_ns, ts);
+}
+
+// Reports [s.next, to) as missing: the part the stream saw but did not keep
+// with that cause, the rest with `cause`.
+void TcpReassembler::gap(std::uint32_t conn, int dir, Stream& s, std::uint64_t to, GapCause cause) {
+    while (s.next < to) {
+        std::uint64_t stop = to;
+        GapCause why = cause;
+        if (s.lost_hi > s.next && s.lost_lo < to) {
+            if (s.lost_lo > s.next) {
+                stop = s.lost_lo;
+            } else {
+                stop = std::min(to, s.lost_hi);
+                why = s.lost_cause;
+            }
+        }
+        ++counters_.gaps;
+        counters_.gap_bytes += stop - s.next;
+        consumer_.stream_gap(conn, dir, s.next - s.base, stop - s.next, why);
+        s.next = stop;
+    }
+}
+
+void TcpReassembler::skip_to(std::uint32_t conn, int dir, Stream& s, std::uint64_t to,
+                             GapCause cause) {
+    if (to > s.next) gap(conn, dir, s, to, cause);
     deliver_waiting(conn, dir, s);
 }
 
@@ -341,10 +404,12 @@ void TcpReassembler::segment(std::uint32_t conn, int dir, std::uint64_t rel,
         s.base = s.next;
     }
     const std::uint32_t seg_id = s.segments++;
+    const std::uint64_t seen_before = s.seen_end;
     s.seen_end = std::max(s.seen_end, rel + wire_len);
     if (captured_len < wire_len) {
         // Bytes the snap length cut are unknown: leave the hole to become a gap.
         ++counters_.snapped_segments;
+        lost(s, rel, rel + wire_len, GapCause::Snaplen);
         return;
     }
     std::uint64_t end = rel + wire_len;
@@ -362,7 +427,7 @@ void TcpReassembler::segment(std::uint32_t conn, int dir, std::uint64_t rel,
     }
     const auto n = static_cast<std::uint32_t>(end - rel);
     if (rel != s.next) {
-        store(conn, dir, s, rel, p, n, seg_id, ts);
+        store(conn, dir, s, rel, p, n, seg_id, ts, seen_before);
         return;
     }
     // In order, but bytes already waiting came first and win over this copy.
@@ -382,6 +447,10 @@ void TcpReassembler::segment(std::uint32_t conn, int dir, std::uint64_t rel,
     while (s.next < end) {
         const std::uint64_t stop = s.head == kNone ? end : std::min(end, waiting_[s.head].rel);
         if (stop > s.next) {
+            if (s.next < seen_before) {
+                filled(conn, dir, s, s.next, std::min(stop, seen_before),
+                       s.head == kNone ? 0 : waiting_[s.head].ts_ns, ts);
+            }
             deliver(conn, dir, s, p + (s.next - rel), static_cast<std::uint32_t>(stop - s.next),
                     seg_id, ts, true);
         }
@@ -426,7 +495,7 @@ void TcpReassembler::acked(std::uint32_t conn, int dir, std::uint64_t rel_ack) {
         }
         const std::uint64_t hole_end =
             s.head != kNone ? std::min(limit, waiting_[s.head].rel) : limit;
-        skip_to(conn, dir, s, hole_end);
+        skip_to(conn, dir, s, hole_end, GapCause::NotCaptured);
     }
     end_if_complete(conn, dir, s);
 }
@@ -436,11 +505,11 @@ void TcpReassembler::finish(std::uint32_t conn, ConnEnd why, bool reset) {
         Stream& s = stream(conn, dir);
         if (!s.active) continue;
         while (s.head != kNone)
-            skip_to(conn, dir, s, waiting_[s.head].rel);
+            skip_to(conn, dir, s, waiting_[s.head].rel, GapCause::UnacknowledgedTail);
         // Up to the FIN, or without one, past everything seen: segments not
         // kept (a limit, the snap length) at the stream's end are lost too.
         const std::uint64_t end = s.fin_at != 0 ? s.fin_at : s.seen_end;
-        if (end > s.next) skip_to(conn, dir, s, end);
+        if (end > s.next) skip_to(conn, dir, s, end, GapCause::UnacknowledgedTail);
         consumer_.stream_end(conn, dir, why, reset);
         s.active = false;
     }

@@ -29,7 +29,28 @@ struct ReassemblyCounters {
     std::uint64_t overlaps = 0;          // segments repeating bytes already seen
     std::uint64_t inconsistent = 0;      // ... with different content
     std::uint64_t snapped_segments = 0;  // payload cut by the snap length: treated as a gap
+    std::uint64_t filled_bytes = 0;      // arrived after later bytes of their stream (fills)
 };
+
+// Why bytes of a stream are missing (StreamConsumer::stream_gap).
+enum class GapCause : std::uint8_t {
+    NotCaptured,         // the peer acknowledged them; the capture never saw them
+    UnacknowledgedTail,  // still missing when the connection ended, never acknowledged
+    Snaplen,             // seen, but cut by the capture's snap length
+    BufferLimit,         // seen, but not kept: a reassembly limit was reached
+};
+const char* gap_cause_name(GapCause c);
+
+// Bytes that arrived after later bytes of their stream (StreamConsumer::stream_filled).
+enum class FillCause : std::uint8_t {
+    Retransmitted,  // the hole was open kReorderWindowNs or longer: the network lost them
+    Reordered,      // filled sooner: they only came late
+};
+const char* fill_cause_name(FillCause c);
+
+// A hole filled within this time of opening was reordering, not a loss the
+// sender repaired (Wireshark's default for an unknown RTT: 3 ms).
+inline constexpr std::uint64_t kReorderWindowNs = 3'000'000;
 
 // Receives each direction's bytes in order. `conn` is the connection's slot
 // in FlowTracker; dir 0 is the originator's stream, 1 the responder's.
@@ -45,8 +66,16 @@ class StreamConsumer {
     virtual void stream_data(std::uint32_t conn, int dir, std::uint64_t offset,
                              const std::uint8_t* p, std::size_t n, std::uint32_t segment,
                              std::uint64_t ts_ns, bool from_start) = 0;
-    virtual void stream_gap(std::uint32_t conn, int dir, std::uint64_t offset,
-                            std::uint64_t len) = 0;
+    // [offset, offset+len) will never come: the stream goes on after it.
+    virtual void stream_gap(std::uint32_t conn, int dir, std::uint64_t offset, std::uint64_t len,
+                            GapCause cause) = 0;
+    // [offset, offset+len) arrived after later bytes of the stream (when the
+    // hole opened: opened_ns, 0 if unknown; now: ts_ns). Told when the bytes
+    // arrive, before or after they are delivered by stream_data.
+    virtual void stream_filled(std::uint32_t conn, int dir, std::uint64_t offset, std::uint64_t len,
+                               FillCause cause, std::uint64_t opened_ns, std::uint64_t ts_ns) {
+        (void)conn, (void)dir, (void)offset, (void)len, (void)cause, (void)opened_ns, (void)ts_ns;
+    }
     virtual void stream_inconsistent(std::uint32_t conn, int dir, std::uint64_t offset,
                                      std::uint64_t len) = 0;
     virtual void stream_end(std::uint32_t conn, int dir, ConnEnd why, bool reset) = 0;
@@ -92,18 +121,20 @@ class TcpReassembler {
         std::uint32_t hash;
     };
     struct Stream {
-        std::uint64_t next;      // sequence position of the next byte to deliver
-        std::uint64_t base;      // sequence position of stream offset 0
-        std::uint64_t fin_at;    // position of the FIN, 0 if none seen
-        std::uint64_t seen_end;  // end of the furthest segment seen, kept or not
-        std::uint32_t head;      // first waiting segment (sorted by position)
-        std::uint32_t buffered;  // bytes waiting
-        std::uint32_t segments;  // segments seen, for segment ids
-        bool init;               // set up for the slot's connection (zero: untouched)
-        bool active;             // first data seen
-        bool ended;              // every byte up to the FIN delivered: the consumer was told
+        std::uint64_t next;              // sequence position of the next byte to deliver
+        std::uint64_t base;              // sequence position of stream offset 0
+        std::uint64_t fin_at;            // position of the FIN, 0 if none seen
+        std::uint64_t seen_end;          // end of the furthest segment seen, kept or not
+        std::uint32_t head;              // first waiting segment (sorted by position)
+        std::uint32_t buffered;          // bytes waiting
+        std::uint64_t lost_lo, lost_hi;  // bytes seen but not kept (lost_cause), merged
+        std::uint32_t segments;          // segments seen, for segment ids
+        bool init;                       // set up for the slot's connection (zero: untouched)
+        bool active;                     // first data seen
+        bool ended;  // every byte up to the FIN delivered: the consumer was told
         bool from_start;
         std::uint8_t recent_pos;
+        GapCause lost_cause;
         Recent recent[kRecent];
     };
     struct Waiting {  // a buffered segment
@@ -122,9 +153,13 @@ class TcpReassembler {
     void remember(Stream& s, std::uint64_t rel, std::uint32_t n, std::uint32_t hash);
     void deliver_waiting(std::uint32_t conn, int dir, Stream& s);
     void end_if_complete(std::uint32_t conn, int dir, Stream& s);
-    void skip_to(std::uint32_t conn, int dir, Stream& s, std::uint64_t to);
+    void skip_to(std::uint32_t conn, int dir, Stream& s, std::uint64_t to, GapCause cause);
+    void gap(std::uint32_t conn, int dir, Stream& s, std::uint64_t to, GapCause cause);
+    void lost(Stream& s, std::uint64_t lo, std::uint64_t hi, GapCause cause);
+    void filled(std::uint32_t conn, int dir, Stream& s, std::uint64_t lo, std::uint64_t hi,
+                std::uint64_t opened_ns, std::uint64_t ts);
     void store(std::uint32_t conn, int dir, Stream& s, std::uint64_t rel, const std::uint8_t* p,
-               std::uint32_t n, std::uint32_t segment, std::uint64_t ts);
+               std::uint32_t n, std::uint32_t segment, std::uint64_t ts, std::uint64_t seen_before);
     bool store_piece(Stream& s, std::uint32_t after, std::uint64_t rel, const std::uint8_t* p,
                      std::uint32_t n, std::uint32_t segment, std::uint64_t ts);
     void free_waiting(Stream& s, std::uint32_t w);

@@ -104,13 +104,14 @@ class CheckedStreams : public StreamConsumer {
         e.next += n;
         next_.stream_data(conn, dir, offset, p, n, segment, ts_ns, from_start);
     }
-    void stream_gap(std::uint32_t conn, int dir, std::uint64_t offset, std::uint64_t len) override {
+    void stream_gap(std::uint32_t conn, int dir, std::uint64_t offset, std::uint64_t len,
+                    GapCause cause) override {
         Expect& e = at(conn, dir);
         check(!e.ended, "stream_gap after stream_end");
         check(offset == e.next, "stream_gap not at the offset where the stream stood");
         check(len != 0, "stream_gap of no bytes");
         e.next += len;
-        next_.stream_gap(conn, dir, offset, len);
+        next_.stream_gap(conn, dir, offset, len, cause);
     }
     void stream_inconsistent(std::uint32_t conn, int dir, std::uint64_t offset,
                              std::uint64_t len) override {

@@ -24,6 +24,7 @@
 namespace {
 
 using wl::ConnEnd;
+using wl::GapCause;
 using wl::ReassemblyOptions;
 using wl::TcpReassembler;
 using Bytes = std::vector<std::uint8_t>;
@@ -88,6 +89,7 @@ struct Out {
     Bytes data;  // the delivered bytes, gaps left out
     std::vector<Piece> pieces;
     std::vector<Range> gaps;
+    std::vector<wl::GapCause> gap_causes;
     std::vector<Range> inconsistent;
     std::uint64_t pos = 0;  // where the next data or gap must start
     bool in_order = true;   // every data and gap started at pos
@@ -118,8 +120,10 @@ class Recorder : public wl::StreamConsumer {
         o.data.insert(o.data.end(), p, p + n);
         o.pieces.push_back(Piece{offset, n, segment, ts_ns, from_start});
     }
-    void stream_gap(std::uint32_t conn, int dir, std::uint64_t offset, std::uint64_t len) override {
+    void stream_gap(std::uint32_t conn, int dir, std::uint64_t offset, std::uint64_t len,
+                    wl::GapCause cause) override {
         Out& o = streams[{conn, dir}];
+        o.gap_causes.push_back(cause);
         if (offset != o.pos || len == 0) o.in_order = false;
         if (o.ends != 0) o.data_after_end = true;
         o.pos = offset + len;
@@ -555,7 +559,10 @@ TEST_CASE("limits: what does not fit is dropped, counted, and later a gap", "[re
         r.finish(0, ConnEnd::Timeout, false);
         Out& o = rec.at(0, O);
         CHECK(o.data == slice(s, 0, 100));
-        CHECK(o.gaps == std::vector<Range>{{100, 1200}});
+        // The hole before the dropped segment was never seen; the segment was.
+        CHECK(o.gaps == std::vector<Range>{{100, 100}, {200, 1100}});
+        CHECK(o.gap_causes ==
+              std::vector<GapCause>{GapCause::UnacknowledgedTail, GapCause::BufferLimit});
         CHECK(r.buffered() == 0);
     }
     SECTION("the global budget across connections") {
@@ -594,7 +601,9 @@ TEST_CASE("limits: what does not fit is dropped, counted, and later a gap", "[re
                 CHECK(o.data == slice(s, 100, 700));
             } else {
                 CHECK(o.data.empty());
-                CHECK(o.gaps == std::vector<Range>{{0, 700}});
+                CHECK(o.gaps == std::vector<Range>{{0, 100}, {100, 600}});
+                CHECK(o.gap_causes ==
+                      std::vector<GapCause>{GapCause::UnacknowledgedTail, GapCause::BufferLimit});
             }
         }
         // Every byte of every connection is either delivered or a gap.

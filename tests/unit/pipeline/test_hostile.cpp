@@ -195,7 +195,8 @@ struct StreamOut : StreamConsumer {
                   delivered.begin() + static_cast<std::ptrdiff_t>(pos), true);
         if (decoder) decoder->data(p, n, offset, segment, ts, *sink);
     }
-    void stream_gap(std::uint32_t, int, std::uint64_t offset, std::uint64_t len) override {
+    void stream_gap(std::uint32_t, int, std::uint64_t offset, std::uint64_t len,
+                    wl::GapCause) override {
         in_order = in_order && offset == pos && len > 0;
         pos = offset + len;
         gaps.emplace_back(offset, len);
