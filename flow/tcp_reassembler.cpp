@@ -482,6 +482,15 @@ void TcpReassembler::end_if_complete(std::uint32_t conn, int dir, Stream& s) {
     consumer_.stream_end(conn, dir, ConnEnd::Closed, false);
 }
 
+void TcpReassembler::reset_at(std::uint32_t conn, int dir, std::uint64_t rel) {
+    if (touched_[conn] == 0) return;
+    Stream& s = stream(conn, dir);
+    // Zeek trusts a RST's sequence number within TOO_LARGE_SEQ_DELTA (1 MiB).
+    if (!s.active || s.ended || rel <= s.seen_end || rel - s.seen_end > (1u << 20)) return;
+    if (s.fin_at != 0 && rel > s.fin_at) return;
+    s.seen_end = rel;
+}
+
 void TcpReassembler::acked(std::uint32_t conn, int dir, std::uint64_t rel_ack) {
     if (touched_[conn] == 0) return;
     Stream& s = stream(conn, dir);

@@ -99,6 +99,9 @@ class TcpReassembler {
                  std::uint64_t ts_ns);
     // The direction's FIN sits at `rel`: nothing of the stream lies beyond it.
     void fin(std::uint32_t conn, int dir, std::uint64_t rel);
+    // A RST from `dir` at `rel`: the stream reached that far (bytes before it
+    // never seen are missing at the end), unless it lies implausibly far ahead.
+    void reset_at(std::uint32_t conn, int dir, std::uint64_t rel);
     // The peer acknowledged `dir`'s stream up to `rel_ack`: what is still
     // missing below it was lost to the capture.
     void acked(std::uint32_t conn, int dir, std::uint64_t rel_ack);

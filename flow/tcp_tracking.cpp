@@ -264,6 +264,7 @@ void feed_reassembler(TcpReassembler& r, std::uint32_t idx, int dir, const TcpSe
                   static_cast<std::uint32_t>(pkt.payload.size()), seg.len, syn_seen, seg.ts_ns);
     }
     if (seg.fin && rel_seq >= 0) r.fin(idx, dir, data_rel + seg.len);
+    if (seg.rst && rel_seq >= 0) r.reset_at(idx, dir, data_rel);
     if (seg.ack && rel_ack > 0 && !seg.rst) {
         r.acked(idx, 1 - dir, static_cast<std::uint64_t>(rel_ack));
     }

@@ -90,6 +90,13 @@ struct Out {
     std::vector<Piece> pieces;
     std::vector<Range> gaps;
     std::vector<wl::GapCause> gap_causes;
+    struct Fill {
+        std::uint64_t offset, len;
+        wl::FillCause cause;
+        std::uint64_t opened, ts;
+        bool operator==(const Fill&) const = default;
+    };
+    std::vector<Fill> fills;
     std::vector<Range> inconsistent;
     std::uint64_t pos = 0;  // where the next data or gap must start
     bool in_order = true;   // every data and gap started at pos
@@ -128,6 +135,10 @@ class Recorder : public wl::StreamConsumer {
         if (o.ends != 0) o.data_after_end = true;
         o.pos = offset + len;
         o.gaps.push_back(Range{offset, len});
+    }
+    void stream_filled(std::uint32_t conn, int dir, std::uint64_t offset, std::uint64_t len,
+                       wl::FillCause cause, std::uint64_t opened, std::uint64_t ts) override {
+        streams[{conn, dir}].fills.push_back(Out::Fill{offset, len, cause, opened, ts});
     }
     void stream_inconsistent(std::uint32_t conn, int dir, std::uint64_t offset,
                              std::uint64_t len) override {
@@ -884,4 +895,69 @@ TEST_CASE("through the FlowTracker: midstream, a segment the peer acknowledged p
     for (const Piece& p : o.pieces)
         CHECK_FALSE(p.from_start);
     CHECK(o.ends == 1);
+}
+
+TEST_CASE("gap causes and hole fills", "[reassembler]") {
+    using wl::FillCause;
+    using Fill = Out::Fill;
+    const Bytes s = make_stream(10000, 41);
+    Recorder rec;
+    TcpReassembler r(4, ReassemblyOptions{}, rec);
+    const std::uint64_t ms = 1'000'000;
+    SECTION("a hole the peer acknowledged was not captured") {
+        r.start(0);
+        feed(r, 0, O, s, 0, 1000, 1 * ms);
+        feed(r, 0, O, s, 2000, 3000, 2 * ms);
+        r.acked(0, O, 1 + 3000);
+        Out& o = rec.at(0, O);
+        CHECK(o.gaps == std::vector<Range>{{1000, 1000}});
+        CHECK(o.gap_causes == std::vector<GapCause>{GapCause::NotCaptured});
+        CHECK(o.fills.empty());
+        // The bytes coming now are behind: an overlap, no fill.
+        feed(r, 0, O, s, 1000, 2000, 3 * ms);
+        CHECK(o.fills.empty());
+        Bytes want = slice(s, 0, 1000);
+        const Bytes after = slice(s, 2000, 3000);
+        want.insert(want.end(), after.begin(), after.end());
+        CHECK(o.data == want);
+    }
+    SECTION("a hole filled 200 ms after it opened: retransmitted; 1 ms: reordered") {
+        r.start(0);
+        feed(r, 0, O, s, 0, 1000, 1 * ms);
+        feed(r, 0, O, s, 2000, 3000, 2 * ms);    // the hole [1000, 2000) opens
+        feed(r, 0, O, s, 4000, 5000, 3 * ms);    // and [3000, 4000)
+        feed(r, 0, O, s, 3000, 4000, 4 * ms);    // filled 1 ms later, while waiting
+        feed(r, 0, O, s, 1000, 2000, 202 * ms);  // in order, 200 ms later
+        Out& o = rec.at(0, O);
+        CHECK(o.data == slice(s, 0, 5000));
+        CHECK(o.gaps.empty());
+        CHECK(o.fills ==
+              std::vector<Fill>{{3000, 1000, FillCause::Reordered, 3 * ms, 4 * ms},
+                                {1000, 1000, FillCause::Retransmitted, 2 * ms, 202 * ms}});
+        CHECK(r.counters().filled_bytes == 2000);
+    }
+    SECTION("the tail before a RST is missing; an implausible RST is not believed") {
+        r.start(0);
+        r.start(1);
+        feed(r, 0, O, s, 0, 1000, 1 * ms);
+        r.reset_at(0, O, 1 + 1500);
+        feed(r, 1, O, s, 0, 1000, 1 * ms);
+        r.reset_at(1, O, 1 + 1000 + (2u << 20));
+        r.finish(0, ConnEnd::Closed, true);
+        r.finish(1, ConnEnd::Closed, true);
+        CHECK(rec.at(0, O).gaps == std::vector<Range>{{1000, 500}});
+        CHECK(rec.at(0, O).gap_causes == std::vector<GapCause>{GapCause::UnacknowledgedTail});
+        CHECK(rec.at(1, O).gaps.empty());
+    }
+    SECTION("bytes cut by the snap length are a gap of their own cause") {
+        r.start(0);
+        feed(r, 0, O, s, 0, 1000, 1 * ms);
+        r.segment(0, O, 1 + 1000, s.data() + 1000, 100, 1000, true, 2 * ms);  // 100 of 1000
+        feed(r, 0, O, s, 2000, 3000, 3 * ms);
+        r.acked(0, O, 1 + 3000);
+        Out& o = rec.at(0, O);
+        CHECK(o.gaps == std::vector<Range>{{1000, 1000}});
+        CHECK(o.gap_causes == std::vector<GapCause>{GapCause::Snaplen});
+        CHECK(o.data.size() == 2000);
+    }
 }
