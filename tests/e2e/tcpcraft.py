@@ -153,7 +153,8 @@ class Conn:
         for i, c in enumerate(chunks):
             last = i == len(chunks) - 1
             ts.append(self.data(side, c, ack=(i % ack_every == ack_every - 1) or last,
-                                captured=i not in uncaptured, received=i not in lost))
+                                captured=i not in uncaptured and i not in lost,
+                                received=i not in lost))
         return ts
 
     def close(self, first=0):

@@ -96,7 +96,8 @@ def with_hole(data, lo, hi):
 
 def check_loss(name, wl, tmp, cap_path, sent, gaps, missed, capture_loss, retransmitted,
                reordered=0, expect_file=None):
-    """Runs --streams on cap_path and checks the originator's exported stream."""
+    """Runs --streams on cap_path and checks the originator's exported stream.
+    retransmitted=None (real traffic): what came late is not checked, only holes."""
     outdir = os.path.join(tmp, name)
     r, index = run_streams(wl, cap_path, outdir)
     if not check(r.rc == 0 and len(r.conns) == 1, "%s: one conn record (%s)" % (name, r.describe())):
@@ -107,8 +108,8 @@ def check_loss(name, wl, tmp, cap_path, sent, gaps, missed, capture_loss, retran
     check(conn.get("capture_loss_bytes") == capture_loss,
           "%s: capture_loss_bytes %r, want %d" % (name, conn.get("capture_loss_bytes"),
                                                   capture_loss))
-    check(conn.get("retransmitted_bytes") == retransmitted,
-          "%s: retransmitted_bytes %r, want %d" % (name, conn.get("retransmitted_bytes"),
+    check(retransmitted is None or conn.get("retransmitted_bytes") == retransmitted,
+          "%s: retransmitted_bytes %r, want %r" % (name, conn.get("retransmitted_bytes"),
                                                    retransmitted))
     rec = one(index, "orig")
     if not check(rec is not None, "%s: one index record for the originator (%r)" % (name, index)):
@@ -118,7 +119,8 @@ def check_loss(name, wl, tmp, cap_path, sent, gaps, missed, capture_loss, retran
               name, rec.get("uid"), conn.get("uid"), rec.get("stream")))
     check(rec.get("file") == "tcp0-%s-orig.bin" % conn.get("uid"),
           "%s: file name %r" % (name, rec.get("file")))
-    got_gaps = [(g["offset"], g["length"], g["cause"]) for g in rec.get("gaps", [])]
+    got_gaps = [(g["offset"], g["length"], g["cause"]) for g in rec.get("gaps", [])
+                if retransmitted is not None or not g.get("in_file")]
     check(got_gaps == gaps, "%s: gaps %r, want %r" % (name, got_gaps, gaps))
     for g in rec.get("gaps", []):
         check(g.get("in_file") == (g["cause"] == "retransmitted"),
@@ -126,9 +128,9 @@ def check_loss(name, wl, tmp, cap_path, sent, gaps, missed, capture_loss, retran
     holes = sum(n for _, n, cause in gaps if cause != "retransmitted")
     check(rec.get("missing_bytes") == holes,
           "%s: missing_bytes %r, want %d" % (name, rec.get("missing_bytes"), holes))
-    check(rec.get("retransmitted_bytes") == retransmitted,
+    check(retransmitted is None or rec.get("retransmitted_bytes") == retransmitted,
           "%s: index retransmitted_bytes %r" % (name, rec.get("retransmitted_bytes")))
-    check(rec.get("reordered_bytes", 0) == reordered,
+    check(retransmitted is None or rec.get("reordered_bytes", 0) == reordered,
           "%s: index reordered_bytes %r, want %d" % (name, rec.get("reordered_bytes"), reordered))
     check(rec.get("bytes") == len(sent) - holes,
           "%s: bytes %r, want %d" % (name, rec.get("bytes"), len(sent) - holes))
@@ -201,7 +203,7 @@ def crafted_cases(wl, tmp):
     for i, ch in enumerate(chunks):
         if i == k:
             continue
-        c.data(0, ch)
+        c.data(0, ch, rel=i * SEG)
         if i == k + 1:
             c.data(0, chunks[k], rel=lo)
     c.close()
@@ -349,8 +351,9 @@ def live_loopback(wl, tmp):
     rec = one(index, "orig")
     if check(rec is not None and r.rc == 0, "loopback: exported (%s)" % r.describe()):
         check(read_file(outdir, rec) == data, "loopback: the exported stream is the upload")
-        check(rec.get("gaps") == [] and r.conns and r.conns[0].get("missed_bytes") == 0,
-              "loopback: no gap, missed_bytes 0 (%r)" % rec.get("gaps"))
+        holes = [g for g in rec.get("gaps", []) if not g.get("in_file")]
+        check(holes == [] and r.conns and r.conns[0].get("missed_bytes") == 0,
+              "loopback: no hole, missed_bytes 0 (%r)" % rec.get("gaps"))
     # Take one data segment out of the middle: one no other segment overlaps
     # (loopback sometimes resends a window probe's bytes).
     alone = [x for x in segs
@@ -362,7 +365,7 @@ def live_loopback(wl, tmp):
     pu.write_pcap(cut, cap.linktype, [(x.data, x.wire_len, x.ts_sec, x.ts_frac)
                                       for i, x in enumerate(cap.records) if i != idx],
                   nano=getattr(cap, "nano", False))
-    check_loss("loopback cut", wl, tmp, cut, data, [(off, n, "not_captured")], n, n, 0,
+    check_loss("loopback cut", wl, tmp, cut, data, [(off, n, "not_captured")], n, n, None,
                expect_file=with_hole(data, off, off + n))
 
 
@@ -435,6 +438,7 @@ def check_framed(wl, tmp, path):
     name = os.path.basename(path)
     outdir = os.path.join(tmp, "framed-" + name)
     carve = os.path.join(tmp, "carve-" + name)
+    os.makedirs(carve)
     r, index = run_streams(wl, path, outdir, "--extract", carve)
     if not check(r.rc == 0, "%s: --streams --extract runs (%s)" % (name, r.describe())):
         return
