@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -56,16 +55,25 @@ void put_u64(std::string& out, std::uint64_t v) {
 
 // Seconds with six fraction digits, as conn records write ts.
 void put_ts(std::string& out, std::uint64_t ns) {
-    char tmp[40];
-    const int k = std::snprintf(tmp, sizeof tmp, "%llu.%06llu",
-                                static_cast<unsigned long long>(ns / 1000000000ull),
-                                static_cast<unsigned long long>(ns % 1000000000ull / 1000));
-    out.append(tmp, static_cast<std::size_t>(k));
+    put_u64(out, ns / 1000000000ull);
+    char frac[7];
+    std::uint64_t us = ns % 1000000000ull / 1000;
+    for (int i = 6; i > 0; --i, us /= 10)
+        frac[i] = static_cast<char>('0' + us % 10);
+    frac[0] = '.';
+    out.append(frac, sizeof frac);
 }
 
 void put_ip(std::string& out, const std::uint8_t* addr, int version) {
+    if (version != 6) {  // by hand: glibc's inet_ntop formats IPv4 with sprintf
+        for (int i = 0; i < 4; ++i) {
+            if (i != 0) out += '.';
+            put_u64(out, addr[i]);
+        }
+        return;
+    }
     char tmp[INET6_ADDRSTRLEN];
-    if (::inet_ntop(version == 6 ? AF_INET6 : AF_INET, addr, tmp, sizeof tmp) != nullptr) {
+    if (::inet_ntop(AF_INET6, addr, tmp, sizeof tmp) != nullptr) {
         out += tmp;
     }
 }
@@ -89,7 +97,8 @@ std::uint64_t StreamExporter::memory_bound(std::uint32_t max_flows,
                                            const StreamExportOptions& opts) {
     const std::uint64_t flows = std::max(max_flows, 1u);
     const std::uint64_t lists = gap_lists_of(max_flows, opts);
-    return flows * (sizeof(Slot) + 1) + lists * (sizeof(GapList) + sizeof(std::uint32_t)) +
+    return flows * (sizeof(Slot) + 2 * sizeof(std::uint32_t)) +
+           lists * (sizeof(GapList) + sizeof(std::uint32_t)) +
            std::uint64_t{opts.max_open_files} *
                (opts.buffer_bytes + sizeof(OpenFile) + sizeof(std::uint32_t)) +
            kIndexBuffer + sizeof(StreamExporter);
@@ -126,12 +135,15 @@ bool StreamExporter::open(const StreamExportOptions& opts, std::string& error) {
 
     const std::uint32_t lists = gap_lists_of(max_flows_, opts_);
     // calloc: pages no connection with data touches are never made resident.
-    touched_.reset(static_cast<std::uint8_t*>(std::calloc(max_flows_, 1)));
+    slot_of_.reset(static_cast<std::uint32_t*>(std::calloc(max_flows_, sizeof(std::uint32_t))));
     slots_.reset(static_cast<Slot*>(std::calloc(max_flows_, sizeof(Slot))));
     gap_lists_.reset(static_cast<GapList*>(std::calloc(lists, sizeof(GapList))));
     buffers_.reset(static_cast<std::uint8_t*>(
         std::calloc(opts_.max_open_files, std::size_t{opts_.buffer_bytes})));
-    if (!touched_ || !slots_ || !gap_lists_ || !buffers_) throw std::bad_alloc();
+    if (!slot_of_ || !slots_ || !gap_lists_ || !buffers_) throw std::bad_alloc();
+    free_slots_.resize(max_flows_);
+    for (std::uint32_t i = 0; i < max_flows_; ++i)
+        free_slots_[i] = max_flows_ - 1 - i;
     free_gap_lists_.resize(lists);
     for (std::uint32_t i = 0; i < lists; ++i)
         free_gap_lists_[i] = lists - 1 - i;
@@ -148,10 +160,10 @@ bool StreamExporter::open(const StreamExportOptions& opts, std::string& error) {
 void StreamExporter::finish() {
     if (index_fd_ < 0) return;
     for (std::uint32_t conn = 0; conn < max_flows_; ++conn) {
-        if (touched_[conn] == 0) continue;
+        if (slot_of_[conn] == 0) continue;
         for (int dir = 0; dir < 2; ++dir)
             release(conn, dir);
-        touched_[conn] = 0;
+        drop_slot_if_idle(conn);
     }
     flush_index();
     ::close(index_fd_);
@@ -159,31 +171,41 @@ void StreamExporter::finish() {
 }
 
 StreamExporter::Dir& StreamExporter::track(std::uint32_t conn, int dir) {
-    Slot& s = slots_[conn];
-    if (touched_[conn] == 0) {
+    if (slot_of_[conn] == 0) {
+        // One per connection, and no more connections than slots: never empty here.
+        const std::uint32_t i = free_slots_.back();
+        free_slots_.pop_back();
+        Slot& s = slots_[i];
         std::memset(&s, 0, sizeof s);
         for (Dir& d : s.dir) {
             d.gaps = kNone;
             d.file = kNone;
         }
-        touched_[conn] = 1;
+        slot_of_[conn] = i + 1;
     }
-    Dir& d = s.dir[dir];
+    Dir& d = slot_at(conn)->dir[dir];
     if (d.state == State::Idle) d.state = State::Tracking;
     return d;
 }
 
+void StreamExporter::drop_slot_if_idle(std::uint32_t conn) {
+    const Slot* s = slot_at(conn);
+    if (s == nullptr || s->dir[0].state != State::Idle || s->dir[1].state != State::Idle) return;
+    free_slots_.push_back(slot_of_[conn] - 1);
+    slot_of_[conn] = 0;
+}
+
 void StreamExporter::stream_start(std::uint32_t conn) {
-    if (index_fd_ < 0 || touched_[conn] == 0) return;
+    if (index_fd_ < 0 || slot_of_[conn] == 0) return;
     // The slot's previous connection was not finished: its records go out now.
     for (int dir = 0; dir < 2; ++dir)
         release(conn, dir);
-    touched_[conn] = 0;
+    drop_slot_if_idle(conn);
 }
 
 void StreamExporter::stream_swap(std::uint32_t conn) {
-    if (index_fd_ < 0 || touched_[conn] == 0) return;
-    Slot& s = slots_[conn];
+    if (index_fd_ < 0 || slot_of_[conn] == 0) return;
+    Slot& s = *slot_at(conn);
     std::swap(s.dir[0], s.dir[1]);
     std::swap(s.orig, s.resp);
     for (int dir = 0; dir < 2; ++dir) {
@@ -295,32 +317,42 @@ void StreamExporter::stream_inconsistent(std::uint32_t conn, int dir, std::uint6
 
 void StreamExporter::stream_end(std::uint32_t conn, int dir, ConnEnd why, bool reset) {
     (void)why, (void)reset;
-    if (index_fd_ < 0 || touched_[conn] == 0) return;
+    if (index_fd_ < 0 || slot_of_[conn] == 0) return;
     release(conn, dir);
+    drop_slot_if_idle(conn);
 }
 
-void StreamExporter::file_name(const Slot& s, int name_dir, char* out, std::size_t size) const {
-    std::snprintf(out, size, "tcp%llu-%s-%s.bin", static_cast<unsigned long long>(s.tcp_stream),
-                  s.uid, name_dir == 0 ? "orig" : "resp");
+void StreamExporter::file_name(const Slot& s, int name_dir, char* out) {
+    std::memcpy(out, s.prefix, s.prefix_len);
+    std::memcpy(out + s.prefix_len, name_dir == 0 ? "orig.bin" : "resp.bin", 9);
 }
 
 bool StreamExporter::ensure_open(std::uint32_t conn, int dir, Dir& d) {
     if (d.file != kNone) return true;
     if (d.state == State::Refused) return false;
-    Slot& s = slots_[conn];
+    Slot& s = *slot_at(conn);
     if (!s.known) {
         const Connection& c = connection_of_(conn);
         s.known = true;
         s.ip_version = c.key.ip_version;
         make_uid(c.uid_seq, s.uid);
         s.tcp_stream = c.tcp_stream;
+        // "tcp" + 20 digits at most + "-" + 18 + "-": 43 bytes, and 9 more for the suffix.
+        char* p = s.prefix;
+        std::memcpy(p, "tcp", 3);
+        p = std::to_chars(p + 3, s.prefix + sizeof s.prefix, s.tcp_stream).ptr;
+        *p++ = '-';
+        std::memcpy(p, s.uid, 18);
+        p += 18;
+        *p++ = '-';
+        s.prefix_len = static_cast<std::uint8_t>(p - s.prefix);
         s.orig = c.orig;
         s.resp = c.resp;
     }
     const bool create = d.state == State::Tracking;
     if (create) d.name_dir = static_cast<std::uint8_t>(dir);
-    char name[96];
-    file_name(s, d.name_dir, name, sizeof name);
+    char name[kNameMax];
+    file_name(s, d.name_dir, name);
 
     const std::uint32_t slot = take_open_slot();
     int fd = -1;
@@ -376,7 +408,7 @@ std::uint32_t StreamExporter::take_open_slot() {
             if (files_[i].used < files_[lru].used) lru = i;
         }
         const OpenFile& f = files_[lru];
-        close_file(slots_[f.conn].dir[f.dir]);
+        close_file(slot_at(f.conn)->dir[f.dir]);
     }
     const std::uint32_t slot = free_files_.back();
     free_files_.pop_back();
@@ -472,7 +504,7 @@ void StreamExporter::add_gap(Dir& d, std::uint64_t offset, std::uint64_t len, st
 // The direction is over: its file reaches its last byte or gap, its record
 // goes to the index, its slot is free again.
 void StreamExporter::release(std::uint32_t conn, int dir) {
-    Dir& d = slots_[conn].dir[dir];
+    Dir& d = slot_at(conn)->dir[dir];
     if (d.state == State::Idle) return;
     if (d.state == State::Writing && d.file_end > d.extent && ensure_open(conn, dir, d)) {
         // A trailing gap: extending the file makes the hole.
@@ -491,11 +523,11 @@ void StreamExporter::release(std::uint32_t conn, int dir) {
 }
 
 void StreamExporter::write_record(std::uint32_t conn, int dir) {
-    const Slot& s = slots_[conn];
+    const Slot& s = *slot_at(conn);
     const Dir& d = s.dir[dir];
     const int v = s.ip_version;
-    char name[96];
-    file_name(s, d.name_dir, name, sizeof name);
+    char name[kNameMax];
+    file_name(s, d.name_dir, name);
     std::string& o = index_;
     // community_id: to come (a later issue), beside uid.
     o += "{\"uid\":\"";

@@ -11,9 +11,9 @@
 // open at once: the least recently written is closed and opened again
 // (O_NOFOLLOW, the same inode or a refusal) when more of its stream comes.
 //
-// Nothing is allocated per packet: the per-connection state is one
-// preallocated array (pages touched only by connections that carry data), the
-// open files' write buffers one block, the gap lists a bounded pool.
+// Nothing is allocated per packet: the per-connection state is a preallocated
+// pool (pages touched only as connections carry data at once), the open
+// files' write buffers one block, the gap lists a bounded pool.
 #pragma once
 
 #include <cstddef>
@@ -122,6 +122,8 @@ class StreamExporter : public StreamConsumer {
         bool known;
         std::uint8_t ip_version;
         char uid[19];
+        std::uint8_t prefix_len;
+        char prefix[48];  // "tcp<INDEX>-<UID>-": the file names without "orig.bin"/"resp.bin"
         std::uint64_t tcp_stream;
         Endpoint orig, resp;
         Dir dir[2];
@@ -136,8 +138,14 @@ class StreamExporter : public StreamConsumer {
         std::uint8_t* buf = nullptr;
     };
 
+    Slot* slot_at(std::uint32_t conn) {
+        return slot_of_[conn] != 0 ? &slots_[slot_of_[conn] - 1] : nullptr;
+    }
     Dir& track(std::uint32_t conn, int dir);
-    void file_name(const Slot& s, int name_dir, char* out, std::size_t size) const;
+    void drop_slot_if_idle(std::uint32_t conn);
+    // The file's name, NUL-terminated, in `out` (at least kNameMax bytes).
+    static constexpr std::size_t kNameMax = 64;
+    static void file_name(const Slot& s, int name_dir, char* out);
     bool ensure_open(std::uint32_t conn, int dir, Dir& d);
     std::uint32_t take_open_slot();
     void close_file(Dir& d);
@@ -156,8 +164,12 @@ class StreamExporter : public StreamConsumer {
     struct FreeDeleter {
         void operator()(void* p) const;
     };
-    std::unique_ptr<std::uint8_t[], FreeDeleter> touched_;  // per connection: any Dir not Idle
+    // Per connection: 1 + its Slot's index in slots_, 0: none. Slots are taken
+    // last-freed first, so the memory touched follows the connections carrying
+    // data at once, not how the flow table spreads them.
+    std::unique_ptr<std::uint32_t[], FreeDeleter> slot_of_;
     std::unique_ptr<Slot[], FreeDeleter> slots_;
+    std::vector<std::uint32_t> free_slots_;
     std::unique_ptr<GapList[], FreeDeleter> gap_lists_;
     std::vector<std::uint32_t> free_gap_lists_;
     std::unique_ptr<std::uint8_t[], FreeDeleter> buffers_;

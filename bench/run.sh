@@ -43,6 +43,7 @@ started=$(date +%s)
 build=${1:-build}
 RUNS=${RUNS:-5}
 WORKLOADS=${WORKLOADS:-mixed synflood}
+COMMANDS=${COMMANDS:-}
 SEED=${SEED:-7}
 WORK=${WORK:-/var/tmp/wirelens-bench}
 TIMEOUT=${TIMEOUT:-1800}
@@ -136,7 +137,7 @@ names=(wirelens wirelens-norea)
 ((threads)) && names+=(wirelens-threads2)
 [[ $help == *--streams* ]] && names+=(wirelens-streams)
 names+=(tcpdump tcpflow tshark tcptrace)
-if [[ -n ${COMMANDS:-} ]]; then
+if [[ -n $COMMANDS ]]; then
   kept=()
   for name in "${names[@]}"; do
     [[ " $COMMANDS " == *" $name "* ]] && kept+=("$name")
@@ -213,9 +214,9 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 finished=$(date +%s)
 env_shown=""  # the command line as typed: the quotes are meant literally
 # shellcheck disable=SC2089,SC2090
-for v in RUNS WORKLOADS SEED TIMEOUT PEER_TIMEOUT_SYNFLOOD PEER_MEM_MB; do
+for v in RUNS WORKLOADS SEED TIMEOUT PEER_TIMEOUT_SYNFLOOD PEER_MEM_MB COMMANDS; do
   case "$v=${!v}" in
-    RUNS=5 | "WORKLOADS=mixed synflood" | SEED=7 | TIMEOUT=1800 | PEER_TIMEOUT_SYNFLOOD=120 | PEER_MEM_MB=8192) ;;
+    RUNS=5 | "WORKLOADS=mixed synflood" | SEED=7 | TIMEOUT=1800 | PEER_TIMEOUT_SYNFLOOD=120 | PEER_MEM_MB=8192 | COMMANDS=) ;;
     *) env_shown+="$v=\"${!v}\" " ;;
   esac
 done
