@@ -360,19 +360,23 @@ bool StreamExporter::ensure_open(std::uint32_t conn, int dir, Dir& d) {
     struct stat st {};
     if (create) {
         fd = ::openat(dir_fd_, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0) {
-            refusal = errno == EEXIST ? "exists" : write_failure_reason(errno);
-        } else if (::fstat(fd, &st) != 0) {
-            refusal = "io_error";
-        }
+        if (fd < 0) refusal = errno == EEXIST ? "exists" : write_failure_reason(errno);
     } else {
-        // Reopened: O_NOFOLLOW and the inode it had, so a file swapped in meanwhile
-        // (a symlink, another file) is never written.
-        fd = ::openat(dir_fd_, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        // Reopened: O_NOFOLLOW and the inode it had (taken when it was closed), so a
+        // file swapped in meanwhile (a symlink, another file) is never written;
+        // O_NONBLOCK, so that a FIFO swapped in cannot hang the open.
+        fd = ::openat(dir_fd_, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        // The same file: a regular file with one link (not a hard link to one
+        // elsewhere), its inode, and the size it was left with (inode numbers are
+        // reused at once when a file is removed and another made).
         if (fd < 0) {
-            refusal = errno == ELOOP || errno == ENOENT ? "replaced" : write_failure_reason(errno);
-        } else if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-                   static_cast<std::uint64_t>(st.st_ino) != d.ino) {
+            const int err = errno;
+            refusal = err == ELOOP || err == ENOENT || err == ENXIO || err == EISDIR
+                          ? "replaced"
+                          : write_failure_reason(err);
+        } else if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+                   static_cast<std::uint64_t>(st.st_ino) != d.ino ||
+                   static_cast<std::uint64_t>(st.st_size) != d.extent) {
             refusal = "replaced";
         } else {
             ++counters_.reopened;
@@ -385,10 +389,7 @@ bool StreamExporter::ensure_open(std::uint32_t conn, int dir, Dir& d) {
         refuse(d, refusal);
         return false;
     }
-    if (create) {
-        d.ino = static_cast<std::uint64_t>(st.st_ino);
-        d.state = State::Writing;
-    }
+    if (create) d.state = State::Writing;
     OpenFile& f = files_[slot];
     f.fd = fd;
     f.conn = conn;
@@ -408,7 +409,12 @@ std::uint32_t StreamExporter::take_open_slot() {
             if (files_[i].used < files_[lru].used) lru = i;
         }
         const OpenFile& f = files_[lru];
-        close_file(slot_at(f.conn)->dir[f.dir]);
+        Dir& d = slot_at(f.conn)->dir[f.dir];
+        // Its inode, for the check when it is opened again (taken only now: most
+        // files are written whole while open and never need it).
+        struct stat st {};
+        if (d.ino == 0 && ::fstat(f.fd, &st) == 0) d.ino = static_cast<std::uint64_t>(st.st_ino);
+        close_file(d);
     }
     const std::uint32_t slot = free_files_.back();
     free_files_.pop_back();

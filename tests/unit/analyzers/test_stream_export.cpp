@@ -328,8 +328,7 @@ TEST_CASE("streams: an existing file or a planted symlink is never written", "[s
     CHECK(h.exporter.counters().files_refused == 1);
 }
 
-TEST_CASE("streams: at most max_open_files open; a file swapped while closed is refused",
-          "[streams]") {
+TEST_CASE("streams: at most max_open_files open at once, content intact", "[streams]") {
     Tree t;
     StreamExportOptions opts = options_for(t);
     opts.max_open_files = 4;
@@ -340,28 +339,36 @@ TEST_CASE("streams: at most max_open_files open; a file swapped while closed is 
     std::vector<ByteVec> streams;
     for (std::uint32_t i = 0; i < kConns; ++i)
         streams.push_back(make_stream(3000 + 37 * i, 100 + i));
-    SECTION("many streams at once") {
-        int most = 0;
-        for (std::size_t at = 0; at < 4500; at += 300) {
-            for (std::uint32_t i = 0; i < kConns; ++i) {
-                const ByteVec& s = streams[i];
-                if (at >= s.size()) continue;
-                h.feed(i, i % 2, s, at, std::min(s.size(), at + 300), kSec + at);
-                most = std::max(most, open_fds() - base);
-                CHECK(h.exporter.open_files() <= 4);
-            }
+    int most = 0;
+    for (std::size_t at = 0; at < 4500; at += 300) {
+        for (std::uint32_t i = 0; i < kConns; ++i) {
+            const ByteVec& s = streams[i];
+            if (at >= s.size()) continue;
+            h.feed(i, i % 2, s, at, std::min(s.size(), at + 300), kSec + at);
+            most = std::max(most, open_fds() - base);
+            CHECK(h.exporter.open_files() <= 4);
         }
-        CHECK(most <= 4);
-        for (std::uint32_t i = 0; i < kConns; ++i)
-            h.reasm.finish(i, ConnEnd::Closed, false);
-        h.exporter.finish();
-        for (std::uint32_t i = 0; i < kConns; ++i)
-            CHECK(read_file(t.dir / h.name(i, static_cast<int>(i % 2))) == streams[i]);
-        CHECK(h.exporter.counters().reopened > 0);
-        CHECK(h.exporter.counters().files_refused == 0);
-        CHECK(read_index(t.dir).size() == kConns);
     }
-    SECTION("a symlink swapped in for a closed file") {
+    CHECK(most <= 4);
+    for (std::uint32_t i = 0; i < kConns; ++i)
+        h.reasm.finish(i, ConnEnd::Closed, false);
+    h.exporter.finish();
+    for (std::uint32_t i = 0; i < kConns; ++i)
+        CHECK(read_file(t.dir / h.name(i, static_cast<int>(i % 2))) == streams[i]);
+    CHECK(h.exporter.counters().reopened > 0);
+    CHECK(h.exporter.counters().files_refused == 0);
+    CHECK(read_index(t.dir).size() == kConns);
+}
+
+TEST_CASE("streams: a file swapped while closed for room is refused, not written", "[streams]") {
+    for (int variant = 0; variant < 3; ++variant) {
+        Tree t;
+        StreamExportOptions opts = options_for(t);
+        opts.max_open_files = 4;
+        Harness h(5, opts);
+        std::vector<ByteVec> streams;
+        for (std::uint32_t i = 0; i < 5; ++i)
+            streams.push_back(make_stream(2000, 200 + i));
         const ByteVec& s = streams[0];
         h.feed(0, O, s, 0, 1000, kSec);
         for (std::uint32_t i = 1; i <= 4; ++i)  // closes stream 0's file
@@ -369,17 +376,23 @@ TEST_CASE("streams: at most max_open_files open; a file swapped while closed is 
         const fs::path p = t.dir / h.name(0, O);
         REQUIRE(read_file(p) == slice(s, 0, 1000));
         fs::remove(p);
-        fs::create_symlink(t.outside / "victim", p);
+        if (variant == 0) fs::create_symlink(t.outside / "victim", p);
+        if (variant == 1) std::ofstream(p, std::ios::binary) << "other";
+        if (variant == 2) REQUIRE(::mkfifo(p.c_str(), 0644) == 0);
+        INFO("variant " << variant);
         h.feed(0, O, s, 1000, 2000, kSec + 1);
         h.reasm.finish(0, ConnEnd::Closed, false);
         h.exporter.finish();
         CHECK(t.victim() == "victim bytes");
-        CHECK(fs::is_symlink(p));
+        if (variant == 0) CHECK(fs::is_symlink(p));
+        if (variant == 1) CHECK(read_file(p) == ByteVec{'o', 't', 'h', 'e', 'r'});
+        if (variant == 2) CHECK(fs::is_fifo(p));
         const auto idx = read_index(t.dir);
         const json* o = record(idx, h.name(0, O));
         REQUIRE(o != nullptr);
         CHECK((*o)["refused"] == "replaced");
         CHECK((*o)["bytes"] == 1000);
+        CHECK((*o)["bytes_not_written"] == 1000);
     }
 }
 
