@@ -455,3 +455,46 @@ TEST_CASE("streams: DIR is made when missing; a bad DIR or an old index is an er
         CHECK(error.find('\n') == std::string::npos);
     }
 }
+
+TEST_CASE("streams: IPv6 endpoints, and roles swapped after the first bytes", "[streams]") {
+    Tree t;
+    std::vector<Connection> conns(1);
+    Connection& c = conns[0];
+    c.key.ip_version = 6;
+    const std::uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    const std::uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+    std::memcpy(c.orig.addr, a, 16);
+    std::memcpy(c.resp.addr, b, 16);
+    c.orig.port = 443;  // seen first: a SYN-ACK before its SYN, say
+    c.resp.port = 50000;
+    c.uid_seq = 5;
+    c.tcp_stream = 0;
+    StreamExporter x(1, [&conns](std::uint32_t i) -> const Connection& { return conns[i]; });
+    std::string error;
+    StreamExportOptions opts = options_for(t);
+    REQUIRE(x.open(opts, error));
+    const ByteVec s = make_stream(300, 7);
+    x.stream_start(0);
+    x.stream_data(0, O, 0, s.data(), 100, 0, kSec, true);  // from [2001:db8::1]:443
+    // The flow stage swaps the roles: what was the originator is the responder.
+    std::swap(c.orig, c.resp);
+    x.stream_swap(0);
+    x.stream_data(0, R, 100, s.data() + 100, 200, 1, kSec + 1, true);
+    x.stream_end(0, R, ConnEnd::Closed, false);
+    x.finish();
+
+    const std::string file = "tcp0-" + uid_of(5) + "-orig.bin";  // named before the swap
+    CHECK(read_file(t.dir / file) == s);
+    const auto idx = read_index(t.dir);
+    REQUIRE(idx.size() == 1);
+    const json& r = idx[0];
+    CHECK(r["file"] == file);
+    CHECK(r["dir"] == "resp");
+    CHECK(r["orig_h"] == "2001:db8::2");
+    CHECK(r["orig_p"] == 50000);
+    CHECK(r["resp_h"] == "2001:db8::1");
+    CHECK(r["resp_p"] == 443);
+    CHECK(r["src"] == "[2001:db8::1]:443");
+    CHECK(r["dst"] == "[2001:db8::2]:50000");
+    CHECK(r["bytes"] == 300);
+}
