@@ -9,7 +9,8 @@
 // file, a symlink to anywhere) is followed or overwritten; a taken name is a
 // refusal, recorded in the index and counted. At most max_open_files files are
 // open at once: the least recently written is closed and opened again
-// (O_NOFOLLOW, the same inode or a refusal) when more of its stream comes.
+// (O_NOFOLLOW; the same regular file, inode, size and one link, or a refusal)
+// when more of its stream comes.
 //
 // Nothing is allocated per packet: the per-connection state is a preallocated
 // pool (pages touched only as connections carry data at once), the open
