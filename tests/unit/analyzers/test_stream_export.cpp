@@ -498,3 +498,24 @@ TEST_CASE("streams: IPv6 endpoints, and roles swapped after the first bytes", "[
     CHECK(r["dst"] == "[2001:db8::2]:50000");
     CHECK(r["bytes"] == 300);
 }
+
+TEST_CASE("streams: bytes cut by the snap length are a snaplen hole", "[streams]") {
+    Tree t;
+    Harness h(1, options_for(t));
+    const ByteVec s = make_stream(2500, 8);
+    h.feed(0, O, s, 0, 1000, kSec);
+    h.reasm.segment(0, O, 1 + 1000, s.data() + 1000, 96, 1000, true, kSec + 1);  // 96 of 1000
+    h.feed(0, O, s, 2000, 2500, kSec + 2);
+    h.reasm.finish(0, ConnEnd::Closed, false);
+    h.exporter.finish();
+    ByteVec expect = s;
+    std::fill(expect.begin() + 1000, expect.begin() + 2000, 0);
+    CHECK(read_file(t.dir / h.name(0, O)) == expect);
+    const auto idx = read_index(t.dir);
+    REQUIRE(idx.size() == 1);
+    REQUIRE(idx[0]["gaps"].size() == 1);
+    CHECK(idx[0]["gaps"][0] ==
+          json{{"offset", 1000}, {"length", 1000}, {"cause", "snaplen"}, {"in_file", false}});
+    CHECK(idx[0]["missing_bytes"] == 1000);
+    CHECK(idx[0]["bytes"] == 1500);
+}
