@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -113,7 +114,11 @@ std::string with_number(std::string_view name, unsigned n) {
     return out;
 }
 
-const char* errno_reason(int err) {
+std::atomic<std::uint64_t> temp_counter{0};  // shared: extractors may share one DIR
+
+}  // namespace
+
+const char* write_failure_reason(int err) {
     switch (err) {
         case ENOSPC:
         case EDQUOT:
@@ -126,9 +131,36 @@ const char* errno_reason(int err) {
     }
 }
 
-std::atomic<std::uint64_t> temp_counter{0};  // shared: extractors may share one DIR
-
-}  // namespace
+int open_output_dir(const std::string& dir, std::string_view option, bool create,
+                    std::string& error) {
+    const std::string what = std::string(option) + " " + dir + ": ";
+    if (dir.empty()) {
+        error = std::string(option) + ": no directory given";
+        return -1;
+    }
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+        if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+            error = what + "cannot create it (" + std::strerror(errno) + ")";
+            return -1;
+        }
+        fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (fd < 0) {
+        const int err = errno;
+        error = what + (err == ENOTDIR  ? "not a directory"
+                        : err == ENOENT ? "no such directory"
+                                        : std::strerror(err));
+        return -1;
+    }
+    if (::faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) != 0) {
+        const int err = errno;
+        ::close(fd);
+        error = what + "not writable (" + std::strerror(err) + ")";
+        return -1;
+    }
+    return fd;
+}
 
 std::string safe_file_name(std::string_view name, std::uint64_t fallback_index) {
     const std::size_t slash = name.find_last_of("/\\");
@@ -172,27 +204,8 @@ FileExtractor::~FileExtractor() {
 bool FileExtractor::open(const ExtractOptions& opts, std::string& error) {
     close_all();
     error.clear();
-    if (opts.dir.empty()) {
-        error = "--extract: no directory given";
-        return false;
-    }
-    // DIR is the user's own choice, so a symlink to a folder is followed here;
-    // only names from the network are held to O_NOFOLLOW.
-    const int fd = ::open(opts.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        const int err = errno;
-        error = "--extract " + opts.dir + ": " +
-                (err == ENOTDIR  ? "not a directory"
-                 : err == ENOENT ? "no such directory"
-                                 : std::strerror(err));
-        return false;
-    }
-    if (::faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) != 0) {
-        const int err = errno;
-        ::close(fd);
-        error = "--extract " + opts.dir + ": not writable (" + std::strerror(err) + ")";
-        return false;
-    }
+    const int fd = open_output_dir(opts.dir, "--extract", false, error);
+    if (fd < 0) return false;
     opts_ = opts;
     dir_fd_ = fd;
     bodies_.assign(opts.max_open_files, Body{});
@@ -239,7 +252,7 @@ int FileExtractor::begin(std::string_view name, std::uint64_t declared_size, std
         if (fd < 0 && errno != EEXIST && errno != EINTR) break;
     }
     if (fd < 0) {
-        refusal = errno == EEXIST ? "io_error" : errno_reason(errno);
+        refusal = errno == EEXIST ? "io_error" : write_failure_reason(errno);
         return -1;
     }
     body.in_use = true;
@@ -260,7 +273,7 @@ bool FileExtractor::write(int handle, const std::uint8_t* p, std::size_t n) {
         const ssize_t k = ::write(body->fd, p, n);
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0) {
-            fail(*body, k < 0 ? errno_reason(errno) : "io_error");
+            fail(*body, k < 0 ? write_failure_reason(errno) : "io_error");
             return false;
         }
         p += k;
@@ -282,7 +295,7 @@ bool FileExtractor::skip(int handle, std::uint64_t n) {
     const std::uint64_t end = body->written + n;
     if (::ftruncate(body->fd, static_cast<off_t>(end)) != 0 ||
         ::lseek(body->fd, static_cast<off_t>(end), SEEK_SET) < 0) {
-        fail(*body, errno_reason(errno));
+        fail(*body, write_failure_reason(errno));
         return false;
     }
     body->written = end;
@@ -302,7 +315,7 @@ std::string FileExtractor::finish(int handle, bool complete, std::string& refusa
     } else if (::close(body->fd) != 0 && errno != EINTR) {
         // Network file systems may report a lost write only here.
         body->fd = -1;
-        fail(*body, errno_reason(errno));
+        fail(*body, write_failure_reason(errno));
         refusal = body->failure;
     } else {
         body->fd = -1;
@@ -372,7 +385,7 @@ std::string FileExtractor::publish(Body& body, std::string_view extra, std::stri
         if (err != EEXIST) break;
     }
     ::unlinkat(dir_fd_, body.temp_name, 0);
-    refusal = err == EEXIST ? "name_taken" : errno_reason(err);
+    refusal = err == EEXIST ? "name_taken" : write_failure_reason(err);
     return {};
 }
 

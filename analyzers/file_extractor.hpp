@@ -100,4 +100,15 @@ class FileExtractor {
 inline constexpr std::size_t kMaxSafeNameBytes = 200;
 std::string safe_file_name(std::string_view name, std::uint64_t fallback_index);
 
+// Opens the output folder an option names (--extract, --streams) for *at()
+// calls, made first when `create` and it does not exist (one level, 0755).
+// DIR is the user's own choice, so a symlink to a folder is followed here; only
+// names inside it are held to O_NOFOLLOW. Returns the descriptor, or -1 and a
+// one-line `error` ("OPTION DIR: ...") when it is not a writable directory.
+int open_output_dir(const std::string& dir, std::string_view option, bool create,
+                    std::string& error);
+
+// The refusal a failed create or write reports: "no_space", "too_many_open" or "io_error".
+const char* write_failure_reason(int err);
+
 }  // namespace wl

@@ -16,6 +16,9 @@
 #   wirelens -r FILE --no-reassembly --json    decode and connection tracking
 #   wirelens -r FILE --all-attempts --json     full analysis, a conn record per evicted attempt
 #   wirelens -r FILE --threads 2 --json        only if `wirelens --help` lists --threads
+#   wirelens -r FILE --json --streams DIR      full analysis and every TCP stream to a file in
+#                                              DIR (a fresh DIR each run, in FLOW_BASE, as tcpflow's);
+#                                              only if `wirelens --help` lists --streams
 #   tcpdump -r FILE -w /dev/null               libpcap's read floor
 #   tcpflow -r FILE -o DIR                     a fresh DIR each run (in FLOW_BASE), deleted after
 #   tshark -r FILE -q -z conv,tcp
@@ -33,12 +36,14 @@
 #        TIMEOUT=1800 (seconds, any run)  PEER_TIMEOUT_SYNFLOOD=120 (a peer's run on synflood)
 #        PEER_MEM_MB=8192 (peers' address-space cap)  FLOW_BASE=/dev/shm (tcpflow's output)
 #        RESULTS=bench/results.md  GEN=BUILD_DIR/bench/gen_workload
+#        COMMANDS="wirelens-streams tcpflow" (only these rows; default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 build=${1:-build}
 RUNS=${RUNS:-5}
 WORKLOADS=${WORKLOADS:-mixed synflood}
+COMMANDS=${COMMANDS:-}
 SEED=${SEED:-7}
 WORK=${WORK:-/var/tmp/wirelens-bench}
 TIMEOUT=${TIMEOUT:-1800}
@@ -130,7 +135,16 @@ threads=0
 names=(wirelens wirelens-norea)
 [[ $help == *--all-attempts* ]] && names+=(wirelens-allatt)
 ((threads)) && names+=(wirelens-threads2)
+[[ $help == *--streams* ]] && names+=(wirelens-streams)
 names+=(tcpdump tcpflow tshark tcptrace)
+if [[ -n $COMMANDS ]]; then
+  kept=()
+  for name in "${names[@]}"; do
+    [[ " $COMMANDS " == *" $name "* ]] && kept+=("$name")
+  done
+  ((${#kept[@]})) || die "COMMANDS=\"$COMMANDS\" names none of: ${names[*]}"
+  names=("${kept[@]}")
+fi
 times=$WORK/times.tsv
 : >"$times"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -144,6 +158,9 @@ one_run() {
     wirelens-norea) cmd=("$wl" -r "$f" --no-reassembly --json) ;;
     wirelens-allatt) cmd=("$wl" -r "$f" --all-attempts --json) ;;
     wirelens-threads2) cmd=("$wl" -r "$f" --threads 2 --json) ;;
+    wirelens-streams)
+      dir=$(mktemp -d -p "$FLOW_BASE" wl-streams.XXXXXX)
+      cmd=("$wl" -r "$f" --json --streams "$dir") ;;
     tcpdump) cmd=(tcpdump -r "$f" -w /dev/null) ;;
     tcpflow)
       dir=$(mktemp -d -p "$FLOW_BASE" wl-tcpflow.XXXXXX)
@@ -197,9 +214,9 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 finished=$(date +%s)
 env_shown=""  # the command line as typed: the quotes are meant literally
 # shellcheck disable=SC2089,SC2090
-for v in RUNS WORKLOADS SEED TIMEOUT PEER_TIMEOUT_SYNFLOOD PEER_MEM_MB; do
+for v in RUNS WORKLOADS SEED TIMEOUT PEER_TIMEOUT_SYNFLOOD PEER_MEM_MB COMMANDS; do
   case "$v=${!v}" in
-    RUNS=5 | "WORKLOADS=mixed synflood" | SEED=7 | TIMEOUT=1800 | PEER_TIMEOUT_SYNFLOOD=120 | PEER_MEM_MB=8192) ;;
+    RUNS=5 | "WORKLOADS=mixed synflood" | SEED=7 | TIMEOUT=1800 | PEER_TIMEOUT_SYNFLOOD=120 | PEER_MEM_MB=8192 | COMMANDS=) ;;
     *) env_shown+="$v=\"${!v}\" " ;;
   esac
 done

@@ -16,6 +16,7 @@ SHOWN = {
     "wirelens-norea": "wirelens -r FILE --no-reassembly --json",
     "wirelens-allatt": "wirelens -r FILE --all-attempts --json",
     "wirelens-threads2": "wirelens -r FILE --threads 2 --json",
+    "wirelens-streams": "wirelens -r FILE --json --streams DIR",
     "tcpdump": "tcpdump -r FILE -w /dev/null",
     "tcpflow": "tcpflow -r FILE -o DIR",
     "tshark": "tshark -r FILE -q -z conv,tcp",
@@ -26,6 +27,7 @@ WHAT = {
     "wirelens-norea": "decode + connections",
     "wirelens-allatt": "full analysis, no folding",
     "wirelens-threads2": "full analysis, 2 threads",
+    "wirelens-streams": "full analysis, every TCP stream to a file",
     "tcpdump": "libpcap's read floor",
     "tcpflow": "",
     "tshark": "",
@@ -341,6 +343,14 @@ def main():
                             "wirelens has no --threads"))
             targets.append((False, "mixed: scaling from 1 to 2 threads reported",
                             "wirelens has no --threads"))
+    if "mixed" in have and t("mixed", "wirelens-streams"):
+        x, txt = speedup("mixed", "tcpflow", "wirelens-streams")
+        st = t("mixed", "wirelens-streams")
+        targets.append((x is not None and x >= 3,
+                        "mixed: --streams DIR at least 3x faster than tcpflow -r FILE -o DIR", txt))
+        targets.append((st.rss is not None and st.rss <= 64 * MIB,
+                        "mixed: --streams DIR peak RSS at most 64 MiB",
+                        fmt_mib(st.rss) if st.rss else "not measured"))
     p("## Targets")
     p("")
     for ok, what, got in targets:

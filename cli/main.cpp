@@ -60,6 +60,7 @@ struct Options {
     std::string max_memory = "256M";
     unsigned threads = 1;      // --threads: analysis workers for -r
     wl::MemoryRequest memory;  // filled from the options
+    bool streams_max_set = false, streams_total_set = false;
 };
 
 int fail(const std::string& msg) {
@@ -164,6 +165,9 @@ int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
             return fail("--threads needs --json or --stream (or --no-flows)");
         }
         if (opt.an.ladder) return fail("--ladder does not go with --threads");
+        if (!opt.an.streams_dir.empty()) {
+            return fail("--streams needs one analysis thread (no --threads)");
+        }
     }
     wl::PipelineOptions an = opt.an;
     std::uint32_t ring_mib = 0;
@@ -515,6 +519,13 @@ int run(Options opt) {
     if (!wl::parse_size(opt.max_memory, opt.memory.budget)) {
         return fail("--max-memory " + opt.max_memory + ": not a size (say 64M or 1G)");
     }
+    if (!opt.an.streams_dir.empty() && (opt.an.no_reassembly || opt.an.no_flows)) {
+        return fail(std::string("--streams needs stream reassembly (not with ") +
+                    (opt.an.no_flows ? "--no-flows)" : "--no-reassembly)"));
+    }
+    if (opt.an.streams_dir.empty() && (opt.streams_max_set || opt.streams_total_set)) {
+        return fail("--streams-max and --streams-total go with --streams DIR");
+    }
     const std::string filter = joined_filter(opt);
     return opt.iface.empty() ? run_file(opt, *oui, filter) : run_live(opt, *oui, filter);
 }
@@ -586,6 +597,16 @@ int main(int argc, char** argv) {
                  "Also keep incomplete bodies, as NAME.partial");
     app.add_option("--extract-max", opt.an.extract_max,
                    "Do not extract bodies declared larger than this many bytes (1 GiB)");
+    app.add_option(
+        "--streams", opt.an.streams_dir,
+        "Write every TCP stream direction to DIR/tcpN-UID-orig.bin (-resp.bin), "
+        "missing bytes as holes, with DIR/index.jsonl of its gaps (DIR made if missing)");
+    app.add_option("--streams-max", opt.an.streams_max,
+                   "Write at most this many bytes of one stream direction (1 GiB)")
+        ->check(CLI::Range(std::uint64_t{1}, ~std::uint64_t{0}));
+    app.add_option("--streams-total", opt.an.streams_total,
+                   "Write at most this many bytes of streams in all (16 GiB)")
+        ->check(CLI::Range(std::uint64_t{1}, ~std::uint64_t{0}));
     app.add_option("--max-uploads", opt.an.max_uploads,
                    "Streams examined for framing at once (1024)")
         ->check(CLI::Range(1u, 1u << 20));
@@ -680,6 +701,8 @@ int main(int argc, char** argv) {
         opt.memory.reassembly_set = app.count("--max-reassembly") > 0;
         opt.memory.uploads_set = app.count("--max-uploads") > 0;
         opt.memory.ring_set = app.count("--ring") > 0;
+        opt.streams_max_set = app.count("--streams-max") > 0;
+        opt.streams_total_set = app.count("--streams-total") > 0;
         opt.an.frag.timeout_ns = static_cast<std::uint64_t>(opt.frag_timeout * 1e9);
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) return app.exit(e);

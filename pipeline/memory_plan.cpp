@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "analyzers/stream_export.hpp"
 #include "analyzers/syn_flood.hpp"
 #include "analyzers/upload_analyzer.hpp"
 #include "flow/flow_tracker.hpp"
@@ -66,6 +67,9 @@ void bound(const MemoryRequest& req, const PipelineOptions& base, const Limits& 
             m.uploads =
                 UploadAnalyzer::memory_bound(upload_options_of(o), f.max_flows, o.max_uploads);
             if (tables) m.reports += UploadReporter::memory_bound();
+            // Its write buffers and per-connection state; the files are on disk.
+            if (!o.streams_dir.empty())
+                m.streams = StreamExporter::memory_bound(f.max_flows, stream_export_options_of(o));
         }
         // One reassembler: the pipeline's, or with --threads the reading thread's.
         if (!o.no_defrag)
@@ -77,6 +81,7 @@ void bound(const MemoryRequest& req, const PipelineOptions& base, const Limits& 
     m.reports *= n;
     m.reassembly *= n;
     m.uploads *= n;
+    m.streams *= n;
     if (!o.no_flood) m.flood = SynFloodDetector::memory_bound(o.flood);
     // The output buffer, and libpcap's: one snap length for a file, the kernel's
     // ring (mapped into the process) for a live capture.

@@ -5,8 +5,10 @@
 #include <cstring>
 
 #include "analyzers/file_extractor.hpp"
+#include "analyzers/stream_export.hpp"
 #include "analyzers/upload_analyzer.hpp"
 #include "flow/flow_tracker.hpp"
+#include "flow/stream_fanout.hpp"
 #include "flow/tcp_reassembler.hpp"
 #include "report/alert_report.hpp"
 #include "report/conn_report.hpp"
@@ -88,6 +90,14 @@ UploadOptions upload_options_of(const PipelineOptions& opt) {
     return u;
 }
 
+StreamExportOptions stream_export_options_of(const PipelineOptions& opt) {
+    StreamExportOptions s;
+    s.dir = opt.streams_dir;
+    s.max_stream = opt.streams_max;
+    s.max_total = opt.streams_total;
+    return s;
+}
+
 Pipeline::Pipeline(const PipelineOptions& opt, OutBuffer& out, const OuiRegistry& oui)
     : opt_(opt), out_(out), oui_(oui) {}
 
@@ -125,8 +135,23 @@ bool Pipeline::open(std::string& error) {
         analyzer_ = std::make_unique<UploadAnalyzer>(
             upload_options_of(opt_), opt_.upload_ports, fopts.max_flows, opt_.max_uploads, *flows_,
             *uploads_, opt_.extract_dir.empty() ? nullptr : extractor_.get());
+        // With --streams the reassembler feeds both; without, the analyzer alone
+        // (no fan-out on the path of every segment).
+        StreamConsumer* consumer = analyzer_.get();
+        if (!opt_.streams_dir.empty()) {
+            const FlowTracker& flows = *flows_;
+            exporter_ = std::make_unique<StreamExporter>(
+                fopts.max_flows, [&flows](std::uint32_t conn) -> const Connection& {
+                    return flows.connection(conn);
+                });
+            if (!exporter_->open(stream_export_options_of(opt_), error)) return false;
+            fanout_ = std::make_unique<StreamFanout>();
+            fanout_->add(analyzer_.get());
+            fanout_->add(exporter_.get());
+            consumer = fanout_.get();
+        }
         reassembler_ = std::make_unique<TcpReassembler>(fopts.max_flows,
-                                                        reassembly_options_of(opt_), *analyzer_);
+                                                        reassembly_options_of(opt_), *consumer);
         flows_->set_reassembler(reassembler_.get());
     }
     if (!opt_.no_flows && !opt_.no_defrag && !opt_.defrag_upstream) {
@@ -274,6 +299,10 @@ StageCounters Pipeline::end_flows() {
     stages.flows = &flows_->counters();
     if (reassembler_) stages.reassembly = &reassembler_->counters();
     if (analyzer_) stages.uploads = &analyzer_->counters();
+    if (exporter_) {
+        exporter_->finish();  // the index's last records
+        stages.streams = &exporter_->counters();
+    }
     if (frags_) stages.fragments = &frags_->counters();
     return stages;
 }

@@ -25,6 +25,8 @@ class AlertReporter;
 class ConnReporter;
 class FileExtractor;
 class FlowTracker;
+class StreamExporter;
+class StreamFanout;
 class TcpReassembler;
 class UploadAnalyzer;
 class UploadReporter;
@@ -53,6 +55,9 @@ struct PipelineOptions {
     bool extract_partial = false;
     std::uint64_t extract_max = 1ull << 30;
     std::uint32_t max_uploads = 1024;
+    std::string streams_dir;                    // --streams DIR: every TCP stream to a file
+    std::uint64_t streams_max = 1ull << 30;     // --streams-max: bytes per stream direction
+    std::uint64_t streams_total = 16ull << 30;  // --streams-total: bytes in all
     bool no_flood = false;
     SynFloodOptions flood;
     bool no_defrag = false;  // --no-defrag: fragments are not reassembled
@@ -148,10 +153,12 @@ TunnelWalk walk_tunnels(const Packet& pkt, Packet (&inner)[2], const DecodeOptio
 struct FlowOptions;
 struct ReassemblyOptions;
 struct UploadOptions;
+struct StreamExportOptions;
 // Each stage's own options, as the pipeline derives them from its options.
 FlowOptions flow_options_of(const PipelineOptions& opt);
 ReassemblyOptions reassembly_options_of(const PipelineOptions& opt);
 UploadOptions upload_options_of(const PipelineOptions& opt);
+StreamExportOptions stream_export_options_of(const PipelineOptions& opt);
 
 // The end of a report: the flood section (`alerts` and `flood` may be null)
 // and the summary (text) or the stats record (JSON).
@@ -209,6 +216,8 @@ class Pipeline {
     std::unique_ptr<SynFloodDetector> flood_;
     std::unique_ptr<Handshakes> handshakes_;
     std::unique_ptr<UploadAnalyzer> analyzer_;
+    std::unique_ptr<StreamExporter> exporter_;  // --streams
+    std::unique_ptr<StreamFanout> fanout_;      // the analyzer and the exporter, when both
     std::unique_ptr<TcpReassembler> reassembler_;
     std::unique_ptr<IpReassembler> frags_;
     Packet defrag_pkt_;       // a reassembled datagram

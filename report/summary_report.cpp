@@ -1,5 +1,6 @@
 #include "report/summary_report.hpp"
 
+#include "analyzers/stream_export.hpp"
 #include "analyzers/syn_flood.hpp"
 #include "analyzers/upload_analyzer.hpp"
 #include "flow/flow_tracker.hpp"
@@ -171,6 +172,13 @@ void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSumm
         if (u->decoders_busy) out.put(", ").put_u64(u->decoders_busy).put(" streams unexamined");
         out.put('\n');
     }
+    if (const StreamExportCounters* x = stages.streams) {
+        out.put("exported  ").put_u64(x->streams).put(" stream directions to files, ");
+        out.put_u64(x->bytes_written).put(" bytes written, ").put_u64(x->files_refused);
+        out.put(" files refused, ").put_u64(x->truncated).put(" truncated");
+        if (x->index_errors) out.put(", index.jsonl not fully written");
+        out.put('\n');
+    }
     if (const SynFloodDetector* f = stages.flood) {
         out.put("floods    ").put_u64(f->alerts()).put(" SYN-flood alerts, ");
         out.put_u64(f->victims_evicted()).put(" victims evicted, ").put_u64(f->untracked());
@@ -207,6 +215,10 @@ void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSumm
         mib(m.fragments).put(", flood ");
         mib(m.flood).put(", reports ");
         mib(m.reports);
+        if (m.streams) {
+            out.put(", streams ");
+            mib(m.streams);
+        }
         if (m.ring) {
             out.put(", ring ");
             mib(m.ring);
@@ -316,6 +328,14 @@ void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummar
         out.put(",\"extract_refused\":").put_u64(u->extract_refused);
         out.put(",\"streams_unexamined\":").put_u64(u->decoders_busy).put('}');
     }
+    if (const StreamExportCounters* x = stages.streams) {
+        out.put(",\"streams\":{\"exported\":").put_u64(x->streams);
+        out.put(",\"bytes_written\":").put_u64(x->bytes_written);
+        out.put(",\"files_refused\":").put_u64(x->files_refused);
+        out.put(",\"truncated\":").put_u64(x->truncated);
+        out.put(",\"reopened\":").put_u64(x->reopened);
+        out.put(",\"index_errors\":").put_u64(x->index_errors).put('}');
+    }
     if (const SynFloodDetector* f = stages.flood) {
         out.put(",\"floods\":{\"alerts\":").put_u64(f->alerts());
         out.put(",\"victims_evicted\":").put_u64(f->victims_evicted());
@@ -344,6 +364,7 @@ void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummar
         out.put(",\"flood\":").put_u64(m.flood).put(",\"reports\":").put_u64(m.reports);
         out.put(",\"ring\":").put_u64(m.ring).put(",\"other\":").put_u64(m.other);
         out.put(",\"fragments\":").put_u64(m.fragments);
+        if (m.streams) out.put(",\"streams\":").put_u64(m.streams);
         out.put(",\"max_flows\":").put_u64(m.max_flows);
         out.put(",\"max_reassembly\":").put_u64(m.max_reassembly);
         out.put(",\"max_uploads\":").put_u64(m.max_uploads);

@@ -14,6 +14,7 @@ namespace wl {
 struct FlowCounters;
 struct FragmentCounters;
 struct ReassemblyCounters;
+struct StreamExportCounters;
 struct UploadAnalyzerCounters;
 class SynFloodDetector;
 
@@ -42,13 +43,14 @@ struct InputSummary {
     struct Memory {
         std::uint64_t budget = 0;  // 0: no plan (not reported)
         std::uint64_t flows = 0, reassembly = 0, uploads = 0, flood = 0, reports = 0, ring = 0,
-                      other = 0, fragments = 0;
+                      other = 0, fragments = 0, streams = 0;
         std::uint32_t max_flows = 0, max_uploads = 0;
         std::uint64_t max_reassembly = 0;
         std::uint32_t ring_mib = 0;
         bool shrunk = false;  // limits the user did not set were lowered to fit
         std::uint64_t total() const {
-            return flows + reassembly + uploads + flood + reports + ring + other + fragments;
+            return flows + reassembly + uploads + flood + reports + ring + other + fragments +
+                   streams;
         }
     };
     Memory memory;
@@ -60,7 +62,8 @@ struct StageCounters {
     const ReassemblyCounters* reassembly = nullptr;
     const UploadAnalyzerCounters* uploads = nullptr;
     const SynFloodDetector* flood = nullptr;
-    const FragmentCounters* fragments = nullptr;  // IP fragment reassembly
+    const FragmentCounters* fragments = nullptr;    // IP fragment reassembly
+    const StreamExportCounters* streams = nullptr;  // --streams
 };
 
 void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSummary& in,

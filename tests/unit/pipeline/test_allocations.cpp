@@ -1,8 +1,11 @@
 // No allocation on the packet path: the whole pipeline (decode, connections,
 // reassembly, uploads, flood detection, JSON reports) runs over real captures
 // while every operator new in this test binary is counted.
+#include <stdlib.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <new>
 #include <string>
 #include <vector>
@@ -63,7 +66,9 @@ std::vector<Frame> read_frames(const std::string& path, int& linktype) {
 }
 
 // Allocations made while the frames go through an open pipeline.
-std::size_t allocations_for(const std::string& path, std::size_t& packets) {
+// `streams_dir`: with --streams into it.
+std::size_t allocations_for(const std::string& path, std::size_t& packets,
+                            const std::string& streams_dir = "") {
     int linktype = 0;
     const std::vector<Frame> frames = read_frames(path, linktype);
     std::FILE* null = std::fopen("/dev/null", "w");
@@ -76,6 +81,7 @@ std::size_t allocations_for(const std::string& path, std::size_t& packets) {
         opt.max_flows = 4096;
         opt.max_uploads = 64;
         opt.max_reassembly = 1 << 20;
+        opt.streams_dir = streams_dir;
         wl::Pipeline pipe(opt, out, wl::OuiRegistry::builtin());
         std::string err;
         REQUIRE(pipe.open(err));
@@ -123,4 +129,20 @@ TEST_CASE("uploads allocate per header, not per packet", "[alloc]") {
     INFO(packets << " packets, " << n << " allocations");
     CHECK(packets == 132);
     CHECK(n <= 8 * 32);
+}
+
+TEST_CASE("no allocation per packet with --streams: files and index records included",
+          "[alloc][streams]") {
+    if (!WIRELENS_COUNT_ALLOCATIONS) return;
+    for (const char* name : {"tcp-options.pcap", "refused-and-udp.pcap", "vlan-qinq.pcap",
+                             "ipv6-ext.pcap", "malformed.pcap"}) {
+        char tmpl[] = "/tmp/wirelens-alloc-streams-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl) != nullptr);
+        std::size_t packets = 0;
+        const std::size_t n =
+            allocations_for(std::string(WIRELENS_SAMPLES_DIR) + "/" + name, packets, tmpl);
+        INFO(name << ": " << packets << " packets");
+        CHECK(n == 0);
+        std::filesystem::remove_all(tmpl);
+    }
 }
