@@ -256,7 +256,9 @@ TEST_CASE("out of order: held until the hole fills, then delivered in order", "[
     feed(r, 0, O, s, 2000, 3000, 100);  // segment 0
     feed(r, 0, O, s, 1000, 2000, 200);  // segment 1
     CHECK(r.buffered() == 2000);
-    CHECK_FALSE(rec.has(0, O));      // nothing before the hole fills
+    CHECK(rec.at(0, O).data.empty());  // nothing before the hole fills
+    // Segment 1 came after later bytes: a fill (reordered: 100 ns later).
+    CHECK(rec.at(0, O).fills.size() == 1);
     feed(r, 0, O, s, 0, 1000, 300);  // segment 2
     CHECK(r.buffered() == 0);
     Out& o = rec.at(0, O);
