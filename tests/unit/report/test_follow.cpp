@@ -201,12 +201,15 @@ TEST_CASE("follow: both directions in the order they arrive", "[follow]") {
     at(t, "node 1 -> node 0: 26 bytes in 1 chunks, 0 gaps (0 bytes missing)");
 }
 
-TEST_CASE("follow: a gap where it falls, with its cause; a late fill", "[follow]") {
+TEST_CASE("follow: a gap where it falls, with its cause; a late fill; other bytes resent",
+          "[follow]") {
     Conn c("10.0.0.1", 40000, "10.0.0.2", 9000);
     std::vector<Bytes> frames;
     c.handshake(frames);
     const Bytes a(100, 'a'), b(100, 'b'), d(100, 'd'), e(50, 'e');
     frames.push_back(c.data(O, 0, a));
+    // Resent with other bytes: the first copy stays.
+    frames.push_back(c.data(O, 0, Bytes(100, 'X')));
     // [100, 200) is never captured; the receiver acknowledges it.
     frames.push_back(c.data(O, 200, d));
     frames.push_back(c.ack(R, 300));
@@ -226,11 +229,15 @@ TEST_CASE("follow: a gap where it falls, with its cause; a late fill", "[follow]
     at(t,
        ">>> orig [retransmitted: 50 bytes at offset 300 arrived after later bytes, the hole "
        "was open 5.000 ms]\n");
+    at(t,
+       ">>> orig [inconsistent retransmission: 100 bytes at offset 0 resent with other "
+       "content; the first copy is shown]\n");
+    CHECK(t.find('X') == std::string::npos);
     const std::size_t fill_data = at(t, "offset 300  50 bytes");
     CHECK(fill_data < at(t, "offset 350  50 bytes"));
     at(t,
        "node 0 -> node 1: 300 bytes in 4 chunks, 1 gaps (100 bytes missing), 1 late fills "
-       "(50 bytes)");
+       "(50 bytes), 1 inconsistent retransmissions\n");
 }
 
 TEST_CASE("follow: --hex dumps each chunk byte for byte", "[follow]") {
