@@ -13,7 +13,9 @@ declares). Then:
   say so; stdout holds the follow output only (no connection table, no summary);
 - `--follow UID`, the uid taken from a --json run: connection 2 (tcp.stream 1), its bytes;
 - a stream that is not there, an argument that is neither a uid nor a number, and --follow
-  with --json, --no-reassembly, --threads 2: exit 1, one line on stderr, nothing on stdout.
+  with --json, --no-reassembly, --threads 2: exit 1, one line on stderr, nothing on stdout;
+- as root, `-i lo --follow 0` on a connection made here: each chunk is on stdout while the
+  capture still runs, and the footer when it stops.
 
 Usage: test_follow.py --wirelens PATH --samples DIR [--corpus DIR]
 Exit 0 pass, 1 fail, 77 skip (no samples).
@@ -236,7 +238,65 @@ def main():
         lines = err.splitlines()
         f.check(rc == 1 and len(lines) == 1 and lines[0].startswith("wirelens: ") and out == b"",
                 "%s: exit %d, stdout %d bytes, stderr %r" % (why, rc, len(out), err))
+    live(wl, f)
     return f.finish()
+
+
+def live(wl, f):
+    """-i lo --follow 0: a chunk is on stdout while the capture still runs. Root only
+    (otherwise this part is left out, not the test)."""
+    import select
+    import socket
+    import subprocess
+    import threading
+    import time
+
+    if os.geteuid() != 0:
+        print("  live part left out: capturing on lo needs root")
+        return
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    p = subprocess.Popen([wl, "-i", "lo", "--follow", "0", "--duration", "4", "--no-progress",
+                          "tcp port %d" % port], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = ""
+        for _ in range(5):  # a warning may come first
+            line = p.stderr.readline().decode("utf-8", "replace")
+            if not line or "listening on" in line:
+                break
+        if not f.check("listening on lo" in line, "-i lo --follow 0: started: %r" % line):
+            return
+
+        def serve():
+            c, _ = srv.accept()
+            c.sendall(b"pong: " + c.recv(100))
+            c.close()
+
+        t = threading.Thread(target=serve)
+        t.start()
+        with socket.create_connection(("127.0.0.1", port)) as c:
+            c.sendall(b"ping\n")
+            c.recv(100)
+        t.join()
+        got = b""
+        deadline = time.monotonic() + 2.5
+        while b"pong: ping\n" not in got and time.monotonic() < deadline:
+            if select.select([p.stdout], [], [], 0.1)[0]:
+                got += os.read(p.stdout.fileno(), 65536)
+        f.check(p.poll() is None and b">>> orig 127.0.0.1:" in got and b"\nping\n" in got
+                and b"<<< resp 127.0.0.1:%d" % port in got and b"pong: ping\n" in got,
+                "-i lo --follow 0: both chunks on stdout while capturing: %r" % got[-300:])
+        out, err = p.communicate(timeout=20)
+        f.check(p.returncode == 0 and b"node 0 -> node 1: 5 bytes in 1 chunks" in out
+                and b"node 1 -> node 0: 11 bytes in 1 chunks" in out,
+                "-i lo --follow 0: exit %d, footer %r" % (p.returncode, out[-300:]))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        srv.close()
 
 
 if __name__ == "__main__":
