@@ -60,6 +60,7 @@ struct Options {
     double frag_timeout = 30;    // --frag-timeout, seconds
     std::string max_memory = "256M";
     unsigned threads = 1;      // --threads: analysis workers for -r
+    bool follow = false;       // --follow was given (its argument may be empty)
     wl::MemoryRequest memory;  // filled from the options
 };
 
@@ -521,8 +522,8 @@ int run(Options opt) {
         if (!custom_oui.load_csv(opt.oui_file, err)) return fail(err);
         oui = &custom_oui;
     }
-    if (!opt.an.follow.empty() || opt.an.follow_hex) {
-        if (opt.an.follow.empty()) return fail("--hex goes with --follow UID|INDEX");
+    if (opt.follow || opt.an.follow_hex) {
+        if (!opt.follow) return fail("--hex goes with --follow UID|INDEX");
         if (!wl::FollowReporter::valid_target(opt.an.follow)) {
             return fail("--follow " + opt.an.follow +
                         ": not a connection uid (C and 17 letters or digits) nor a tcp.stream "
@@ -704,6 +705,7 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
         opt.an.ladder = app.count("--ladder") > 0;
+        opt.follow = app.count("--follow") > 0;
         opt.memory.flows_set = app.count("--max-flows") > 0;
         opt.memory.reassembly_set = app.count("--max-reassembly") > 0;
         opt.memory.uploads_set = app.count("--max-uploads") > 0;

@@ -83,16 +83,18 @@ void FollowReporter::stream_start(std::uint32_t conn) {
     conn_ = conn;
     std::memcpy(conn_uid_, uid, sizeof uid);
     tcp_stream_ = c.tcp_stream;
+    // Kept: the slot may hold another connection by the time the header is written.
+    node_[0] = c.orig;
+    node_[1] = c.resp;
+    ip_version_ = c.key.ip_version;
 }
 
 void FollowReporter::stream_swap(std::uint32_t conn) {
     if (!mine(conn)) return;
     std::swap(dirs_[0], dirs_[1]);
+    std::swap(node_[0], node_[1]);
     if (!header_done_) return;
     // The endpoints in the header were the wrong way round: say so where it happened.
-    const Connection& c = flows_.connection(conn_);
-    node_[0] = c.orig;
-    node_[1] = c.resp;
     line_start();
     out_.put("[roles swapped: node 0 is now ");
     endpoint(node_[0]);
@@ -101,15 +103,11 @@ void FollowReporter::stream_swap(std::uint32_t conn) {
     out_.put("]\n");
 }
 
-// Written at the connection's first event, when its roles are settled (a SYN-ACK
-// seen before its SYN swaps them at the start).
+// Written at the connection's first event (or at the end, if it had none), so
+// that a swap of roles before any data leaves no trace.
 void FollowReporter::header() {
     if (header_done_) return;
     header_done_ = true;
-    const Connection& c = flows_.connection(conn_);
-    node_[0] = c.orig;
-    node_[1] = c.resp;
-    ip_version_ = c.key.ip_version;
     out_.put(kRule);
     out_.put(hex_ ? "Follow: tcp,hex\n" : "Follow: tcp,ascii\n");
     out_.put("Filter: uid ").put(std::string_view(conn_uid_)).put(" and tcp.stream eq ");

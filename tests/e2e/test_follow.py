@@ -230,6 +230,8 @@ def main():
     for extra, why in ((["--follow", "7"], "no such stream"),
                        (["--follow", "CAAAAAAAAAAAAAAAAA"], "no such uid"),
                        (["--follow", "bogus"], "neither uid nor number"),
+                       (["--follow", ""], "empty"),
+                       (["--follow", "C" + "a" * 16], "a uid one character short"),
                        (["--follow", "0", "--json"], "with --json"),
                        (["--follow", "0", "--no-reassembly"], "with --no-reassembly"),
                        (["--follow", "0", "--threads", "2"], "with --threads"),
