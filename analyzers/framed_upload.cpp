@@ -130,20 +130,6 @@ bool looks_like_smb(const std::array<std::uint8_t, 4>& b) {
 
 }  // namespace
 
-const char* frame_mark_name(FrameMark m) {
-    switch (m) {
-        case FrameMark::Prefix:
-            return "prefix";
-        case FrameMark::Header:
-            return "header";
-        case FrameMark::Body:
-            return "body";
-        case FrameMark::End:
-            return "end";
-    }
-    return "?";
-}
-
 void FramedStreamDecoder::HeaderScan::feed(const std::uint8_t* p, std::size_t n) {
     for (std::size_t i = 0; i < n && state != 3; ++i) {
         const std::uint8_t c = p[i];

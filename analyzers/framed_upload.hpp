@@ -82,7 +82,6 @@ enum class FrameMark : std::uint8_t {
     Body,    // the body starts at `offset`, `len` bytes as declared
     End,     // the frame ends before `offset`; `len`: its bytes from the prefix on
 };
-const char* frame_mark_name(FrameMark m);
 
 struct UploadFrame {           // what the sink is told when a frame is over
     std::uint32_t index = 0;   // 0, 1, 2 ... within this direction
