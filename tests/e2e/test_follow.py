@@ -14,6 +14,8 @@ declares). Then:
 - `--follow UID`, the uid taken from a --json run: connection 2 (tcp.stream 1), its bytes;
 - a stream that is not there, an argument that is neither a uid nor a number, and --follow
   with --json, --no-reassembly, --threads 2: exit 1, one line on stderr, nothing on stdout;
+- where tshark is installed, `tshark -q -z follow,tcp,raw,N` for each stream: the same nodes,
+  the same bytes in the same order of directions;
 - as root, `-i lo --follow 0` on a connection made here: each chunk is on stdout while the
   capture still runs, and the footer when it stops.
 
@@ -240,8 +242,71 @@ def main():
         lines = err.splitlines()
         f.check(rc == 1 and len(lines) == 1 and lines[0].startswith("wirelens: ") and out == b"",
                 "%s: exit %d, stdout %d bytes, stderr %r" % (why, rc, len(out), err))
+    against_tshark(wl, pcap, f)
     live(wl, f)
     return f.finish()
+
+
+def merged(chunks):
+    """(direction, bytes) chunks with consecutive ones of a direction joined."""
+    out = []
+    for d, b in chunks:
+        if out and out[-1][0] == d:
+            out[-1] = (d, out[-1][1] + b)
+        else:
+            out.append((d, b))
+    return out
+
+
+def hex_chunks(text):
+    """(direction, bytes) per chunk of a --hex run, in the order printed."""
+    chunks = []
+    for line in text.splitlines():
+        m = MARKER.match(line)
+        if m:
+            chunks.append((0 if m.group(1) == ">>> orig" else 1, b""))
+            continue
+        h = HEX.match(line)
+        if h and chunks:
+            chunks[-1] = (chunks[-1][0], chunks[-1][1] + bytes.fromhex(h.group(2).replace(" ", "")))
+    return chunks
+
+
+def against_tshark(wl, pcap, f):
+    """Where tshark is installed: `tshark -q -z follow,tcp,raw,N` gives the same nodes, and
+    the same bytes in the same order of directions, for every tcp.stream N."""
+    import shutil
+    import subprocess
+
+    if shutil.which("tshark") is None:
+        print("  tshark comparison left out: no tshark")
+        return
+    for n in (0, 1):
+        try:
+            p = subprocess.run(["tshark", "-r", pcap, "-q", "-z", "follow,tcp,raw,%d" % n],
+                               capture_output=True, timeout=120)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            print("  tshark comparison left out: %r" % e)
+            return
+        lines = p.stdout.decode("utf-8", "replace").splitlines()
+        nodes = [l for l in lines if l.startswith("Node ")]
+        chunks = []
+        body = False
+        for line in lines:
+            if line.startswith("Node 1:"):
+                body = True
+                continue
+            if not body or line.startswith("====") or not line.strip():
+                continue
+            chunks.append((1 if line.startswith("\t") else 0, bytes.fromhex(line.strip())))
+        rc, out, err = pcaputil.run([wl, "-r", pcap, "--follow", str(n), "--hex"])
+        text = out.decode("utf-8", "replace")
+        for node in nodes:
+            f.check(node + "  (" in text, "tcp.stream %d: tshark's %r" % (n, node))
+        ours, theirs = merged(hex_chunks(text)), merged(chunks)
+        f.check(ours == theirs and theirs,
+                "tcp.stream %d: the bytes and the order of directions as tshark follows them "
+                "(%d runs of one direction here, %d in tshark)" % (n, len(ours), len(theirs)))
 
 
 def live(wl, f):
