@@ -145,11 +145,16 @@ void FollowReporter::line_start() {
 
 void FollowReporter::stream_data(std::uint32_t conn, int dir, std::uint64_t offset,
                                  const std::uint8_t* p, std::size_t n, std::uint32_t,
-                                 std::uint64_t ts_ns, bool) {
+                                 std::uint64_t ts_ns, bool from_start) {
     if (!mine(conn) || n == 0) return;
     header();
     Direction& d = dirs_[dir];
     line_start();
+    if (!from_start && !d.midstream_told) {
+        d.midstream_told = true;
+        direction_tag(dir);
+        out_.put("[picked up midstream: offsets count from the first byte seen, not the SYN]\n");
+    }
     direction_tag(dir);
     endpoint(node_[dir]);
     out_.put(" -> ");

@@ -74,6 +74,7 @@ class FollowReporter : public StreamConsumer, public FrameObserver {
         std::uint64_t bytes = 0, chunks = 0, gaps = 0, gap_bytes = 0, filled = 0, filled_bytes = 0,
                       inconsistent = 0, marks_dropped = 0;
         bool ended = false;
+        bool midstream_told = false;
     };
 
     bool mine(std::uint32_t conn) const { return following_ && conn == conn_; }

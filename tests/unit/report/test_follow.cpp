@@ -370,6 +370,21 @@ TEST_CASE("follow: selected by uid or by tcp.stream index, IPv6 in brackets", "[
     }
 }
 
+TEST_CASE("follow: a connection picked up midstream says so", "[follow]") {
+    Conn c("10.0.0.1", 40000, "10.0.0.2", 80);
+    std::vector<Bytes> frames;  // no handshake: the capture started later
+    frames.push_back(c.data(O, 5000, bytes_of("late\n")));
+    frames.push_back(c.data(R, 7000, bytes_of("later\n"), 5005));
+    const Followed f = follow(frames, "0");
+    REQUIRE(f.found);
+    at(f.text,
+       ">>> orig [picked up midstream: offsets count from the first byte seen, not the "
+       "SYN]\n>>> orig 10.0.0.1:40000 -> 10.0.0.2:80  offset 0  5 bytes");
+    at(f.text,
+       "<<< resp [picked up midstream: offsets count from the first byte seen, not the "
+       "SYN]\n<<< resp 10.0.0.2:80 -> 10.0.0.1:40000  offset 0  6 bytes");
+}
+
 TEST_CASE("follow: a connection that is not there", "[follow]") {
     Conn c("10.0.0.1", 40000, "10.0.0.2", 80);
     std::vector<Bytes> frames;
