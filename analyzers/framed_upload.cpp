@@ -235,6 +235,7 @@ void FramedStreamDecoder::data(const std::uint8_t* p, std::size_t n, std::uint64
             t.alive = t.has_header ||
                       (opts_.max_headerless > 0 && (opts_.allow_headerless || opts_.forced));
             t.acceptable = !t.has_header && opts_.forced;
+            t.at = offset;
         }
     }
     if (offset < next_) {  // already seen
@@ -298,7 +299,7 @@ void FramedStreamDecoder::end(StreamEnd why, UploadSink& sink) {
         why == StreamEnd::Reset ? upload_missing::kReset : upload_missing::kConnectionEnded;
     for (Track& t : tracks_) {
         if (!t.alive || !t.chosen) continue;
-        if (t.phase != Phase::Between) finish_frame(t, missing);
+        if (t.phase != Phase::Between) finish_frame(t, missing, sink);
         if (t.cur_open) emit_done(t, sink);
         t.alive = false;
     }
@@ -311,6 +312,7 @@ void FramedStreamDecoder::feed(Track& t, const std::uint8_t* p, std::size_t n, s
         p += k;
         n -= k;
         offset += k;
+        t.at = offset;
     };
     while (n > 0 && t.alive) {
         switch (t.phase) {
@@ -322,7 +324,7 @@ void FramedStreamDecoder::feed(Track& t, const std::uint8_t* p, std::size_t n, s
                     emit_done(t, sink);
                     if (!t.alive) return;
                 }
-                start_frame(t, offset, ts, shares_segment);
+                start_frame(t, offset, ts, shares_segment, sink);
                 break;
             }
             case Phase::Prefix: {
@@ -366,7 +368,7 @@ void FramedStreamDecoder::feed(Track& t, const std::uint8_t* p, std::size_t n, s
                 t.cur.received += k;
                 t.body_left -= k;
                 advance(k);
-                if (t.body_left == 0) finish_frame(t, nullptr);
+                if (t.body_left == 0) finish_frame(t, nullptr, sink);
                 break;
             }
         }
@@ -403,10 +405,11 @@ void FramedStreamDecoder::gap_track(Track& t, std::uint64_t len, UploadSink& sin
             // the body (or at its end) loses no boundary; one that runs past it does.
             const std::uint64_t b = std::min(len, t.body_left);
             t.body_left -= b;
+            t.at += b;
             t.gap_in_body = true;
             t.last_byte_seen = false;
             if (t.body_begun) sink.body_gap(b);
-            if (t.body_left == 0) finish_frame(t, nullptr);
+            if (t.body_left == 0) finish_frame(t, nullptr, sink);
             if (len > b) {
                 emit_done(t, sink);
                 mode_ = Mode::Stopped;
@@ -418,7 +421,7 @@ void FramedStreamDecoder::gap_track(Track& t, std::uint64_t len, UploadSink& sin
 }
 
 void FramedStreamDecoder::start_frame(Track& t, std::uint64_t offset, std::uint64_t ts,
-                                      bool coalesced_prev) {
+                                      bool coalesced_prev, UploadSink& sink) {
     t.cur = UploadFrame{};
     t.cur.index = t.next_index++;
     t.cur.offset = offset;
@@ -440,6 +443,7 @@ void FramedStreamDecoder::start_frame(Track& t, std::uint64_t offset, std::uint6
     t.body_begun = t.gap_in_body = t.hash_sha = false;
     t.last_byte_seen = false;
     md5_->init(t.md5);
+    if (t.chosen) sink.frame_mark(FrameMark::Prefix, t.cur.index, offset, 4);
 }
 
 void FramedStreamDecoder::touch(Track& t, std::uint32_t segment, std::uint64_t ts) {
@@ -475,6 +479,7 @@ void FramedStreamDecoder::on_prefix(Track& t, UploadSink& sink) {
     if (t.has_header) {
         t.header_len = v;
         t.phase = Phase::Header;
+        if (t.chosen) sink.frame_mark(FrameMark::Header, t.cur.index, t.at, v);
         return;
     }
     t.cur.has_size = true;
@@ -560,7 +565,7 @@ void FramedStreamDecoder::on_header(Track& t, UploadSink& sink) {
         t.hash_sha = opts_.sha256;
         if (t.hash_sha) EVP_DigestInit_ex(t.sha, sha_md_, nullptr);
         t.cur.has_sha256 = t.hash_sha;
-        finish_frame(t, nullptr);
+        finish_frame(t, nullptr, sink);
         return;
     }
     t.cur.has_size = true;
@@ -573,17 +578,18 @@ void FramedStreamDecoder::begin_body(Track& t, UploadSink& sink) {
     if (t.hash_sha) EVP_DigestInit_ex(t.sha, sha_md_, nullptr);
     t.cur.has_sha256 = t.hash_sha;
     if (t.chosen) {
+        sink.frame_mark(FrameMark::Body, t.cur.index, t.at, t.cur.declared_size);
         sink.body_begin(t.cur);
         t.body_begun = true;
     }
     t.body_left = t.cur.declared_size;
     t.phase = Phase::Body;
-    if (t.body_left == 0) finish_frame(t, nullptr);
+    if (t.body_left == 0) finish_frame(t, nullptr, sink);
 }
 
 // The frame's bytes are over (or will never come): digests, completeness, verdict. It is
 // reported later by emit_done().
-void FramedStreamDecoder::finish_frame(Track& t, const char* missing) {
+void FramedStreamDecoder::finish_frame(Track& t, const char* missing, UploadSink& sink) {
     UploadFrame& f = t.cur;
     unsigned char md[16];
     md5_->final(t.md5, md);
@@ -600,6 +606,7 @@ void FramedStreamDecoder::finish_frame(Track& t, const char* missing) {
     f.split = f.segments > 1;
     if (f.complete) ++t.frames_whole;
     t.phase = Phase::Between;
+    if (t.chosen) sink.frame_mark(FrameMark::End, f.index, t.at, t.at - f.offset);
 }
 
 void FramedStreamDecoder::emit_done(Track& t, UploadSink& sink) {
@@ -614,7 +621,7 @@ void FramedStreamDecoder::emit_done(Track& t, UploadSink& sink) {
 }
 
 void FramedStreamDecoder::stop_with(Track& t, const char* missing, UploadSink& sink) {
-    finish_frame(t, missing);
+    finish_frame(t, missing, sink);
     emit_done(t, sink);
     mode_ = Mode::Stopped;
     t.alive = false;
@@ -629,9 +636,31 @@ void FramedStreamDecoder::choose(Track& t, UploadSink& sink) {
             md5_->release(other.md5);  // its staged body bytes will never be hashed now
         }
     sink.stream_framed(t.order, t.has_header);
-    for (std::size_t i = 0; i < t.npending; ++i)
-        sink.frame_done(t.pending[i]);
+    for (std::size_t i = 0; i < t.npending; ++i) {
+        // Header-less frames, whole before the verdict: no gap came between them.
+        const UploadFrame& f = t.pending[i];
+        sink.frame_mark(FrameMark::Prefix, f.index, f.offset, 4);
+        sink.frame_mark(FrameMark::Body, f.index, f.offset + 4, f.declared_size);
+        sink.frame_mark(FrameMark::End, f.index, f.offset + 4 + f.received, 4 + f.received);
+        sink.frame_done(f);
+    }
     t.npending = 0;
+    mark_known(t, sink);
+}
+
+// The boundaries of the frame in progress that were passed before the stream was judged
+// framed; those still ahead are told as they are reached.
+void FramedStreamDecoder::mark_known(const Track& t, UploadSink& sink) {
+    if (!t.cur_open) return;
+    const UploadFrame& f = t.cur;
+    sink.frame_mark(FrameMark::Prefix, f.index, f.offset, 4);
+    if (t.phase == Phase::Prefix) return;
+    const std::uint64_t header_len = t.has_header ? t.header_len : 0;
+    if (t.has_header) sink.frame_mark(FrameMark::Header, f.index, f.offset + 4, header_len);
+    if (t.phase == Phase::Header) return;
+    sink.frame_mark(FrameMark::Body, f.index, f.offset + 4 + header_len, f.declared_size);
+    if (t.phase == Phase::Body) return;
+    sink.frame_mark(FrameMark::End, f.index, t.at, t.at - f.offset);
 }
 
 // While undecided: the first live reading in priority order wins once it is acceptable;

@@ -24,6 +24,11 @@
 //   byte after the frame arrives, or at gap() / end(). A frame that stops decoding
 //   (bad length, header or size; a gap the next boundary cannot be found across) is
 //   reported at once.
+// - frame_mark() for each boundary of a frame of the chosen reading, as soon as it is
+//   known: the prefix when its first byte is reached, the header once the prefix is read,
+//   the body once the header is parsed (header-less: once the prefix is read), the end
+//   when the frame's last byte is in (or decoding stops). Boundaries passed while the
+//   stream was undecided are told when it is judged framed, before its first frame_done().
 // The string_views in an UploadFrame are valid only during the callback.
 //
 // Nothing is allocated per data() call: the digest contexts are allocated once per
@@ -70,6 +75,14 @@ inline constexpr const char* kBadHeader = "bad_header";  // not a JSON object (f
 inline constexpr const char* kBadLength = "bad_length";  // implausible length prefix
 }  // namespace upload_missing
 
+// A frame boundary (UploadSink::frame_mark), for showing where frames lie in a stream.
+enum class FrameMark : std::uint8_t {
+    Prefix,  // the 4-byte length prefix starts at `offset` (len 4)
+    Header,  // the JSON header starts at `offset`, `len` bytes as the prefix says
+    Body,    // the body starts at `offset`, `len` bytes as declared
+    End,     // the frame ends before `offset`; `len`: its bytes from the prefix on
+};
+
 struct UploadFrame {           // what the sink is told when a frame is over
     std::uint32_t index = 0;   // 0, 1, 2 ... within this direction
     std::uint64_t offset = 0;  // stream offset of the 4-byte length prefix
@@ -106,6 +119,9 @@ class UploadSink {
     virtual void frame_done(const UploadFrame& f) = 0;  // every frame, complete or not
     // The stream was judged framed (called once, before the first body_begin).
     virtual void stream_framed(ByteOrder order, bool has_header) = 0;
+    // Frame `frame`'s boundary of this kind (see FrameMark) is known.
+    virtual void frame_mark(FrameMark /*kind*/, std::uint32_t /*frame*/, std::uint64_t /*offset*/,
+                            std::uint64_t /*len*/) {}
 };
 
 class FramedStreamDecoder {
@@ -176,6 +192,7 @@ class FramedStreamDecoder {
         std::uint32_t next_index = 0;
         std::uint32_t frames_whole = 0;  // complete frames so far (header-less evidence)
         std::uint64_t body_left = 0;
+        std::uint64_t at = 0;  // stream offset after the last byte this reading consumed
         std::string header;
         HeaderScan scan;
         std::string file_name, want_md5, want_sha;
@@ -189,13 +206,15 @@ class FramedStreamDecoder {
     void feed(Track& t, const std::uint8_t* p, std::size_t n, std::uint64_t offset,
               std::uint32_t segment, std::uint64_t ts, UploadSink& sink);
     void gap_track(Track& t, std::uint64_t len, UploadSink& sink);
-    void start_frame(Track& t, std::uint64_t offset, std::uint64_t ts, bool coalesced_prev);
+    void start_frame(Track& t, std::uint64_t offset, std::uint64_t ts, bool coalesced_prev,
+                     UploadSink& sink);
     void touch(Track& t, std::uint32_t segment, std::uint64_t ts);
     void on_prefix(Track& t, UploadSink& sink);
     void on_header(Track& t, UploadSink& sink);
     void begin_body(Track& t, UploadSink& sink);
     void grow_header(Track& t, std::size_t more);
-    void finish_frame(Track& t, const char* missing);
+    void finish_frame(Track& t, const char* missing, UploadSink& sink);
+    void mark_known(const Track& t, UploadSink& sink);
     void emit_done(Track& t, UploadSink& sink);
     void stop_with(Track& t, const char* missing, UploadSink& sink);
     void choose(Track& t, UploadSink& sink);

@@ -188,6 +188,11 @@ void UploadAnalyzer::stream_framed(ByteOrder, bool has_header) {
     if (has_header) sticky_[cur_conn_].json_framed |= static_cast<std::uint8_t>(1u << cur_dir_);
 }
 
+void UploadAnalyzer::frame_mark(FrameMark kind, std::uint32_t frame, std::uint64_t offset,
+                                std::uint64_t len) {
+    if (observer_ != nullptr) observer_->frame_mark(cur_conn_, cur_dir_, kind, frame, offset, len);
+}
+
 UploadAnalyzer::Carving* UploadAnalyzer::carving_for(const UploadFrame& f) {
     const std::uint32_t d = slot(cur_conn_, cur_dir_);
     if (d == kNone || d == kRejected) return nullptr;
@@ -259,6 +264,7 @@ void UploadAnalyzer::frame_done(const UploadFrame& f) {
     if (f.digest_ok == 0) ++counters_.digest_mismatch;
     if (!kept.empty()) ++counters_.extracted;
     if (extractor_ != nullptr && f.has_size && kept.empty()) ++counters_.extract_refused;
+    if (observer_ != nullptr) observer_->frame_done(cur_conn_, cur_dir_, f);
     out_.upload(UploadRecord{
         &flows_.connection(cur_conn_), cur_dir_, &f, kept,
         extractor_ != nullptr && f.has_size && kept.empty() ? refusal : std::string_view()});

@@ -43,6 +43,18 @@ class UploadRecordSink {
                               std::uint64_t len) = 0;
 };
 
+// Told where the frames of every framed stream lie, as the decoder finds them (--follow):
+// each boundary (FrameMark) and each finished frame, with the connection's slot and the
+// direction. Called from inside stream_data/stream_gap/stream_end, before any consumer
+// added after the analyzer to the same StreamFanout hears of the same bytes.
+class FrameObserver {
+  public:
+    virtual ~FrameObserver() = default;
+    virtual void frame_mark(std::uint32_t conn, int dir, FrameMark kind, std::uint32_t frame,
+                            std::uint64_t offset, std::uint64_t len) = 0;
+    virtual void frame_done(std::uint32_t conn, int dir, const UploadFrame& f) = 0;
+};
+
 struct UploadAnalyzerCounters {
     std::uint64_t streams_examined = 0;
     std::uint64_t streams_framed = 0;
@@ -83,6 +95,8 @@ class UploadAnalyzer : public StreamConsumer, private UploadSink {
     // The sticky-packet summary of a connection (valid while it is open).
     const StickySummary& sticky(std::uint32_t conn) const { return sticky_[conn]; }
     const UploadAnalyzerCounters& counters() const { return counters_; }
+    // Frame boundaries go to `o` as well (null: nowhere).
+    void set_frame_observer(FrameObserver* o) { observer_ = o; }
     // Streams whose bodies can be staged for hashing in lanes at once (md5_batch.hpp).
     static std::uint32_t md5_slots(std::uint32_t max_decoders);
 
@@ -96,6 +110,8 @@ class UploadAnalyzer : public StreamConsumer, private UploadSink {
     void body_gap(std::uint64_t n) override;
     void frame_done(const UploadFrame& f) override;
     void stream_framed(ByteOrder order, bool has_header) override;
+    void frame_mark(FrameMark kind, std::uint32_t frame, std::uint64_t offset,
+                    std::uint64_t len) override;
 
     std::uint32_t& slot(std::uint32_t conn, int dir) { return decoder_of_[2ull * conn + dir]; }
     void release(std::uint32_t conn, int dir);
@@ -126,6 +142,7 @@ class UploadAnalyzer : public StreamConsumer, private UploadSink {
     Carving* carving_for(const UploadFrame& f);
     void drop_carvings(std::uint32_t decoder);
     UploadAnalyzerCounters counters_;
+    FrameObserver* observer_ = nullptr;
     Md5Batch md5_;  // the decoders' MD5 (outlives them: they are destroyed in ~UploadAnalyzer)
 };
 

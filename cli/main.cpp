@@ -25,6 +25,7 @@
 #include "pipeline/memory_plan.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/sharded.hpp"
+#include "report/follow_report.hpp"
 #include "report/out_buffer.hpp"
 
 namespace {
@@ -59,6 +60,7 @@ struct Options {
     double frag_timeout = 30;    // --frag-timeout, seconds
     std::string max_memory = "256M";
     unsigned threads = 1;      // --threads: analysis workers for -r
+    bool follow = false;       // --follow was given (its argument may be empty)
     wl::MemoryRequest memory;  // filled from the options
     bool streams_max_set = false, streams_total_set = false;
 };
@@ -156,6 +158,11 @@ int read_file(const Options& opt, Pipe& pipe, wl::PcapSource& src, wl::OutBuffer
     return kExitOk;
 }
 
+int follow_not_found(const Options& opt) {
+    return fail("--follow " + opt.an.follow + ": no such TCP connection in " +
+                (opt.read_file.empty() ? opt.iface : opt.read_file));
+}
+
 int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& filter) {
     std::string err;
     if (opt.threads > 1) {
@@ -193,7 +200,9 @@ int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     }
     wl::Pipeline pipe(an, out, oui);
     if (!pipe.open(err)) return fail(err);
-    return read_file(opt, pipe, *src, out, summary);
+    const int rc = read_file(opt, pipe, *src, out, summary);
+    if (rc != kExitError && !pipe.follow_found()) return follow_not_found(opt);
+    return rc;
 }
 
 // ---- live capture: a capture thread feeding the analysis through a ring ----
@@ -474,6 +483,7 @@ int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     }
     pipe.finish(summary);
     if (!out.flush() || output_failed) return fail("cannot write output");
+    if (!pipe.follow_found()) return follow_not_found(opt);
     int rc = kExitOk;
     if (!cap.error.empty()) {
         std::fprintf(stderr, "wirelens: %s: capture stopped after %llu packets: %s\n",
@@ -515,6 +525,20 @@ int run(Options opt) {
         std::string err;
         if (!custom_oui.load_csv(opt.oui_file, err)) return fail(err);
         oui = &custom_oui;
+    }
+    if (opt.follow || opt.an.follow_hex) {
+        if (!opt.follow) return fail("--hex goes with --follow UID|INDEX");
+        if (!wl::FollowReporter::valid_target(opt.an.follow)) {
+            return fail("--follow " + opt.an.follow +
+                        ": not a connection uid (C and 17 letters or digits) nor a tcp.stream "
+                        "index (a number)");
+        }
+        if (opt.an.no_reassembly || opt.an.no_flows) {
+            return fail("--follow needs stream reassembly: not with --no-reassembly or --no-flows");
+        }
+        if (opt.threads > 1) return fail("--follow does not go with --threads");
+        if (opt.an.json) return fail("--follow writes text: not with --json");
+        if (opt.an.packets) return fail("--follow writes one stream: not with --packets");
     }
     if (!wl::parse_size(opt.max_memory, opt.memory.budget)) {
         return fail("--max-memory " + opt.max_memory + ": not a size (say 64M or 1G)");
@@ -652,6 +676,11 @@ int main(int argc, char** argv) {
     app.add_option("--scan-hosts", opt.an.flood.scan.addr_threshold,
                    "Hosts on one port, not answered, that make an address scan (25, as Zeek)")
         ->check(CLI::Range(2u, 65536u));
+    app.add_option("--follow", opt.an.follow,
+                   "Print only TCP connection UID (or tcp.stream INDEX, from 0) as its bytes are "
+                   "reassembled, both directions, with gaps and frame boundaries")
+        ->type_name("UID|INDEX");
+    app.add_flag("--hex", opt.an.follow_hex, "With --follow: a hex dump instead of text");
     app.add_flag("--stream", opt.an.stream,
                  "Write events as they happen (as live capture does), not tables at the end");
     // Live capture.
@@ -697,6 +726,7 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
         opt.an.ladder = app.count("--ladder") > 0;
+        opt.follow = app.count("--follow") > 0;
         opt.memory.flows_set = app.count("--max-flows") > 0;
         opt.memory.reassembly_set = app.count("--max-reassembly") > 0;
         opt.memory.uploads_set = app.count("--max-uploads") > 0;

@@ -12,6 +12,7 @@
 #include "flow/tcp_reassembler.hpp"
 #include "report/alert_report.hpp"
 #include "report/conn_report.hpp"
+#include "report/follow_report.hpp"
 #include "report/upload_report.hpp"
 
 namespace wl {
@@ -108,10 +109,13 @@ bool Pipeline::open(std::string& error) {
 
     const FlowOptions fopts = flow_options_of(opt_);
     ladder_conns_ = fopts.ladder_conns;
-    conns_ = std::make_unique<ConnReporter>(out_, oui_, opt_.json);
+    // With --follow the stream is the whole output (as tshark -q -z follow).
+    if (!opt_.follow.empty()) discard_ = std::make_unique<OutBuffer>(nullptr);
+    OutBuffer& records = discard_ ? *discard_ : out_;
+    conns_ = std::make_unique<ConnReporter>(records, oui_, opt_.json);
     conns_->set_stream(opt_.stream);
     conns_->set_fold_attempts(!opt_.all_attempts);
-    uploads_ = std::make_unique<UploadReporter>(out_, opt_.json);
+    uploads_ = std::make_unique<UploadReporter>(records, opt_.json);
     uploads_->set_stream(opt_.stream);
     flows_ = std::make_unique<FlowTracker>(fopts, *conns_);
 
@@ -123,7 +127,7 @@ bool Pipeline::open(std::string& error) {
         eo.max_size = opt_.extract_max;
         if (!extractor_->open(eo, error)) return false;
     }
-    alerts_ = std::make_unique<AlertReporter>(out_, opt_.json);
+    alerts_ = std::make_unique<AlertReporter>(records, opt_.json);
     alerts_->set_stream(opt_.stream);
     if (!opt_.no_flood) flood_ = std::make_unique<SynFloodDetector>(opt_.flood, *alerts_);
     if (flood_ || hooks_ != nullptr || opt_.stream) {
@@ -135,9 +139,10 @@ bool Pipeline::open(std::string& error) {
         analyzer_ = std::make_unique<UploadAnalyzer>(
             upload_options_of(opt_), opt_.upload_ports, fopts.max_flows, opt_.max_uploads, *flows_,
             *uploads_, opt_.extract_dir.empty() ? nullptr : extractor_.get());
-        // With --streams the reassembler feeds both; without, the analyzer alone
-        // (no fan-out on the path of every segment).
-        StreamConsumer* consumer = analyzer_.get();
+        // The analyzer first: --follow prints the frame boundaries it finds in a
+        // chunk. With only the analyzer, no fan-out on the path of every segment.
+        fanout_ = std::make_unique<StreamFanout>();
+        fanout_->add(analyzer_.get());
         if (!opt_.streams_dir.empty()) {
             const FlowTracker& flows = *flows_;
             exporter_ = std::make_unique<StreamExporter>(
@@ -145,13 +150,15 @@ bool Pipeline::open(std::string& error) {
                     return flows.connection(conn);
                 });
             if (!exporter_->open(stream_export_options_of(opt_), error)) return false;
-            fanout_ = std::make_unique<StreamFanout>();
-            fanout_->add(analyzer_.get());
             fanout_->add(exporter_.get());
-            consumer = fanout_.get();
         }
-        reassembler_ = std::make_unique<TcpReassembler>(fopts.max_flows,
-                                                        reassembly_options_of(opt_), *consumer);
+        if (!opt_.follow.empty()) {
+            follow_ = std::make_unique<FollowReporter>(out_, *flows_, opt_.follow, opt_.follow_hex);
+            analyzer_->set_frame_observer(follow_.get());
+            fanout_->add(follow_.get());
+        }
+        reassembler_ = std::make_unique<TcpReassembler>(
+            fopts.max_flows, reassembly_options_of(opt_), *fanout_->single_or_self());
         flows_->set_reassembler(reassembler_.get());
     }
     if (!opt_.no_flows && !opt_.no_defrag && !opt_.defrag_upstream) {
@@ -271,8 +278,13 @@ void Pipeline::tick(std::uint64_t now_ns) {
 void Pipeline::finish(const InputSummary& summary) {
     if (flood_) flood_->finish(counters_.last_ts_ns);  // ends alerts still open
     if (!opt_.no_flows && opt_.packets && !opt_.json) out_.put('\n');
-    write_closing_report(out_, opt_.json, alerts_.get(), flood_.get(), counters_, summary,
-                         end_flows());
+    write_closing_report(discard_ ? *discard_ : out_, opt_.json, alerts_.get(), flood_.get(),
+                         counters_, summary, end_flows());
+    if (follow_) follow_->finish();
+}
+
+bool Pipeline::follow_found() const {
+    return !follow_ || follow_->found();
 }
 
 void write_closing_report(OutBuffer& out, bool json, AlertReporter* alerts, SynFloodDetector* flood,

@@ -25,6 +25,7 @@ class AlertReporter;
 class ConnReporter;
 class FileExtractor;
 class FlowTracker;
+class FollowReporter;
 class StreamExporter;
 class StreamFanout;
 class TcpReassembler;
@@ -68,6 +69,10 @@ struct PipelineOptions {
     // One shard of several (--threads): connection uids are (n - 1) * uid_shards + uid_shard + 1
     // for this pipeline's n-th connection, so that no two shards give the same uid.
     std::uint32_t uid_shard = 0, uid_shards = 1;
+    // --follow: one TCP connection's bytes (a uid or a tcp.stream index) are the
+    // only output; --hex: as a hex dump.
+    std::string follow;
+    bool follow_hex = false;
 };
 
 // What a pipeline running as one shard of several tells the side that merges
@@ -194,6 +199,8 @@ class Pipeline {
 
     const DecodeCounters& counters() const { return counters_; }
     std::size_t open_connections() const;
+    // --follow: whether the connection was found (after finish()); true without --follow.
+    bool follow_found() const;
 
   private:
     class Handshakes;
@@ -217,8 +224,11 @@ class Pipeline {
     std::unique_ptr<Handshakes> handshakes_;
     std::unique_ptr<UploadAnalyzer> analyzer_;
     std::unique_ptr<StreamExporter> exporter_;  // --streams
-    std::unique_ptr<StreamFanout> fanout_;      // the analyzer and the exporter, when both
+    std::unique_ptr<FollowReporter> follow_;    // --follow
+    std::unique_ptr<StreamFanout> fanout_;      // the analyzer, then the exporter and --follow
     std::unique_ptr<TcpReassembler> reassembler_;
+    // --follow: the records and tables nobody asked for are written here, and dropped.
+    std::unique_ptr<OutBuffer> discard_;
     std::unique_ptr<IpReassembler> frags_;
     Packet defrag_pkt_;       // a reassembled datagram
     Packet defrag_inner_[2];  // ... and the packets in its tunnels

@@ -123,7 +123,7 @@ OutBuffer& OutBuffer::put_json_string(std::string_view s) {
 }
 
 bool OutBuffer::flush() {
-    if (len_ != 0 && !failed_) {
+    if (len_ != 0 && !failed_ && file_ != nullptr) {
         if (std::fwrite(buf_, 1, len_, file_) != len_ || std::fflush(file_) != 0) failed_ = true;
     }
     len_ = 0;

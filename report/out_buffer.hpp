@@ -12,6 +12,7 @@ namespace wl {
 
 class OutBuffer {
   public:
+    // A null `file`: what is written is discarded (output nobody asked for).
     explicit OutBuffer(std::FILE* file) : file_(file) {}
     ~OutBuffer() { flush(); }
     OutBuffer(const OutBuffer&) = delete;

@@ -1049,3 +1049,103 @@ TEST_CASE("samples/upload-v4.pcap: the first connection's uploads and replies", 
         CHECK_FALSE(s.f.coalesced);
     }
 }
+
+namespace {
+
+// Frame marks as told, with how many stream bytes had been fed when each came.
+struct Mark {
+    FrameMark kind;
+    std::uint32_t frame;
+    std::uint64_t offset, len;
+    bool operator==(const Mark&) const = default;
+};
+
+struct MarkRecorder : Recorder {
+    std::vector<Mark> marks;
+    std::vector<std::uint64_t> told_at;
+    std::uint64_t fed = 0;  // the end of the bytes of the data() call under way
+    void frame_mark(FrameMark kind, std::uint32_t frame, std::uint64_t offset,
+                    std::uint64_t len) override {
+        marks.push_back({kind, frame, offset, len});
+        told_at.push_back(fed);
+    }
+};
+
+MarkRecorder marks_of(const Bytes& b, const Plan& plan) {
+    MarkRecorder rec;
+    FramedStreamDecoder d;
+    d.reset({});
+    std::size_t at = 0;
+    for (const auto& [k, seg] : plan) {
+        rec.fed = at + k;
+        d.data(b.data() + at, k, at, seg, 0, rec);
+        at += k;
+    }
+    d.end(StreamEnd::Fin, rec);
+    return rec;
+}
+
+}  // namespace
+
+TEST_CASE("frame marks: every boundary once, in order, as soon as it is known", "[upload]") {
+    const Bytes b0 = bytes_of("first"), b1, b2 = pattern(3000, 41);
+    const std::string h[] = {upload_header("a", b0), upload_header("b", b1),
+                             upload_header("c", b2)};
+    const Bytes* bodies[] = {&b0, &b1, &b2};
+    const Bytes stream = cat({frame(h[0], b0), frame(h[1], b1), frame(h[2], b2)});
+    std::vector<Mark> want;
+    std::vector<std::uint64_t> want_at;  // fed one byte at a time
+    std::uint64_t off = 0;
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        const std::uint64_t body = off + 4 + h[i].size(), end = body + bodies[i]->size();
+        want.push_back({FrameMark::Prefix, i, off, 4});
+        want.push_back({FrameMark::Header, i, off + 4, h[i].size()});
+        want.push_back({FrameMark::Body, i, body, bodies[i]->size()});
+        want.push_back({FrameMark::End, i, end, end - off});
+        // Frame 0's prefix and header are known once its header is in (the verdict).
+        want_at.insert(want_at.end(), {i == 0 ? body : off + 1, i == 0 ? body : off + 4, body,
+                                       std::max(end, body)});
+        off = end;
+    }
+    for (const Plan& plan : all_plans(stream.size())) {
+        const MarkRecorder r = marks_of(stream, plan);
+        CHECK(r.marks == want);
+    }
+    CHECK(marks_of(stream, each_byte(stream.size())).told_at == want_at);
+}
+
+TEST_CASE("frame marks: header-less frames accepted after the fact, a gap in a body", "[upload]") {
+    SECTION("header-less: the frames before the verdict are told at it") {
+        const Bytes a = pattern(300, 51), b = pattern(20, 52), c = pattern(1000, 53);
+        const Bytes s = cat({headerless(a), headerless(b), headerless(c)});
+        const MarkRecorder r = marks_of(s, whole(s.size()));
+        const std::uint64_t o1 = 4 + a.size(), o2 = o1 + 4 + b.size(), e = s.size();
+        const std::vector<Mark> want = {{FrameMark::Prefix, 0, 0, 4},
+                                        {FrameMark::Body, 0, 4, a.size()},
+                                        {FrameMark::End, 0, o1, o1},
+                                        {FrameMark::Prefix, 1, o1, 4},
+                                        {FrameMark::Body, 1, o1 + 4, b.size()},
+                                        {FrameMark::End, 1, o2, o2 - o1},
+                                        {FrameMark::Prefix, 2, o2, 4},
+                                        {FrameMark::Body, 2, o2 + 4, c.size()},
+                                        {FrameMark::End, 2, e, e - o2}};
+        CHECK(r.marks == want);
+    }
+    SECTION("a gap inside a body: the end is still where the body ends") {
+        const Bytes body = pattern(1000, 54);
+        const std::string h = upload_header("g", body);
+        const Bytes s = frame(h, body);
+        const std::uint64_t from = 4 + h.size() + 300;
+        MarkRecorder rec;
+        FramedStreamDecoder d;
+        d.reset({});
+        d.data(s.data(), from, 0, 0, 0, rec);
+        d.gap(from, 200, rec);
+        d.data(s.data() + from + 200, s.size() - from - 200, from + 200, 1, 0, rec);
+        d.end(StreamEnd::Fin, rec);
+        REQUIRE(rec.marks.size() == 4);
+        CHECK(rec.marks[3] == Mark{FrameMark::End, 0, s.size(), s.size()});
+        REQUIRE(rec.frames.size() == 1);
+        CHECK(rec.frames[0].missing == "gap");
+    }
+}
