@@ -654,9 +654,9 @@ TEST_CASE("flow: 'g', the peer acknowledges data never seen", "[flow]") {
 }
 
 TEST_CASE("flow: 'g' only while both sides are cleanly established or closing", "[flow]") {
-    // Zeek's TCP_Reassembler::Gap adds the letter only when both endpoints
-    // are ESTABLISHED or CLOSED after ESTABLISHED. (missed_bytes is counted
-    // for every connection: a documented wirelens choice.)
+    // Zeek's TCP_Reassembler::Gap raises content_gap (missed_bytes) and adds
+    // the letter only when both endpoints are ESTABLISHED or CLOSED after
+    // ESTABLISHED; capture_loss_bytes counts the bytes in every state.
     SECTION("a FIN that reveals a gap: the closing side is still clean") {
         Harness h;
         handshake(h);
@@ -696,7 +696,8 @@ TEST_CASE("flow: 'g' only while both sides are cleanly established or closing", 
                   .orig_bytes = 300,
                   .resp_pkts = 1,
                   .resp_ip_bytes = kTcp4});
-        CHECK(c.side[0].tcp.missed_bytes == 100);
+        CHECK(c.side[0].tcp.missed_bytes == 0);
+        CHECK(c.side[0].tcp.capture_loss_bytes == 100);
     }
 }
 
@@ -1516,4 +1517,248 @@ TEST_CASE("flow: stream anomalies are counted by Zeek's weird names", "[flow][an
     }
     CHECK(std::string(wl::name(StreamAnomaly::SynAfterClose)) == "SYN_after_close");
     CHECK(std::string(wl::name(StreamAnomaly::RstWithData)) == "RST_with_data");
+}
+
+// ---------------------------------------------------------------- loss accounting
+//
+// missed_bytes as Zeek's conn.log has it: the sum of content_gap lengths.
+// Zeek finds gaps only when an ACK arrives (TCP_Reassembler::AckReceived ->
+// Undelivered): the bytes between what it delivered and the ack that it never
+// saw, reported only while both sides are ESTABLISHED (or CLOSED from it);
+// bytes arriving after an ack passed them are discarded, never counted again;
+// an ack at or past the sender's FIN reaches the FIN's position only.
+// capture_loss_bytes: the same bytes in every state. retransmitted_bytes:
+// bytes of a hole filled kReorderWindowNs (3 ms) or more after it opened.
+
+namespace {
+std::uint64_t missed(const Connection& c) {
+    return c.side[0].tcp.missed_bytes + c.side[1].tcp.missed_bytes;
+}
+std::uint64_t capture_loss(const Connection& c) {
+    return c.side[0].tcp.capture_loss_bytes + c.side[1].tcp.capture_loss_bytes;
+}
+std::uint64_t retransmitted(const Connection& c) {
+    return c.side[0].tcp.retransmitted_bytes + c.side[1].tcp.retransmitted_bytes;
+}
+}  // namespace
+
+TEST_CASE("flow: a segment lost to the capture is missed once", "[flow][gaps]") {
+    Harness h;
+    handshake(h);
+    SECTION("its ACK arrives before the next segment") {
+        // 101..201 never seen; the ack of it arrives first: Zeek's gap is
+        // [101, 201) at that ack, and the next segment starts where it ended.
+        h.tcp({{O, "PA", I + 1, J + 1, 100},
+               {R, "A", J + 1, I + 201},
+               {O, "PA", I + 201, J + 1, 100},
+               {R, "A", J + 1, I + 301}});
+    }
+    SECTION("its ACK arrives after the next segment") {
+        h.tcp({{O, "PA", I + 1, J + 1, 100},
+               {O, "PA", I + 201, J + 1, 100},
+               {R, "A", J + 1, I + 201},
+               {R, "A", J + 1, I + 301}});
+    }
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    check(c, {.conn_state = "S1",
+              .history = "ShADaG",
+              .orig_pkts = 4,
+              .orig_ip_bytes = 4 * kTcp4 + 200,
+              .orig_bytes = 300,
+              .resp_pkts = 3,
+              .resp_ip_bytes = 3 * kTcp4});
+    CHECK(c.side[0].tcp.missed_bytes == 100);
+    CHECK(c.side[1].tcp.missed_bytes == 0);
+    CHECK(c.side[0].tcp.gaps == 1);
+    CHECK(capture_loss(c) == 100);
+    CHECK(retransmitted(c) == 0);
+    CHECK(c.side[0].tcp.out_of_order == 0);
+    CHECK(c.side[0].tcp.retransmits == 0);
+}
+
+TEST_CASE("flow: data missing before a FIN is missed (Zeek's miss-end-data)", "[flow][gaps]") {
+    // The responder's 2902 bytes are never seen, then its FIN; the originator
+    // acknowledges the FIN: the gap is [1, 2903), the FIN's own position is
+    // no data (Zeek: missed_bytes 2902, history ShADafgF).
+    Harness h;
+    handshake(h);
+    h.tcp({{O, "PA", I + 1, J + 1, 10},
+           {R, "A", J + 1, I + 11},
+           {R, "FA", J + 2903, I + 11},
+           {O, "A", I + 11, J + 2904},
+           {O, "FA", I + 11, J + 2904},
+           {R, "A", J + 2904, I + 12}});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    check(c, {.conn_state = "SF",
+              .history = "ShADafgF",
+              .orig_pkts = 5,
+              .orig_ip_bytes = 5 * kTcp4 + 10,
+              .orig_bytes = 10,
+              .resp_pkts = 4,
+              .resp_ip_bytes = 4 * kTcp4,
+              .resp_bytes = 2902});
+    CHECK(c.side[1].tcp.missed_bytes == 2902);
+    CHECK(c.side[0].tcp.missed_bytes == 0);
+    CHECK(capture_loss(c) == 2902);
+    CHECK(retransmitted(c) == 0);
+}
+
+TEST_CASE("flow: a hole filled later: retransmitted or reordered", "[flow][gaps]") {
+    Harness h;
+    h.tcp({{O, "S", I, 0, 0, 0.000},
+           {R, "SA", J, I + 1, 0, 0.001},
+           {O, "A", I + 1, J + 1, 0, 0.002}});
+    h.tcp({{O, "PA", I + 1, J + 1, 100, 0.010},
+           {O, "PA", I + 201, J + 1, 100, 0.011}});  // hole [101, 201) opens at 11 ms
+    std::uint64_t want_rexmit = 0;
+    SECTION("filled 6 ms later: the sender resent it") {
+        h.tcp({O, "PA", I + 101, J + 1, 100, 0.017});
+        want_rexmit = 100;
+    }
+    SECTION("filled 1 ms later: reordered") {
+        h.tcp({O, "PA", I + 101, J + 1, 100, 0.012});
+    }
+    SECTION("filled 2.9 ms later: still reordered") {
+        h.tcp({O, "PA", I + 101, J + 1, 100, 0.0139});
+    }
+    SECTION("filled in two parts, 1 ms and 5 ms later") {
+        h.tcp({{O, "PA", I + 101, J + 1, 40, 0.012}, {O, "PA", I + 141, J + 1, 60, 0.016}});
+        want_rexmit = 60;
+    }
+    h.tcp({R, "A", J + 1, I + 301, 0, 0.020});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    CHECK(state(c) == "S1");
+    CHECK(history(c) == "ShADTa");
+    CHECK(FlowTracker::payload_bytes(c, 0) == 300);
+    CHECK(missed(c) == 0);
+    CHECK(capture_loss(c) == 0);
+    CHECK(c.side[0].tcp.retransmitted_bytes == want_rexmit);
+    CHECK(c.side[1].tcp.retransmitted_bytes == 0);
+    CHECK(c.side[0].tcp.out_of_order == (want_rexmit == 60 ? 2u : 1u));
+    CHECK(c.side[0].tcp.retransmits == 0);
+}
+
+TEST_CASE("flow: a resent segment after the ack passed it is no fill", "[flow][gaps]") {
+    // The ack reveals [101, 201) missing first; the copy that arrives later is
+    // what Zeek discards: lost once, neither filled nor retransmitted_bytes.
+    Harness h;
+    handshake(h);
+    h.tcp({{O, "PA", I + 1, J + 1, 100},
+           {O, "PA", I + 201, J + 1, 100},
+           {R, "A", J + 1, I + 301},
+           {O, "PA", I + 101, J + 1, 100, 1.0}});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    CHECK(history(c) == "ShADaGT");
+    CHECK(missed(c) == 100);
+    CHECK(capture_loss(c) == 100);
+    CHECK(retransmitted(c) == 0);
+    CHECK(c.side[0].tcp.out_of_order == 0);
+    CHECK(c.side[0].tcp.retransmits == 1);
+}
+
+TEST_CASE("flow: a gap in a partial connection is capture loss, not missed", "[flow][gaps]") {
+    // Picked up midstream: neither side is ESTABLISHED (both PARTIAL), so Zeek
+    // reports no content gap; the capture still lost 100 bytes.
+    Harness h;
+    h.tcp({{O, "PA", 2000, 7000, 100},
+           {R, "PA", 7000, 2100, 50},
+           {O, "PA", 2200, 7050, 100},  // 2100..2200 never seen
+           {R, "A", 7050, 2300}});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    check(c, {.conn_state = "OTH",
+              .history = "Dda",
+              .orig_pkts = 2,
+              .orig_ip_bytes = 2 * kTcp4 + 200,
+              .orig_bytes = 300,
+              .resp_pkts = 2,
+              .resp_ip_bytes = 2 * kTcp4 + 50,
+              .resp_bytes = 50});
+    CHECK(missed(c) == 0);
+    CHECK(c.side[0].tcp.capture_loss_bytes == 100);
+    CHECK(c.side[1].tcp.capture_loss_bytes == 0);
+    CHECK(retransmitted(c) == 0);
+}
+
+TEST_CASE("flow: a transfer over 4 GB with acks ahead of the data", "[flow][gaps]") {
+    // The shape of Zeek's large-file reassembly trace: the responder's stream
+    // crosses 2^32 (the sequence numbers wrap) in 12 captured segments of
+    // 1000 bytes, 450,000,000 positions apart; before each segment but the
+    // first, the originator acknowledges up to its start. By Zeek's
+    // algorithm: segment 0 delivers [1, 1001); the ack of 1 + D reports the
+    // gap [1001, 1 + D), D - 1000 bytes; segment k then starts where the
+    // trim point is and is delivered; 11 such gaps. The final ack and the
+    // FIN add nothing.
+    constexpr std::uint64_t D = 450'000'000, L = 1000, kSegs = 12;
+    Harness h;
+    handshake(h);
+    auto seq_at = [](std::uint64_t rel) { return static_cast<std::uint32_t>(J + rel); };
+    for (std::uint64_t k = 0; k < kSegs; ++k) {
+        const std::uint64_t at = 1 + k * D;
+        if (k != 0) h.tcp({O, "A", I + 1, seq_at(at)});
+        h.tcp({R, "PA", seq_at(at), I + 1, static_cast<std::uint32_t>(L)});
+    }
+    const std::uint64_t end = 1 + (kSegs - 1) * D + L;  // the FIN's position
+    static_assert(1 + (kSegs - 1) * D + L > (1ull << 32), "the stream wraps");
+    h.tcp({{O, "A", I + 1, seq_at(end)},
+           {R, "FA", seq_at(end), I + 1},
+           {O, "A", I + 1, seq_at(end + 1)},
+           {O, "FA", I + 1, seq_at(end + 1)},
+           {R, "A", seq_at(end + 1), I + 2}});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    check(c, {.conn_state = "SF",
+              .history = "ShAdggfFa",
+              .orig_pkts = 2 + 11 + 3,
+              .orig_ip_bytes = 16 * kTcp4,
+              .resp_pkts = 1 + kSegs + 2,
+              .resp_ip_bytes = 15 * kTcp4 + kSegs * L,
+              .resp_bytes = (kSegs - 1) * D + L});      // 4,950,001,000
+    CHECK(c.side[1].tcp.missed_bytes == 11 * (D - L));  // 4,949,989,000
+    CHECK(c.side[1].tcp.gaps == 11);
+    CHECK(c.side[0].tcp.missed_bytes == 0);
+    CHECK(capture_loss(c) == 11 * (D - L));
+    CHECK(retransmitted(c) == 0);
+}
+
+TEST_CASE("flow: more than 16 KiB above a hole before any ack stops gap reports", "[flow][gaps]") {
+    // Zeek's tcp_max_above_hole_without_any_acks: more than 16384 bytes
+    // undelivered (from the hole's start to the end of the data) while nothing
+    // of the side was acknowledged yet: skip_deliveries, no content gap for
+    // that side from then on. capture_loss_bytes still counts.
+    Harness h;
+    handshake(h);
+    h.tcp({{O, "PA", I + 1, J + 1, 1000},
+           {O, "PA", I + 2001, J + 1, 10000},    // hole [1001, 2001)
+           {O, "PA", I + 12001, J + 1, 7000}});  // 18,000 undelivered from 1001
+    SECTION("then the ack: not missed") {
+        h.tcp({R, "A", J + 1, I + 19001});
+        const auto& ended = h.finish();
+        REQUIRE(ended.size() == 1);
+        const Connection& c = ended[0].c;
+        CHECK(history(c) == "ShADa");
+        CHECK(missed(c) == 0);
+        CHECK(capture_loss(c) == 1000);
+    }
+    SECTION("16,000 undelivered is under the limit") {
+        Harness h2;
+        handshake(h2);
+        h2.tcp({{O, "PA", I + 1, J + 1, 1000},
+                {O, "PA", I + 2001, J + 1, 15000},
+                {R, "A", J + 1, I + 17001}});
+        const auto& ended = h2.finish();
+        REQUIRE(ended.size() == 1);
+        CHECK(history(ended[0].c) == "ShADaG");
+        CHECK(missed(ended[0].c) == 1000);
+    }
 }
