@@ -60,7 +60,14 @@ void init_sender(TcpSide& me, const TcpSegment& seg, std::uint32_t seg_len,
                     anomalies.add(StreamAnomaly::SynInsideConnection);
                 }
                 if (seg.seq != me.start_seq) anomalies.add(StreamAnomaly::SynSeqJump);
-                init_side(me, seg.seq, seg_len, true);
+                // Not Zeek (its issue 3313): once the side's own SYN started
+                // an established stream, a SYN with another sequence number
+                // (a late SYN-ACK, or forged numbers) does not restart it. Zeek
+                // restarts the numbering, and the peer's acks, still relative to
+                // the first ISN, then claim up to 4 GB sent.
+                if (!(me.syn_seen && me.state == TcpState::Established)) {
+                    init_side(me, seg.seq, seg_len, true);
+                }
             }
             break;
         case TcpState::Reset:

@@ -1762,3 +1762,98 @@ TEST_CASE("flow: more than 16 KiB above a hole before any ack stops gap reports"
         CHECK(missed(ended[0].c) == 1000);
     }
 }
+
+// ---------------------------------------------------------------- where wirelens differs from Zeek
+
+TEST_CASE("flow: a SYN-ACK with another sequence number does not restart the stream (Zeek #3313)",
+          "[flow][zeek-differs]") {
+    // Zeek takes the second SYN-ACK's sequence number as the responder's new
+    // start; the originator's acks, relative to the first, then claim up to
+    // 4 GB sent (or the data that follows lies before the start and counts
+    // nothing). wirelens keeps the first numbering and counts SYN_seq_jump.
+    Harness h;
+    handshake(h);
+    h.tcp({{R, "PA", J + 1, I + 1, 100}, {O, "A", I + 1, J + 101}});
+    // A SYN's 'h' recurs when its sequence position differs; one before the
+    // start is taken for position 0, the first SYN-ACK's.
+    const char* want = "ShAdh";
+    SECTION("1.9 GB below the first ISN (restarting would claim 1.9 GB sent)") {
+        h.tcp({R, "SA", J - 0x70000000u, I + 1});
+        want = "ShAd";
+    }
+    SECTION("2 GB above it (restarting would leave the rest uncounted)") {
+        h.tcp({R, "SA", J + 0x80000000u, I + 1});
+    }
+    h.tcp({{O, "A", I + 1, J + 101}, {R, "PA", J + 101, I + 1, 50}, {O, "A", I + 1, J + 151}});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    check(c, {.conn_state = "S1",
+              .history = want,
+              .orig_pkts = 5,
+              .orig_ip_bytes = 5 * kTcp4,
+              .resp_pkts = 4,
+              .resp_ip_bytes = 4 * kTcp4 + 150,
+              .resp_bytes = 150});
+    CHECK(h.tracker.anomalies()[wl::StreamAnomaly::SynSeqJump] == 1);
+    CHECK(missed(c) == 0);
+    CHECK(capture_loss(c) == 0);
+}
+
+TEST_CASE("flow: SYNs resent with backoff are one attempt (Zeek #863)", "[flow][zeek-differs]") {
+    Harness h;
+    SECTION("Linux's schedule: 0, 1, 3, 7, 15, 31 s") {
+        for (double t : {0.0, 1.0, 3.0, 7.0, 15.0, 31.0})
+            h.tcp({O, "S", I, 0, 0, t});
+        const auto& ended = h.finish();
+        REQUIRE(ended.size() == 1);
+        check(ended[0].c,
+              {.conn_state = "S0", .history = "S", .orig_pkts = 6, .orig_ip_bytes = 6 * kTcp4});
+    }
+    SECTION("a lone SYN still ends after tcp_attempt_delay") {
+        h.tcp({{O, "S", I, 0, 0, 0.0}, {O, "S", I, 0, 0, 5.5}});
+        const auto& ended = h.finish();
+        REQUIRE(ended.size() == 2);
+        CHECK(ended[0].why == ConnEnd::Timeout);
+        CHECK(ended[0].c.side[0].pkts == 1);
+        CHECK(ended[1].c.side[0].pkts == 1);
+    }
+    SECTION("a SYN 100 s after the last is another attempt") {
+        h.tcp({{O, "S", I, 0, 0, 0.0}, {O, "S", I, 0, 0, 1.0}, {O, "S", I, 0, 0, 101.0}});
+        const auto& ended = h.finish();
+        REQUIRE(ended.size() == 2);
+        CHECK(ended[0].c.side[0].pkts == 2);
+        CHECK(ended[1].c.side[0].pkts == 1);
+    }
+}
+
+TEST_CASE("flow: a FIN resent to a silent peer is one connection (Zeek #862)",
+          "[flow][zeek-differs]") {
+    Harness h;
+    for (double t : {0.0, 0.4, 1.2, 2.8, 6.0, 12.4, 25.2})
+        h.tcp({O, "FA", I, J, 0, t});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    check(c, {.conn_state = "SH", .history = "F", .orig_pkts = 7, .orig_ip_bytes = 7 * kTcp4});
+    CHECK(ended[0].why == ConnEnd::Closed);
+}
+
+TEST_CASE("flow: a lone RST is OTH, not RSTOS0 (Zeek #1119)", "[flow][zeek-differs]") {
+    // RSTOS0 means a SYN then a RST; backscatter has no SYN.
+    Harness h;
+    SECTION("RST") {
+        h.tcp({O, "R", I});
+        const auto& ended = h.finish();
+        REQUIRE(ended.size() == 1);
+        check(ended[0].c,
+              {.conn_state = "OTH", .history = "R", .orig_pkts = 1, .orig_ip_bytes = kTcp4});
+    }
+    SECTION("RST-ACK") {
+        h.tcp({O, "RA", I, J});
+        const auto& ended = h.finish();
+        REQUIRE(ended.size() == 1);
+        check(ended[0].c,
+              {.conn_state = "OTH", .history = "R", .orig_pkts = 1, .orig_ip_bytes = kTcp4});
+    }
+}
