@@ -18,6 +18,7 @@
 
 #include "decode/packet.hpp"
 #include "flow/flow_tracker.hpp"
+#include "flow/tcp_reassembler.hpp"
 
 namespace {
 
@@ -1761,6 +1762,60 @@ TEST_CASE("flow: more than 16 KiB above a hole before any ack stops gap reports"
         CHECK(history(ended[0].c) == "ShADaG");
         CHECK(missed(ended[0].c) == 1000);
     }
+}
+
+namespace {
+// Sums what the reassembler says of each direction's missing and late bytes.
+class LossTally : public wl::StreamConsumer {
+  public:
+    void stream_data(std::uint32_t, int, std::uint64_t, const std::uint8_t*, std::size_t,
+                     std::uint32_t, std::uint64_t, bool) override {}
+    void stream_gap(std::uint32_t, int dir, std::uint64_t, std::uint64_t len,
+                    wl::GapCause cause) override {
+        if (cause == wl::GapCause::NotCaptured) not_captured[dir] += len;
+    }
+    void stream_filled(std::uint32_t, int dir, std::uint64_t, std::uint64_t len,
+                       wl::FillCause cause, std::uint64_t, std::uint64_t) override {
+        (cause == wl::FillCause::Retransmitted ? retransmitted : reordered)[dir] += len;
+    }
+    void stream_inconsistent(std::uint32_t, int, std::uint64_t, std::uint64_t) override {}
+    void stream_end(std::uint32_t, int, ConnEnd, bool) override {}
+    std::uint64_t not_captured[2] = {}, retransmitted[2] = {}, reordered[2] = {};
+};
+}  // namespace
+
+TEST_CASE("flow: the conn loss counts agree with the reassembler's gap and fill causes",
+          "[flow][gaps]") {
+    Harness h;
+    LossTally tally;
+    wl::TcpReassembler reasm(64, wl::ReassemblyOptions{}, tally);
+    h.tracker.set_reassembler(&reasm);
+    h.tcp({{O, "S", I, 0, 0, 0.000},
+           {R, "SA", J, I + 1, 0, 0.001},
+           {O, "A", I + 1, J + 1, 0, 0.002}});
+    h.tcp({{O, "PA", I + 1, J + 1, 100, 0.010},
+           {O, "PA", I + 201, J + 1, 100, 0.011},  // hole [101, 201) opens
+           {O, "PA", I + 101, J + 1, 100, 0.017},  // resent 6 ms later
+           {O, "PA", I + 401, J + 1, 100, 0.018},  // hole [301, 401) opens
+           {O, "PA", I + 301, J + 1, 100, 0.019},  // reordered, 1 ms
+           {O, "PA", I + 601, J + 1, 100, 0.020},  // [501, 601) never seen
+           {R, "A", J + 1, I + 701, 0, 0.021},
+           {O, "FA", I + 701, J + 1, 0, 0.022},
+           {R, "FA", J + 1, I + 702, 0, 0.023},
+           {O, "A", I + 702, J + 2, 0, 0.024}});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    CHECK(state(c) == "SF");
+    CHECK(c.side[0].tcp.retransmitted_bytes == 100);
+    CHECK(tally.retransmitted[O] == 100);
+    CHECK(tally.reordered[O] == 100);
+    CHECK(c.side[0].tcp.out_of_order == 2);
+    CHECK(c.side[0].tcp.capture_loss_bytes == 100);
+    CHECK(tally.not_captured[O] == 100);
+    CHECK(c.side[0].tcp.missed_bytes == 100);
+    CHECK(c.side[1].tcp.capture_loss_bytes + c.side[1].tcp.retransmitted_bytes == 0);
+    CHECK(tally.not_captured[R] + tally.retransmitted[R] + tally.reordered[R] == 0);
 }
 
 // ---------------------------------------------------------------- where wirelens differs from Zeek
