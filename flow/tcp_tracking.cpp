@@ -255,8 +255,11 @@ bool clean(const TcpSide& t) {
 // per range, as Zeek's Gap) only when Zeek raises content_gap: both sides
 // cleanly established or closing, and the side's gaps not skipped.
 // `partial`: the connection was picked up without a SYN (Zeek's IsPartial).
+// `by_rst`: the ack came with a RST. Zeek trims to it all the same (its gap
+// is reported only if both sides are still clean); capture_loss_bytes does not
+// trust it, as the reassembler does not.
 void check_gaps(const TcpEndpoint& sender, const TcpSide& receiver, std::uint64_t ack,
-                HoleRanges& h, bool partial) {
+                HoleRanges& h, bool partial, bool by_rst) {
     TcpSide& s = sender.tcp();
     if (!s.seq_init) return;
     std::uint64_t upto = ack;
@@ -290,7 +293,7 @@ void check_gaps(const TcpEndpoint& sender, const TcpSide& receiver, std::uint64_
     }
     s.gap_checked_rel = upto;
     if (lost == 0) return;
-    s.capture_loss_bytes += lost;
+    if (!by_rst) s.capture_loss_bytes += lost;
     if (s.gaps_skipped || !clean(s) || !clean(receiver)) return;
     s.missed_bytes += lost;
     for (int i = 0; i < ranges; ++i)
@@ -384,7 +387,7 @@ void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Pa
     if (seg.ack && rel_ack > 0) {
         const bool partial = !c.side[0].tcp.syn_seen || !c.side[1].tcp.syn_seen;
         check_gaps(me.peer(), me.tcp(), static_cast<std::uint64_t>(rel_ack),
-                   table_.holes(idx, 1 - dir), partial);
+                   table_.holes(idx, 1 - dir), partial, seg.rst);
     }
     if (do_close) close_side(me);
     if (reasm_ != nullptr) {

@@ -681,6 +681,9 @@ TEST_CASE("flow: 'g' only while both sides are cleanly established or closing", 
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         CHECK(history(ended[0].c) == "ShADr");
+        // Nor missed_bytes; and a RST's ack is not trusted for capture loss.
+        CHECK(ended[0].c.side[0].tcp.missed_bytes == 0);
+        CHECK(ended[0].c.side[0].tcp.capture_loss_bytes == 0);
     }
     SECTION("a connection picked up midstream (partial): no letter") {
         Harness h;
