@@ -1767,6 +1767,36 @@ TEST_CASE("flow: more than 16 KiB above a hole before any ack stops gap reports"
     }
 }
 
+TEST_CASE("flow: more than 10 MiB beyond the last ack stops gap reports", "[flow][gaps]") {
+    // Zeek's tcp_excessive_data_without_further_acks: the reassembler holds
+    // what was seen beyond the last ack; past 10 MiB it gives up on the side.
+    constexpr std::uint32_t kSeg = 64000;
+    std::uint32_t segs = 0;
+    bool skipped = false;
+    SECTION("165 segments of 64,000 bytes: 10,560,000 held") {
+        segs = 165;
+        skipped = true;
+    }
+    SECTION("163 of them: 10,432,000 held, under 10,485,760") {
+        segs = 163;
+    }
+    Harness h;
+    handshake(h);
+    h.tcp({{O, "PA", I + 1, J + 1, 1000}, {R, "A", J + 1, I + 1001}});
+    std::uint32_t at = 1001;
+    for (std::uint32_t k = 0; k < segs; ++k, at += kSeg)
+        h.tcp({O, "PA", I + at, J + 1, kSeg});
+    h.tcp({{O, "PA", I + at + 1000, J + 1, 100},  // [at, at + 1000) never seen
+           {R, "A", J + 1, I + at + 1100}});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    CHECK(FlowTracker::payload_bytes(c, 0) == at + 1099);
+    CHECK(c.side[0].tcp.capture_loss_bytes == 1000);
+    CHECK(c.side[0].tcp.missed_bytes == (skipped ? 0u : 1000u));
+    CHECK(history(c) == (skipped ? "ShADa" : "ShADaG"));
+}
+
 namespace {
 // Sums what the reassembler says of each direction's missing and late bytes.
 class LossTally : public wl::StreamConsumer {
