@@ -31,8 +31,15 @@ struct TcpSide {
     // Sequence ranges skipped when a later segment arrived first; a segment
     // filling one is out of order, not a retransmission. How many are held;
     // the ranges themselves live beside the record (HoleRanges).
+    // Beyond kHoles open at once a skipped range is not followed: its bytes
+    // count neither as lost nor as retransmitted, and a segment filling it is
+    // a retransmission (README "Connections").
     static constexpr int kHoles = 4;
     std::uint8_t holes = 0;
+    // Zeek's skip_deliveries: data piled up unacknowledged beyond its limits
+    // (tcp_max_above_hole_without_any_acks, tcp_excessive_data_without_further_acks);
+    // no content gap of this side is reported from then on.
+    bool gaps_skipped = false;
     SeqNumber start_seq;  // ISN (or first seq - 1 when picked up midstream)
     // Scaled history letters (c, g, t, w): how often each happened.
     // data_not_advancing is Zeek's 't': data segments that did not advance the
@@ -44,10 +51,15 @@ struct TcpSide {
     std::uint64_t last_rel = 0;      // highest sequence end seen, relative to start_seq
     std::uint64_t ack_rel = 0;       // highest ack the peer sent for our data, relative
     std::uint64_t hist_last_syn = 0, hist_last_fin = 0, hist_last_rst = 0;
-    std::uint64_t gap_checked_rel = 0;      // peer acks up to here were checked for gaps
-    std::uint64_t missed_bytes = 0;         // Zeek's: content gaps reported (see tcp_tracking.cpp)
-    std::uint64_t capture_loss_bytes = 0;   // acknowledged by the peer, never seen
-    std::uint64_t retransmitted_bytes = 0;  // missing at first, filled later
+    std::uint64_t gap_checked_rel = 0;  // peer acks up to here were checked for gaps
+    // Zeek's: content gaps reported, only while both sides are cleanly
+    // established or closing (see check_gaps in tcp_tracking.cpp).
+    std::uint64_t missed_bytes = 0;
+    // Acknowledged by the peer and never seen, in every state.
+    std::uint64_t capture_loss_bytes = 0;
+    // Missing at first, filled kReorderWindowNs or more after the hole opened
+    // (a loss the sender repaired); sooner fills are reordering.
+    std::uint64_t retransmitted_bytes = 0;
 };
 
 struct ConnSide {
@@ -67,6 +79,7 @@ struct ConnSide {
 // connections have any, and the record must stay eight cache lines.
 struct HoleRanges {
     std::uint64_t lo[TcpSide::kHoles], hi[TcpSide::kHoles];
+    std::uint64_t opened_ns[TcpSide::kHoles];  // when the segment beyond it arrived
 };
 
 enum class Teardown : std::uint8_t { None, Fin, Simultaneous, HalfClosed, ResetOrig, ResetResp };

@@ -24,6 +24,18 @@ bool in_attempt(const Connection& c) {
            c.side[1].tcp.state == TcpState::Inactive;
 }
 
+// Only one side sent anything.
+bool one_sided(const Connection& c) {
+    return c.side[0].pkts == 0 || c.side[1].pkts == 0;
+}
+
+// How long to wait for the next resend of something (a SYN, a FIN) resent
+// for `lasted` so far. Intervals double, so the next one is as long as all
+// before it and the first: wait `lasted` plus `least` (at most `most`).
+std::uint64_t resend_wait(std::uint64_t lasted, std::uint64_t least, std::uint64_t most) {
+    return std::max(least, std::min(lasted + least, most));
+}
+
 // The options as the tracker uses them: at least one flow, a uid step, and
 // the attempts' share of the table decided.
 FlowOptions normalized(FlowOptions o) {
@@ -174,9 +186,23 @@ void FlowTracker::update_expiry(std::uint32_t idx, Connection& c) {
             if (!c.close_timer_set) {
                 c.expire_ns = c.last_ns + opts_.tcp_close_ns;
                 c.close_timer_set = true;
+            } else if (one_sided(c)) {
+                // Not Zeek (its issue 862): a close nobody answers is resent
+                // with growing intervals; each resent FIN past the delay would
+                // start a record of its own. Wait as long again as it lasted
+                // (plus tcp_close_delay).
+                c.expire_ns =
+                    c.last_pkt_ns + resend_wait(c.last_pkt_ns - c.start_ns, opts_.tcp_close_ns,
+                                                opts_.tcp_inactivity_ns);
             }
         } else if (in_attempt(c)) {
-            c.expire_ns = c.attempt_ns + opts_.tcp_attempt_ns;
+            // Zeek ends an attempt tcp_attempt_delay after its first SYN, and a
+            // SYN resent later starts another record (its issue 863). Resent
+            // SYNs back off (1, 2, 4, 8 s ...): from the last one, wait as long
+            // again as the attempt has lasted, plus tcp_attempt_delay.
+            c.expire_ns =
+                c.last_pkt_ns + resend_wait(c.last_pkt_ns - c.attempt_ns, opts_.tcp_attempt_ns,
+                                            opts_.tcp_inactivity_ns);
         } else {
             c.expire_ns = c.last_pkt_ns + opts_.tcp_inactivity_ns;
         }

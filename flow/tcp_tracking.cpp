@@ -60,7 +60,14 @@ void init_sender(TcpSide& me, const TcpSegment& seg, std::uint32_t seg_len,
                     anomalies.add(StreamAnomaly::SynInsideConnection);
                 }
                 if (seg.seq != me.start_seq) anomalies.add(StreamAnomaly::SynSeqJump);
-                init_side(me, seg.seq, seg_len, true);
+                // Not Zeek (its issue 3313): once the side's own SYN started
+                // an established stream, a SYN with another sequence number
+                // (a late SYN-ACK, or forged numbers) does not restart it. Zeek
+                // restarts the numbering, and the peer's acks, still relative to
+                // the first ISN, then claim up to 4 GB sent.
+                if (!(me.syn_seen && me.state == TcpState::Established)) {
+                    init_side(me, seg.seq, seg_len, true);
+                }
             }
             break;
         case TcpState::Reset:
@@ -128,60 +135,89 @@ std::int64_t acknowledge(const TcpEndpoint& ep, const TcpSegment& seg, SeqNumber
     return rel_ack;
 }
 
-// Records a skipped range [lo, hi) of the sender's stream.
-void add_hole(TcpSide& s, HoleRanges& h, std::uint64_t lo, std::uint64_t hi) {
+// Records a skipped range [lo, hi) of the sender's stream, opened at `ts`.
+void add_hole(TcpSide& s, HoleRanges& h, std::uint64_t lo, std::uint64_t hi, std::uint64_t ts) {
+    if (lo >= hi) return;
     if (s.holes == TcpSide::kHoles) return;  // beyond the few we follow: counted as retransmits
     h.lo[s.holes] = lo;
     h.hi[s.holes] = hi;
+    h.opened_ns[s.holes] = ts;
     ++s.holes;
 }
 
-// A segment [lo, hi) that did not advance the stream: does it fill a hole?
-bool fill_hole(TcpSide& s, HoleRanges& h, std::uint64_t lo, std::uint64_t hi) {
-    for (int i = 0; i < s.holes; ++i) {
-        if (hi <= h.lo[i] || lo >= h.hi[i]) continue;
-        if (lo <= h.lo[i] && hi >= h.hi[i]) {  // filled
-            h.lo[i] = h.lo[s.holes - 1];
-            h.hi[i] = h.hi[s.holes - 1];
-            --s.holes;
-        } else if (lo <= h.lo[i]) {
-            h.lo[i] = hi;
-        } else if (hi >= h.hi[i]) {
-            h.hi[i] = lo;
-        } else if (s.holes < TcpSide::kHoles) {  // split
-            h.lo[s.holes] = hi;
-            h.hi[s.holes] = h.hi[i];
-            h.hi[i] = lo;
-            ++s.holes;
+void drop_hole(TcpSide& s, HoleRanges& h, int i) {
+    --s.holes;
+    h.lo[i] = h.lo[s.holes];
+    h.hi[i] = h.hi[s.holes];
+    h.opened_ns[i] = h.opened_ns[s.holes];
+}
+
+// A segment [lo, hi) that did not advance the stream: the bytes of it that
+// fill holes (0: none, a retransmission). Bytes of a hole open for
+// kReorderWindowNs or longer were lost and resent; sooner, only reordered.
+std::uint64_t fill_holes(TcpSide& s, HoleRanges& h, std::uint64_t lo, std::uint64_t hi,
+                         std::uint64_t ts) {
+    std::uint64_t filled = 0;
+    for (int i = 0; i < s.holes;) {
+        const std::uint64_t a = std::max(lo, h.lo[i]), b = std::min(hi, h.hi[i]);
+        if (a >= b) {
+            ++i;
+            continue;
         }
-        return true;
+        filled += b - a;
+        if (ts >= h.opened_ns[i] + kReorderWindowNs) s.retransmitted_bytes += b - a;
+        if (a == h.lo[i] && b == h.hi[i]) {
+            drop_hole(s, h, i);  // its place now holds another: look at it again
+            continue;
+        }
+        if (a == h.lo[i]) {
+            h.lo[i] = b;
+        } else if (b == h.hi[i]) {
+            h.hi[i] = a;
+        } else if (s.holes < TcpSide::kHoles) {  // split
+            h.lo[s.holes] = b;
+            h.hi[s.holes] = h.hi[i];
+            h.opened_ns[s.holes] = h.opened_ns[i];
+            h.hi[i] = a;
+            ++s.holes;
+        } else {
+            h.hi[i] = a;  // no room for both parts: the upper one is no longer followed
+        }
+        ++i;
     }
-    return false;
+    return filled;
 }
 
 // Advances the sender's highest sequence (Zeek's update_last_seq); data that
 // does not advance it is a retransmission or fills a hole. Returns how far
-// the segment's end lies past the highest sequence before.
+// the segment's end lies past the highest sequence before. A segment that
+// starts past the highest sequence (data, a FIN, or a bare ACK) leaves a hole
+// behind it, from where the peer's acks were last checked at the earliest:
+// what they acknowledged is accounted already.
 std::int64_t advance_last_seq(const TcpEndpoint& ep, const TcpSegment& seg, SeqNumber seq_end,
                               std::int64_t rel_seq, HoleRanges& holes) {
     TcpSide& me = ep.tcp();
     const std::uint64_t rseq = rel_seq < 0 ? 0 : static_cast<std::uint64_t>(rel_seq);
     const std::int64_t rel_end = unwrap(me.last_rel, me.start_seq, seq_end);
     const std::int64_t delta = rel_end - static_cast<std::int64_t>(me.last_rel);
+    auto skipped = [&] {
+        if (!seg.syn && rel_seq > static_cast<std::int64_t>(me.last_rel)) {
+            add_hole(me, holes, std::max(me.last_rel, me.gap_checked_rel), rseq, seg.ts_ns);
+        }
+    };
     if ((seg.syn || seg.rst) && (delta > kTooLargeSeqDelta || delta < -kTooLargeSeqDelta)) {
         // an outlandish SYN/RST sequence number is not trusted
     } else if (seg.fin && me.last_rel == 1) {
+        if (delta > 0) skipped();  // data never seen before the FIN
         me.last_rel = rel_end < 0 ? 0 : static_cast<std::uint64_t>(rel_end);
     } else if (me.state == TcpState::Reset) {
         // nothing after a reset is trusted
     } else if (delta > 0) {
-        if (seg.len != 0 && rel_seq > static_cast<std::int64_t>(me.last_rel)) {
-            add_hole(me, holes, me.last_rel, rseq);
-        }
+        skipped();
         me.last_rel = static_cast<std::uint64_t>(rel_end);
     } else if (seg.len != 0) {
         ep.did_rxmit();
-        if (fill_hole(me, holes, rseq, rseq + seg.len)) {
+        if (fill_holes(me, holes, rseq, rseq + seg.len, seg.ts_ns) != 0) {
             ++me.out_of_order;
         } else if (!(seg.syn && delta == 0)) {  // Zeek's 't' for a SYN's own data is none
             ++me.retransmits;
@@ -190,40 +226,78 @@ std::int64_t advance_last_seq(const TcpEndpoint& ep, const TcpSegment& seg, SeqN
     return delta;
 }
 
-// Content gaps: the segment acknowledges bytes of the peer's stream
-// (`sender`) never seen (Zeek's AckReceived).
-void check_gaps(const TcpEndpoint& sender, const TcpSide& receiver, std::uint64_t upto,
-                HoleRanges& h) {
+// Zeek's skip_deliveries (TCP_Reassembler::DataSent), checked after each data
+// segment: more than tcp_max_above_hole_without_any_acks (16 KiB) waiting
+// above a hole before the peer acknowledged anything, or more than
+// tcp_excessive_data_without_further_acks (10 MiB) seen beyond the last ack.
+void check_skip(TcpSide& s, const HoleRanges& h) {
+    if (s.gaps_skipped) return;
+    constexpr std::uint64_t kAboveHole = 16384, kExcessive = 10u << 20;
+    std::uint64_t lowest = s.last_rel, in_holes = 0;
+    for (int i = 0; i < s.holes; ++i) {
+        lowest = std::min(lowest, h.lo[i]);
+        in_holes += h.hi[i] - h.lo[i];
+    }
+    if (s.ack_rel <= 1 && s.last_rel - lowest > kAboveHole) s.gaps_skipped = true;
+    const std::uint64_t held = s.last_rel > s.gap_checked_rel ? s.last_rel - s.gap_checked_rel : 0;
+    if (held > in_holes && held - in_holes > kExcessive) s.gaps_skipped = true;
+}
+
+// Zeek's is_clean (TCP_Reassembler): established, or closed from established.
+bool clean(const TcpSide& t) {
+    return t.state == TcpState::Established ||
+           (t.state == TcpState::Closed && t.prev_state == TcpState::Established);
+}
+
+// The segment acknowledges the peer's stream (`sender`'s) up to `ack`: what
+// of it below was never seen is lost (Zeek's AckReceived and Undelivered).
+// capture_loss_bytes counts it always; missed_bytes and the 'g' letter (one
+// per range, as Zeek's Gap) only when Zeek raises content_gap: both sides
+// cleanly established or closing, and the side's gaps not skipped.
+// `partial`: the connection was picked up without a SYN (Zeek's IsPartial).
+// `by_rst`: the ack came with a RST. Zeek trims to it all the same (its gap
+// is reported only if both sides are still clean); capture_loss_bytes does not
+// trust it, as the reassembler does not.
+void check_gaps(const TcpEndpoint& sender, const TcpSide& receiver, std::uint64_t ack,
+                HoleRanges& h, bool partial, bool by_rst) {
     TcpSide& s = sender.tcp();
-    if (upto <= s.gap_checked_rel || !s.seq_init) return;
+    if (!s.seq_init) return;
+    std::uint64_t upto = ack;
+    // The FIN's own position is no data: an ack of it reaches the FIN only.
+    if (s.fin_cnt > 0 && s.hist_last_fin != 0 && upto > s.hist_last_fin) upto = s.hist_last_fin;
+    if (upto <= s.gap_checked_rel) return;  // Zeek's trim_seq
+    // Zeek ignores (for now: the next ack reports it) the first byte or two
+    // of a partial connection, whose start was made up.
+    if (partial && upto <= 2) return;
     std::uint64_t lost = 0;
+    int ranges = 0;
     for (int i = 0; i < s.holes;) {
-        if (h.hi[i] <= upto) {
-            lost += h.hi[i] - h.lo[i];
-            h.lo[i] = h.lo[s.holes - 1];
-            h.hi[i] = h.hi[s.holes - 1];
-            --s.holes;
+        if (h.lo[i] >= upto) {
+            ++i;
             continue;
         }
-        if (h.lo[i] < upto) {
-            lost += upto - h.lo[i];
-            h.lo[i] = upto;
+        ++ranges;
+        if (h.hi[i] <= upto) {
+            lost += h.hi[i] - h.lo[i];
+            drop_hole(s, h, i);
+            continue;
         }
+        lost += upto - h.lo[i];
+        h.lo[i] = upto;
         ++i;
     }
     const std::uint64_t seen = std::max(s.last_rel, s.gap_checked_rel);
-    if (upto > seen) lost += upto - seen;
+    if (upto > seen) {
+        lost += upto - seen;
+        ++ranges;
+    }
     s.gap_checked_rel = upto;
     if (lost == 0) return;
+    if (!by_rst) s.capture_loss_bytes += lost;
+    if (s.gaps_skipped || !clean(s) || !clean(receiver)) return;
     s.missed_bytes += lost;
-    // Zeek's is_clean (TCP_Reassembler): established, or closed from established.
-    auto clean = [](const TcpSide& t) {
-        return t.state == TcpState::Established ||
-               (t.state == TcpState::Closed && t.prev_state == TcpState::Established);
-    };
-    // Zeek letters a gap only while both sides are cleanly established or
-    // closing: not in partial connections, nor once a side reset.
-    if (clean(s) && clean(receiver)) sender.content_gap();
+    for (int i = 0; i < ranges; ++i)
+        sender.content_gap();
 }
 
 // Zeek's ConnectionClosed: the sender's side is closed; the close is complete
@@ -307,11 +381,14 @@ void FlowTracker::update_tcp(std::uint32_t idx, Connection& c, int dir, const Pa
     const bool do_close = update_state_machine(me, seg, delta_last, anomalies_);
     if (me.dir() != dir) {  // the roles flipped: the sender is now the other side
         if (reasm_ != nullptr) reasm_->swap(idx);
+        std::swap(table_.holes(idx, 0), table_.holes(idx, 1));
         dir = me.dir();
     }
+    if (seg.len != 0 && !seg.rst) check_skip(me.tcp(), table_.holes(idx, dir));
     if (seg.ack && rel_ack > 0) {
+        const bool partial = !c.side[0].tcp.syn_seen || !c.side[1].tcp.syn_seen;
         check_gaps(me.peer(), me.tcp(), static_cast<std::uint64_t>(rel_ack),
-                   table_.holes(idx, 1 - dir));
+                   table_.holes(idx, 1 - dir), partial, seg.rst);
     }
     if (do_close) close_side(me);
     if (reasm_ != nullptr) {

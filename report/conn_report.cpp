@@ -462,6 +462,12 @@ void ConnReporter::write_json(const Connection& c, ConnEnd why) {
     p = fmt::str(p, FlowTracker::conn_state(c));
     p = fmt::lit(p, "\",\"missed_bytes\":");
     p = fmt::u64(p, c.side[0].tcp.missed_bytes + c.side[1].tcp.missed_bytes);
+    // wirelens' own, beside Zeek's: what the capture lost, in every state,
+    // and what the network lost and the sender resent.
+    p = fmt::lit(p, ",\"capture_loss_bytes\":");
+    p = fmt::u64(p, c.side[0].tcp.capture_loss_bytes + c.side[1].tcp.capture_loss_bytes);
+    p = fmt::lit(p, ",\"retransmitted_bytes\":");
+    p = fmt::u64(p, c.side[0].tcp.retransmitted_bytes + c.side[1].tcp.retransmitted_bytes);
     if (c.history_len != 0) {
         // History letters are ASCII letters and '^': nothing to escape.
         p = fmt::lit(p, ",\"history\":\"");

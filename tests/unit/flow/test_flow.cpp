@@ -18,6 +18,7 @@
 
 #include "decode/packet.hpp"
 #include "flow/flow_tracker.hpp"
+#include "flow/tcp_reassembler.hpp"
 
 namespace {
 
@@ -654,9 +655,9 @@ TEST_CASE("flow: 'g', the peer acknowledges data never seen", "[flow]") {
 }
 
 TEST_CASE("flow: 'g' only while both sides are cleanly established or closing", "[flow]") {
-    // Zeek's TCP_Reassembler::Gap adds the letter only when both endpoints
-    // are ESTABLISHED or CLOSED after ESTABLISHED. (missed_bytes is counted
-    // for every connection: a documented wirelens choice.)
+    // Zeek's TCP_Reassembler::Gap raises content_gap (missed_bytes) and adds
+    // the letter only when both endpoints are ESTABLISHED or CLOSED after
+    // ESTABLISHED; capture_loss_bytes counts the bytes in every state.
     SECTION("a FIN that reveals a gap: the closing side is still clean") {
         Harness h;
         handshake(h);
@@ -680,6 +681,9 @@ TEST_CASE("flow: 'g' only while both sides are cleanly established or closing", 
         const auto& ended = h.finish();
         REQUIRE(ended.size() == 1);
         CHECK(history(ended[0].c) == "ShADr");
+        // Nor missed_bytes; and a RST's ack is not trusted for capture loss.
+        CHECK(ended[0].c.side[0].tcp.missed_bytes == 0);
+        CHECK(ended[0].c.side[0].tcp.capture_loss_bytes == 0);
     }
     SECTION("a connection picked up midstream (partial): no letter") {
         Harness h;
@@ -696,7 +700,8 @@ TEST_CASE("flow: 'g' only while both sides are cleanly established or closing", 
                   .orig_bytes = 300,
                   .resp_pkts = 1,
                   .resp_ip_bytes = kTcp4});
-        CHECK(c.side[0].tcp.missed_bytes == 100);
+        CHECK(c.side[0].tcp.missed_bytes == 0);
+        CHECK(c.side[0].tcp.capture_loss_bytes == 100);
     }
 }
 
@@ -1516,4 +1521,427 @@ TEST_CASE("flow: stream anomalies are counted by Zeek's weird names", "[flow][an
     }
     CHECK(std::string(wl::name(StreamAnomaly::SynAfterClose)) == "SYN_after_close");
     CHECK(std::string(wl::name(StreamAnomaly::RstWithData)) == "RST_with_data");
+}
+
+// ---------------------------------------------------------------- loss accounting
+//
+// missed_bytes as Zeek's conn.log has it: the sum of content_gap lengths.
+// Zeek finds gaps only when an ACK arrives (TCP_Reassembler::AckReceived ->
+// Undelivered): the bytes between what it delivered and the ack that it never
+// saw, reported only while both sides are ESTABLISHED (or CLOSED from it);
+// bytes arriving after an ack passed them are discarded, never counted again;
+// an ack at or past the sender's FIN reaches the FIN's position only.
+// capture_loss_bytes: the same bytes in every state. retransmitted_bytes:
+// bytes of a hole filled kReorderWindowNs (3 ms) or more after it opened.
+
+namespace {
+std::uint64_t missed(const Connection& c) {
+    return c.side[0].tcp.missed_bytes + c.side[1].tcp.missed_bytes;
+}
+std::uint64_t capture_loss(const Connection& c) {
+    return c.side[0].tcp.capture_loss_bytes + c.side[1].tcp.capture_loss_bytes;
+}
+std::uint64_t retransmitted(const Connection& c) {
+    return c.side[0].tcp.retransmitted_bytes + c.side[1].tcp.retransmitted_bytes;
+}
+}  // namespace
+
+TEST_CASE("flow: a segment lost to the capture is missed once", "[flow][gaps]") {
+    Harness h;
+    handshake(h);
+    SECTION("its ACK arrives before the next segment") {
+        // 101..201 never seen; the ack of it arrives first: Zeek's gap is
+        // [101, 201) at that ack, and the next segment starts where it ended.
+        h.tcp({{O, "PA", I + 1, J + 1, 100},
+               {R, "A", J + 1, I + 201},
+               {O, "PA", I + 201, J + 1, 100},
+               {R, "A", J + 1, I + 301}});
+    }
+    SECTION("its ACK arrives after the next segment") {
+        h.tcp({{O, "PA", I + 1, J + 1, 100},
+               {O, "PA", I + 201, J + 1, 100},
+               {R, "A", J + 1, I + 201},
+               {R, "A", J + 1, I + 301}});
+    }
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    check(c, {.conn_state = "S1",
+              .history = "ShADaG",
+              .orig_pkts = 4,
+              .orig_ip_bytes = 4 * kTcp4 + 200,
+              .orig_bytes = 300,
+              .resp_pkts = 3,
+              .resp_ip_bytes = 3 * kTcp4});
+    CHECK(c.side[0].tcp.missed_bytes == 100);
+    CHECK(c.side[1].tcp.missed_bytes == 0);
+    CHECK(c.side[0].tcp.gaps == 1);
+    CHECK(capture_loss(c) == 100);
+    CHECK(retransmitted(c) == 0);
+    CHECK(c.side[0].tcp.out_of_order == 0);
+    CHECK(c.side[0].tcp.retransmits == 0);
+}
+
+TEST_CASE("flow: data missing before a FIN is missed (Zeek's miss-end-data)", "[flow][gaps]") {
+    // The responder's 2902 bytes are never seen, then its FIN; the originator
+    // acknowledges the FIN: the gap is [1, 2903), the FIN's own position is
+    // no data (Zeek: missed_bytes 2902, history ShADafgF).
+    Harness h;
+    handshake(h);
+    h.tcp({{O, "PA", I + 1, J + 1, 10},
+           {R, "A", J + 1, I + 11},
+           {R, "FA", J + 2903, I + 11},
+           {O, "A", I + 11, J + 2904},
+           {O, "FA", I + 11, J + 2904},
+           {R, "A", J + 2904, I + 12}});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    check(c, {.conn_state = "SF",
+              .history = "ShADafgF",
+              .orig_pkts = 5,
+              .orig_ip_bytes = 5 * kTcp4 + 10,
+              .orig_bytes = 10,
+              .resp_pkts = 4,
+              .resp_ip_bytes = 4 * kTcp4,
+              .resp_bytes = 2902});
+    CHECK(c.side[1].tcp.missed_bytes == 2902);
+    CHECK(c.side[0].tcp.missed_bytes == 0);
+    CHECK(capture_loss(c) == 2902);
+    CHECK(retransmitted(c) == 0);
+}
+
+TEST_CASE("flow: a hole filled later: retransmitted or reordered", "[flow][gaps]") {
+    Harness h;
+    h.tcp({{O, "S", I, 0, 0, 0.000},
+           {R, "SA", J, I + 1, 0, 0.001},
+           {O, "A", I + 1, J + 1, 0, 0.002}});
+    h.tcp({{O, "PA", I + 1, J + 1, 100, 0.010},
+           {O, "PA", I + 201, J + 1, 100, 0.011}});  // hole [101, 201) opens at 11 ms
+    std::uint64_t want_rexmit = 0;
+    SECTION("filled 6 ms later: the sender resent it") {
+        h.tcp({O, "PA", I + 101, J + 1, 100, 0.017});
+        want_rexmit = 100;
+    }
+    SECTION("filled 1 ms later: reordered") {
+        h.tcp({O, "PA", I + 101, J + 1, 100, 0.012});
+    }
+    SECTION("filled 2.9 ms later: still reordered") {
+        h.tcp({O, "PA", I + 101, J + 1, 100, 0.0139});
+    }
+    SECTION("filled in two parts, 1 ms and 5 ms later") {
+        h.tcp({{O, "PA", I + 101, J + 1, 40, 0.012}, {O, "PA", I + 141, J + 1, 60, 0.016}});
+        want_rexmit = 60;
+    }
+    h.tcp({R, "A", J + 1, I + 301, 0, 0.020});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    CHECK(state(c) == "S1");
+    CHECK(history(c) == "ShADTa");
+    CHECK(FlowTracker::payload_bytes(c, 0) == 300);
+    CHECK(missed(c) == 0);
+    CHECK(capture_loss(c) == 0);
+    CHECK(c.side[0].tcp.retransmitted_bytes == want_rexmit);
+    CHECK(c.side[1].tcp.retransmitted_bytes == 0);
+    CHECK(c.side[0].tcp.out_of_order == (want_rexmit == 60 ? 2u : 1u));
+    CHECK(c.side[0].tcp.retransmits == 0);
+}
+
+TEST_CASE("flow: a resent segment after the ack passed it is no fill", "[flow][gaps]") {
+    // The ack reveals [101, 201) missing first; the copy that arrives later is
+    // what Zeek discards: lost once, neither filled nor retransmitted_bytes.
+    Harness h;
+    handshake(h);
+    h.tcp({{O, "PA", I + 1, J + 1, 100},
+           {O, "PA", I + 201, J + 1, 100},
+           {R, "A", J + 1, I + 301},
+           {O, "PA", I + 101, J + 1, 100, 1.0}});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    CHECK(history(c) == "ShADaGT");
+    CHECK(missed(c) == 100);
+    CHECK(capture_loss(c) == 100);
+    CHECK(retransmitted(c) == 0);
+    CHECK(c.side[0].tcp.out_of_order == 0);
+    CHECK(c.side[0].tcp.retransmits == 1);
+}
+
+TEST_CASE("flow: a gap in a partial connection is capture loss, not missed", "[flow][gaps]") {
+    // Picked up midstream: neither side is ESTABLISHED (both PARTIAL), so Zeek
+    // reports no content gap; the capture still lost 100 bytes.
+    Harness h;
+    h.tcp({{O, "PA", 2000, 7000, 100},
+           {R, "PA", 7000, 2100, 50},
+           {O, "PA", 2200, 7050, 100},  // 2100..2200 never seen
+           {R, "A", 7050, 2300}});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    check(c, {.conn_state = "OTH",
+              .history = "Dda",
+              .orig_pkts = 2,
+              .orig_ip_bytes = 2 * kTcp4 + 200,
+              .orig_bytes = 300,
+              .resp_pkts = 2,
+              .resp_ip_bytes = 2 * kTcp4 + 50,
+              .resp_bytes = 50});
+    CHECK(missed(c) == 0);
+    CHECK(c.side[0].tcp.capture_loss_bytes == 100);
+    CHECK(c.side[1].tcp.capture_loss_bytes == 0);
+    CHECK(retransmitted(c) == 0);
+}
+
+TEST_CASE("flow: a transfer over 4 GB with acks ahead of the data", "[flow][gaps]") {
+    // The shape of Zeek's large-file reassembly trace: the responder's stream
+    // crosses 2^32 (the sequence numbers wrap) in 12 captured segments of
+    // 1000 bytes, 450,000,000 positions apart; before each segment but the
+    // first, the originator acknowledges up to its start. By Zeek's
+    // algorithm: segment 0 delivers [1, 1001); the ack of 1 + D reports the
+    // gap [1001, 1 + D), D - 1000 bytes; segment k then starts where the
+    // trim point is and is delivered; 11 such gaps. The final ack and the
+    // FIN add nothing.
+    constexpr std::uint64_t D = 450'000'000, L = 1000, kSegs = 12;
+    Harness h;
+    handshake(h);
+    auto seq_at = [](std::uint64_t rel) { return static_cast<std::uint32_t>(J + rel); };
+    for (std::uint64_t k = 0; k < kSegs; ++k) {
+        const std::uint64_t at = 1 + k * D;
+        if (k != 0) h.tcp({O, "A", I + 1, seq_at(at)});
+        h.tcp({R, "PA", seq_at(at), I + 1, static_cast<std::uint32_t>(L)});
+    }
+    const std::uint64_t end = 1 + (kSegs - 1) * D + L;  // the FIN's position
+    static_assert(1 + (kSegs - 1) * D + L > (1ull << 32), "the stream wraps");
+    h.tcp({{O, "A", I + 1, seq_at(end)},
+           {R, "FA", seq_at(end), I + 1},
+           {O, "A", I + 1, seq_at(end + 1)},
+           {O, "FA", I + 1, seq_at(end + 1)},
+           {R, "A", seq_at(end + 1), I + 2}});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    check(c, {.conn_state = "SF",
+              .history = "ShAdggfFa",
+              .orig_pkts = 2 + 11 + 3,
+              .orig_ip_bytes = 16 * kTcp4,
+              .resp_pkts = 1 + kSegs + 2,
+              .resp_ip_bytes = 15 * kTcp4 + kSegs * L,
+              .resp_bytes = (kSegs - 1) * D + L});      // 4,950,001,000
+    CHECK(c.side[1].tcp.missed_bytes == 11 * (D - L));  // 4,949,989,000
+    CHECK(c.side[1].tcp.gaps == 11);
+    CHECK(c.side[0].tcp.missed_bytes == 0);
+    CHECK(capture_loss(c) == 11 * (D - L));
+    CHECK(retransmitted(c) == 0);
+}
+
+TEST_CASE("flow: more than 16 KiB above a hole before any ack stops gap reports", "[flow][gaps]") {
+    // Zeek's tcp_max_above_hole_without_any_acks: more than 16384 bytes
+    // undelivered (from the hole's start to the end of the data) while nothing
+    // of the side was acknowledged yet: skip_deliveries, no content gap for
+    // that side from then on. capture_loss_bytes still counts.
+    Harness h;
+    handshake(h);
+    h.tcp({{O, "PA", I + 1, J + 1, 1000},
+           {O, "PA", I + 2001, J + 1, 10000},    // hole [1001, 2001)
+           {O, "PA", I + 12001, J + 1, 7000}});  // 18,000 undelivered from 1001
+    SECTION("then the ack: not missed") {
+        h.tcp({R, "A", J + 1, I + 19001});
+        const auto& ended = h.finish();
+        REQUIRE(ended.size() == 1);
+        const Connection& c = ended[0].c;
+        CHECK(history(c) == "ShADa");
+        CHECK(missed(c) == 0);
+        CHECK(capture_loss(c) == 1000);
+    }
+    SECTION("16,000 undelivered is under the limit") {
+        Harness h2;
+        handshake(h2);
+        h2.tcp({{O, "PA", I + 1, J + 1, 1000},
+                {O, "PA", I + 2001, J + 1, 15000},
+                {R, "A", J + 1, I + 17001}});
+        const auto& ended = h2.finish();
+        REQUIRE(ended.size() == 1);
+        CHECK(history(ended[0].c) == "ShADaG");
+        CHECK(missed(ended[0].c) == 1000);
+    }
+}
+
+TEST_CASE("flow: more than 10 MiB beyond the last ack stops gap reports", "[flow][gaps]") {
+    // Zeek's tcp_excessive_data_without_further_acks: the reassembler holds
+    // what was seen beyond the last ack; past 10 MiB it gives up on the side.
+    constexpr std::uint32_t kSeg = 64000;
+    std::uint32_t segs = 0;
+    bool skipped = false;
+    SECTION("165 segments of 64,000 bytes: 10,560,000 held") {
+        segs = 165;
+        skipped = true;
+    }
+    SECTION("163 of them: 10,432,000 held, under 10,485,760") {
+        segs = 163;
+    }
+    Harness h;
+    handshake(h);
+    h.tcp({{O, "PA", I + 1, J + 1, 1000}, {R, "A", J + 1, I + 1001}});
+    std::uint32_t at = 1001;
+    for (std::uint32_t k = 0; k < segs; ++k, at += kSeg)
+        h.tcp({O, "PA", I + at, J + 1, kSeg});
+    h.tcp({{O, "PA", I + at + 1000, J + 1, 100},  // [at, at + 1000) never seen
+           {R, "A", J + 1, I + at + 1100}});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    CHECK(FlowTracker::payload_bytes(c, 0) == at + 1099);
+    CHECK(c.side[0].tcp.capture_loss_bytes == 1000);
+    CHECK(c.side[0].tcp.missed_bytes == (skipped ? 0u : 1000u));
+    CHECK(history(c) == (skipped ? "ShADa" : "ShADaG"));
+}
+
+namespace {
+// Sums what the reassembler says of each direction's missing and late bytes.
+class LossTally : public wl::StreamConsumer {
+  public:
+    void stream_data(std::uint32_t, int, std::uint64_t, const std::uint8_t*, std::size_t,
+                     std::uint32_t, std::uint64_t, bool) override {}
+    void stream_gap(std::uint32_t, int dir, std::uint64_t, std::uint64_t len,
+                    wl::GapCause cause) override {
+        if (cause == wl::GapCause::NotCaptured) not_captured[dir] += len;
+    }
+    void stream_filled(std::uint32_t, int dir, std::uint64_t, std::uint64_t len,
+                       wl::FillCause cause, std::uint64_t, std::uint64_t) override {
+        (cause == wl::FillCause::Retransmitted ? retransmitted : reordered)[dir] += len;
+    }
+    void stream_inconsistent(std::uint32_t, int, std::uint64_t, std::uint64_t) override {}
+    void stream_end(std::uint32_t, int, ConnEnd, bool) override {}
+    std::uint64_t not_captured[2] = {}, retransmitted[2] = {}, reordered[2] = {};
+};
+}  // namespace
+
+TEST_CASE("flow: the conn loss counts agree with the reassembler's gap and fill causes",
+          "[flow][gaps]") {
+    Harness h;
+    LossTally tally;
+    wl::TcpReassembler reasm(64, wl::ReassemblyOptions{}, tally);
+    h.tracker.set_reassembler(&reasm);
+    h.tcp({{O, "S", I, 0, 0, 0.000},
+           {R, "SA", J, I + 1, 0, 0.001},
+           {O, "A", I + 1, J + 1, 0, 0.002}});
+    h.tcp({{O, "PA", I + 1, J + 1, 100, 0.010},
+           {O, "PA", I + 201, J + 1, 100, 0.011},  // hole [101, 201) opens
+           {O, "PA", I + 101, J + 1, 100, 0.017},  // resent 6 ms later
+           {O, "PA", I + 401, J + 1, 100, 0.018},  // hole [301, 401) opens
+           {O, "PA", I + 301, J + 1, 100, 0.019},  // reordered, 1 ms
+           {O, "PA", I + 601, J + 1, 100, 0.020},  // [501, 601) never seen
+           {R, "A", J + 1, I + 701, 0, 0.021},
+           {O, "FA", I + 701, J + 1, 0, 0.022},
+           {R, "FA", J + 1, I + 702, 0, 0.023},
+           {O, "A", I + 702, J + 2, 0, 0.024}});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    CHECK(state(c) == "SF");
+    CHECK(c.side[0].tcp.retransmitted_bytes == 100);
+    CHECK(tally.retransmitted[O] == 100);
+    CHECK(tally.reordered[O] == 100);
+    CHECK(c.side[0].tcp.out_of_order == 2);
+    CHECK(c.side[0].tcp.capture_loss_bytes == 100);
+    CHECK(tally.not_captured[O] == 100);
+    CHECK(c.side[0].tcp.missed_bytes == 100);
+    CHECK(c.side[1].tcp.capture_loss_bytes + c.side[1].tcp.retransmitted_bytes == 0);
+    CHECK(tally.not_captured[R] + tally.retransmitted[R] + tally.reordered[R] == 0);
+}
+
+// ---------------------------------------------------------------- where wirelens differs from Zeek
+
+TEST_CASE("flow: a SYN-ACK with another sequence number does not restart the stream (Zeek #3313)",
+          "[flow][zeek-differs]") {
+    // Zeek takes the second SYN-ACK's sequence number as the responder's new
+    // start; the originator's acks, relative to the first, then claim up to
+    // 4 GB sent (or the data that follows lies before the start and counts
+    // nothing). wirelens keeps the first numbering and counts SYN_seq_jump.
+    Harness h;
+    handshake(h);
+    h.tcp({{R, "PA", J + 1, I + 1, 100}, {O, "A", I + 1, J + 101}});
+    // A SYN's 'h' recurs when its sequence position differs; one before the
+    // start is taken for position 0, the first SYN-ACK's.
+    const char* want = "ShAdh";
+    SECTION("1.9 GB below the first ISN (restarting would claim 1.9 GB sent)") {
+        h.tcp({R, "SA", J - 0x70000000u, I + 1});
+        want = "ShAd";
+    }
+    SECTION("2 GB above it (restarting would leave the rest uncounted)") {
+        h.tcp({R, "SA", J + 0x80000000u, I + 1});
+    }
+    h.tcp({{O, "A", I + 1, J + 101}, {R, "PA", J + 101, I + 1, 50}, {O, "A", I + 1, J + 151}});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    check(c, {.conn_state = "S1",
+              .history = want,
+              .orig_pkts = 5,
+              .orig_ip_bytes = 5 * kTcp4,
+              .resp_pkts = 4,
+              .resp_ip_bytes = 4 * kTcp4 + 150,
+              .resp_bytes = 150});
+    CHECK(h.tracker.anomalies()[wl::StreamAnomaly::SynSeqJump] == 1);
+    CHECK(missed(c) == 0);
+    CHECK(capture_loss(c) == 0);
+}
+
+TEST_CASE("flow: SYNs resent with backoff are one attempt (Zeek #863)", "[flow][zeek-differs]") {
+    Harness h;
+    SECTION("Linux's schedule: 0, 1, 3, 7, 15, 31 s") {
+        for (double t : {0.0, 1.0, 3.0, 7.0, 15.0, 31.0})
+            h.tcp({O, "S", I, 0, 0, t});
+        const auto& ended = h.finish();
+        REQUIRE(ended.size() == 1);
+        check(ended[0].c,
+              {.conn_state = "S0", .history = "S", .orig_pkts = 6, .orig_ip_bytes = 6 * kTcp4});
+    }
+    SECTION("a lone SYN still ends after tcp_attempt_delay") {
+        h.tcp({{O, "S", I, 0, 0, 0.0}, {O, "S", I, 0, 0, 5.5}});
+        const auto& ended = h.finish();
+        REQUIRE(ended.size() == 2);
+        CHECK(ended[0].why == ConnEnd::Timeout);
+        CHECK(ended[0].c.side[0].pkts == 1);
+        CHECK(ended[1].c.side[0].pkts == 1);
+    }
+    SECTION("a SYN 100 s after the last is another attempt") {
+        h.tcp({{O, "S", I, 0, 0, 0.0}, {O, "S", I, 0, 0, 1.0}, {O, "S", I, 0, 0, 101.0}});
+        const auto& ended = h.finish();
+        REQUIRE(ended.size() == 2);
+        CHECK(ended[0].c.side[0].pkts == 2);
+        CHECK(ended[1].c.side[0].pkts == 1);
+    }
+}
+
+TEST_CASE("flow: a FIN resent to a silent peer is one connection (Zeek #862)",
+          "[flow][zeek-differs]") {
+    Harness h;
+    for (double t : {0.0, 0.4, 1.2, 2.8, 6.0, 12.4, 25.2})
+        h.tcp({O, "FA", I, J, 0, t});
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 1);
+    const Connection& c = ended[0].c;
+    check(c, {.conn_state = "SH", .history = "F", .orig_pkts = 7, .orig_ip_bytes = 7 * kTcp4});
+    CHECK(ended[0].why == ConnEnd::Closed);
+}
+
+TEST_CASE("flow: a lone RST is OTH, not RSTOS0 (Zeek #1119)", "[flow][zeek-differs]") {
+    // RSTOS0 means a SYN then a RST; backscatter has no SYN.
+    Harness h;
+    SECTION("RST") {
+        h.tcp({O, "R", I});
+        const auto& ended = h.finish();
+        REQUIRE(ended.size() == 1);
+        check(ended[0].c,
+              {.conn_state = "OTH", .history = "R", .orig_pkts = 1, .orig_ip_bytes = kTcp4});
+    }
+    SECTION("RST-ACK") {
+        h.tcp({O, "RA", I, J});
+        const auto& ended = h.finish();
+        REQUIRE(ended.size() == 1);
+        check(ended[0].c,
+              {.conn_state = "OTH", .history = "R", .orig_pkts = 1, .orig_ip_bytes = kTcp4});
+    }
 }
