@@ -70,7 +70,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcaputil as pu  # noqa: E402
-import test_uploads as tu  # noqa: E402  (its crafting helpers: Capture, Conn, framed)
+import tcpcraft as tc  # noqa: E402  (crafting: Capture, Conn, framed)
+import test_uploads as tu  # noqa: E402  (file_fingerprint, snapshot)
 
 TIMEOUT = 60  # seconds: a run that takes longer is a hang
 WORKERS = 2
@@ -255,8 +256,8 @@ class Jails:
 # Frames that lie about their lengths
 
 MAC = bytes.fromhex("020000000002" "020000000001")
-A4, B4 = tu.ip4("198.18.20.1"), tu.ip4("198.18.20.2")
-A6, B6 = tu.ip6("fd00:20::1"), tu.ip6("fd00:20::2")
+A4, B4 = tc.ip4("198.18.20.1"), tc.ip4("198.18.20.2")
+A6, B6 = tc.ip6("fd00:20::1"), tc.ip6("fd00:20::2")
 
 
 def eth(ethertype, payload, tags=()):
@@ -407,7 +408,7 @@ CLI, SRV = "198.18.30.1", "198.18.30.2"
 
 
 def good_frame(name, body):
-    return tu.upload_frame(name, body)[1]
+    return tc.upload_frame(name, body)[1]
 
 
 def raw_prefix(value, order="<"):
@@ -416,13 +417,13 @@ def raw_prefix(value, order="<"):
 
 def upload_capture():
     """One connection per hostile upload; returns (capture, {port: what is expected})."""
-    cap = tu.Capture()
+    cap = tc.Capture()
     expect = {}
     port = [41000]
 
     def conn(frames_bytes, note):
         port[0] += 1
-        c = tu.Conn(cap, CLI, SRV, port[0], 5001)
+        c = tc.Conn(cap, CLI, SRV, port[0], 5001)
         c.handshake()
         c.stream(0, frames_bytes, seg=1400)
         c.close()
@@ -452,15 +453,15 @@ def upload_capture():
     conn(ok + struct.pack("<i", len(big_hdr)) + big_hdr + big_body,
          ("bad", "a 70,000-byte header", "bad_length", None))
     # Sizes far beyond the stream.
-    conn(tu.framed({"file_name": "huge.bin", "file_size": 2**50}, b"x" * 100),
+    conn(tc.framed({"file_name": "huge.bin", "file_size": 2**50}, b"x" * 100),
          ("size", "2^50 declared, 100 bytes sent", "connection_ended", "too_large"))
-    conn(tu.framed({"file_name": "huge2.bin", "file_size": 2**50 + 1}, b"x" * 100),
+    conn(tc.framed({"file_name": "huge2.bin", "file_size": 2**50 + 1}, b"x" * 100),
          ("size", "2^50+1 declared", "bad_size", None))
-    conn(tu.framed({"file_name": "neg.bin", "file_size": -5}, b"x" * 10),
+    conn(tc.framed({"file_name": "neg.bin", "file_size": -5}, b"x" * 10),
          ("size", "a negative size", "bad_size", None))
-    conn(tu.framed({"file_name": "neg2.bin", "file_size": "-1"}, b"x" * 10),
+    conn(tc.framed({"file_name": "neg2.bin", "file_size": "-1"}, b"x" * 10),
          ("size", "a negative size as a string", "bad_size", None))
-    conn(tu.framed({"file_name": "giga.bin", "file_size": 10**9}, b"x" * 100),
+    conn(tc.framed({"file_name": "giga.bin", "file_size": 10**9}, b"x" * 100),
          ("size", "10^9 declared, 100 bytes sent", "connection_ended", "incomplete"))
     return cap, expect
 
@@ -519,20 +520,20 @@ def test_hostile_uploads(f, jails, tmp):
 
 def test_rewritten_header(f, jails, tmp):
     """Retransmissions with other bytes: the first copy wins, whatever the copy says."""
-    cap = tu.Capture()
-    body = tu.det_bytes(31, 6000)
-    hdr, fr = tu.upload_frame("hello-1k.txt", body)  # a symlink to the sentinel in DIR
+    cap = tc.Capture()
+    body = tc.det_bytes(31, 6000)
+    hdr, fr = tc.upload_frame("hello-1k.txt", body)  # a symlink to the sentinel in DIR
     evil_hdr = json.dumps({"file_name": "../outside/" + SENTINEL, "file_size": len(body)})
     evil_hdr = evil_hdr.encode().ljust(len(fr) - len(body) - 4)
     evil = struct.pack("<i", len(evil_hdr)) + evil_hdr
     assert len(evil) == len(fr) - len(body)
-    c = tu.Conn(cap, CLI, SRV, 42001, 5001)
+    c = tc.Conn(cap, CLI, SRV, 42001, 5001)
     c.handshake()
     c.data(0, fr[:1000], rel=0)
     c.data(0, evil + fr[len(evil):1000], rel=0)  # (a) the same segment, the header rewritten
     c.data(0, fr[3000:4000], rel=3000, ack=False)  # (b) ahead of a hole ...
     c.data(0, bytes(1000), rel=3000, ack=False)  # ... then again with zeros: buffered copy wins
-    c.data(0, tu.det_bytes(32, 700), rel=200, ack=False)  # (c) old bytes shifted, other bytes
+    c.data(0, tc.det_bytes(32, 700), rel=200, ack=False)  # (c) old bytes shifted, other bytes
     for rel in range(1000, len(fr), 1000):
         c.data(0, fr[rel:rel + 1000], rel=rel)
     c.close()
@@ -559,11 +560,11 @@ def test_gap_is_a_hole(f, jails, tmp):
     """A body declared 1 GiB - 1, 100 bytes sent, then the receiver acknowledges far past
     them: the gap must cost neither a gigabyte of writes nor of disk."""
     size = 2**30 - 1
-    cap = tu.Capture()
+    cap = tc.Capture()
     for k in range(2):
-        c = tu.Conn(cap, CLI, SRV, 43001 + k, 5001)
+        c = tc.Conn(cap, CLI, SRV, 43001 + k, 5001)
         c.handshake()
-        fr = tu.framed({"file_name": "gap-%d.bin" % k, "file_size": size}, b"G" * 100)
+        fr = tc.framed({"file_name": "gap-%d.bin" % k, "file_size": size}, b"G" * 100)
         c.data(0, fr)
         c.send_ack(1, upto=len(fr) + size // 2)
         c.close()
@@ -613,12 +614,12 @@ ETH_TCP = eth(0x0800, ipv4(6, tcp()))
 
 def small_upload_capture():
     """A handshake, one upload of 300 bytes in three segments, its reply, a close."""
-    cap = tu.Capture()
-    c = tu.Conn(cap, CLI, SRV, 44001, 5001)
+    cap = tc.Capture()
+    c = tc.Conn(cap, CLI, SRV, 44001, 5001)
     c.handshake()
-    body = tu.det_bytes(44, 300)
+    body = tc.det_bytes(44, 300)
     c.stream(0, good_frame("hello-1k.txt", body), seg=130)
-    c.data(1, tu.reply_frame(body)[1])
+    c.data(1, tc.reply_frame(body)[1])
     c.close()
     return cap
 
