@@ -3,6 +3,7 @@
 #include <pcap/pcap.h>
 #include <stdio_ext.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -11,7 +12,8 @@
 namespace wl {
 
 PcapSource::~PcapSource() {
-    if (handle_ != nullptr) pcap_close(handle_);
+    if (handle_ != nullptr) pcap_close(handle_);  // closes the pipe's read end first
+    decomp_.reset();                              // then joins the decompression thread
 }
 
 std::unique_ptr<PcapSource> PcapSource::open_file(const std::string& path, std::string& error) {
@@ -55,16 +57,61 @@ std::unique_ptr<PcapSource> PcapSource::open_file(const std::string& path, std::
         // packet) is not needed once a program has started other threads.
         __fsetlocking(fp, FSETLOCKING_BYCALLER);
     }
+    const std::string name = path == "-" ? std::string("standard input") : path;
+    // Compressed? One byte tells whether to look further (pcap and pcapng
+    // never start as gzip, zstd or xz do), and one byte of push-back is all
+    // stdio promises: standard input is peeked the same way as a file.
+    std::unique_ptr<Decompressor> decomp;
+    const int first = std::getc(fp);
+    if (first != EOF && !may_be_compressed(first)) {
+        std::ungetc(first, fp);
+    } else if (first != EOF) {
+        std::uint8_t head[6] = {static_cast<std::uint8_t>(first)};
+        const std::size_t n = 1 + std::fread(head + 1, 1, sizeof head - 1, fp);
+        const Compression kind = compression_of(head, n);
+        if (kind == Compression::None) {
+            if (fp != stdin) std::fclose(fp);
+            error = "cannot read " + name + ": unknown file format";
+            return nullptr;
+        }
+        int read_fd = -1;
+        decomp = Decompressor::start(kind, fp, fp != stdin, buffer, head, n, read_fd, error);
+        if (!decomp) {
+            if (fp != stdin) std::fclose(fp);
+            error = "cannot read " + name + ": " + error;
+            return nullptr;
+        }
+        // From here the thread owns (and closes) the file; libpcap reads the pipe.
+        fp = fdopen(read_fd, "rb");
+        if (fp == nullptr) {
+            error = "cannot read " + name + ": " + std::strerror(errno);
+            close(read_fd);
+            return nullptr;  // decomp's destructor joins the thread (EPIPE ends it)
+        }
+        buffer.reset(new char[kReadBuffer]);
+        std::setvbuf(fp, buffer.get(), _IOFBF, kReadBuffer);
+        __fsetlocking(fp, FSETLOCKING_BYCALLER);
+        size = 0;  // the progress line cannot compare decompressed bytes with the file's size
+    }
     pcap* h = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (h == nullptr) {
         if (fp != stdin) std::fclose(fp);
-        error =
-            "cannot read " + (path == "-" ? std::string("standard input") : path) + ": " + errbuf;
+        if (decomp) {
+            decomp->join();  // ends: finished, or EPIPE now that the read end is closed
+            error = "cannot read " + name + ": " +
+                    (decomp->failure().empty()
+                         ? std::string(errbuf) + " (" + compression_name(decomp->compression()) +
+                               "-compressed)"
+                         : decomp->failure());
+            return nullptr;
+        }
+        error = "cannot read " + name + ": " + errbuf;
         return nullptr;
     }
     std::unique_ptr<PcapSource> src(new PcapSource(h));
     src->read_buffer_ = std::move(buffer);
     src->file_size_ = size;
+    src->decomp_ = std::move(decomp);
     src->bytes_read_ = 24;
     return src;
 }
@@ -95,8 +142,14 @@ PcapSource::Status PcapSource::next(RawFrame& frame) {
     for (;;) {
         const int rc = pcap_next_ex(handle_, &hdr, &data);
         if (rc == 1) break;
+        if (rc == 0) continue;  // live timeout: nothing yet
+        // The end of a compressed stream that broke off is a cut file, whether
+        // libpcap saw the end inside a record or between two.
+        if (decomp_ && decomp_->done() && !decomp_->failure().empty()) {
+            decomp_error_ = decomp_->failure();
+            return Status::Error;
+        }
         if (rc == PCAP_ERROR_BREAK) return Status::End;  // end of file
-        if (rc == 0) continue;                           // live timeout: nothing yet
         return Status::Error;
     }
     frame.data = data;
@@ -116,6 +169,7 @@ PcapSource::Status PcapSource::next(RawFrame& frame) {
 }
 
 std::string PcapSource::error() const {
+    if (!decomp_error_.empty()) return decomp_error_;
     return pcap_geterr(handle_);
 }
 

@@ -1,11 +1,15 @@
 // Reading frames through libpcap: capture files (pcap and pcapng, or "-" for
 // standard input) with an optional BPF filter. Frames are handed out as views
-// into libpcap's own buffer: nothing is copied.
+// into libpcap's own buffer: nothing is copied. A gzip, zstd or xz compressed
+// file (or standard input), recognised by its magic bytes, is decompressed by
+// a thread beside the analysis (capture/decompress.hpp).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include "capture/decompress.hpp"
 
 struct pcap;
 
@@ -40,8 +44,10 @@ class PcapSource {
     int linktype() const;
     std::string linktype_name() const;  // "EN10MB (Ethernet)"
     std::uint32_t snaplen() const;
+    // The file's compression (None for a plain pcap or pcapng).
+    Compression compression() const { return decomp_ ? decomp_->compression() : Compression::None; }
     // Bytes consumed so far from the file (record headers included), and the
-    // file's size when known (0 for a pipe).
+    // file's size when known (0 for a pipe or a compressed file).
     std::uint64_t bytes_read() const { return bytes_read_; }
     std::uint64_t file_size() const { return file_size_; }
 
@@ -53,6 +59,9 @@ class PcapSource {
     std::uint64_t bytes_read_ = 0;
     std::uint64_t file_size_ = 0;
     std::uint32_t record_header_len_ = 16;
+    // Declared last: destroyed (joined) after pcap_close() has closed the read end.
+    std::unique_ptr<Decompressor> decomp_;
+    std::string decomp_error_;  // the compressed stream ended early
 };
 
 // Compiles a BPF filter (tcpdump syntax) for `handle` and installs it; false

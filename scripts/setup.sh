@@ -8,6 +8,8 @@ set -euo pipefail
 main_pkgs=(
   cmake g++ make pkg-config    # the build
   libpcap-dev                  # capture, BPF filters, pcap writing
+  zlib1g-dev liblzma-dev       # reading gzip and xz compressed captures (-r capture.pcap.gz)
+  libzstd-dev                  # reading zstd compressed captures (-r capture.pcap.zst)
   libtins-dev                  # crafting sample and test traffic; independent decoder in tests
   libcli11-dev                 # the command line
   nlohmann-json3-dev           # parsing the JSON headers of framed uploads
