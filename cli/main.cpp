@@ -561,7 +561,8 @@ int main(int argc, char** argv) {
     CLI::App app{"wirelens: a packet inspector for live traffic and pcap/pcapng captures"};
     app.set_version_flag("--version", std::string(WIRELENS_VERSION));
     app.add_option("-r,--read", opt.read_file,
-                   "Read packets from FILE (pcap or pcapng; - for stdin)");
+                   "Read packets from FILE (pcap or pcapng, plain or gzip/zstd/xz compressed; "
+                   "- for stdin)");
     app.add_option("-f,--filter", opt.filter, "BPF filter expression (tcpdump syntax)");
     app.add_flag("--packets", opt.an.packets, "Print one line (or JSON record) per packet");
     app.add_flag("--json", opt.an.json, "Write JSON Lines instead of text");
