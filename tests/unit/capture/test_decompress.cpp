@@ -122,6 +122,13 @@ std::uint32_t read_all(PcapSource& src, PcapSource::Status& last, std::string& e
     return n;
 }
 
+std::size_t open_fds() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd"))
+        ++n;
+    return n;
+}
+
 }  // namespace
 
 TEST_CASE("decompress: magic bytes name the compression", "[capture][decompress]") {
@@ -254,9 +261,11 @@ TEST_CASE("decompress: no capture inside, or no stream at all: one line, no sour
     CHECK(err.find("unknown file format") != std::string::npos);
 }
 
-TEST_CASE("decompress: a source closed early leaves no thread blocked", "[capture][decompress]") {
+TEST_CASE("decompress: a source closed early leaves no thread blocked, no fd open",
+          "[capture][decompress]") {
     TempDir tmp;
     const auto path = tmp.write("big.gz", gzip_of(make_pcap(60000)));  // ~4.6 MB decompressed
+    const std::size_t fds = open_fds();
     for (int round = 0; round < 20; ++round) {
         std::string err;
         auto src = PcapSource::open_file(path, err);
@@ -265,6 +274,22 @@ TEST_CASE("decompress: a source closed early leaves no thread blocked", "[captur
         for (int i = 0; i < round; ++i)
             REQUIRE(src->next(f) == PcapSource::Status::Frame);
         src.reset();  // joins: the writer sees EPIPE on the closed pipe
+        CHECK(open_fds() == fds);
     }
-    SUCCEED();
+    // The error paths: nothing inside, a broken stream, a cut one read to its end.
+    std::string err;
+    const std::string text = "not a capture\n";
+    CHECK_FALSE(
+        PcapSource::open_file(tmp.write("t.gz", gzip_of(Bytes(text.begin(), text.end()))), err));
+    CHECK_FALSE(PcapSource::open_file(tmp.write("j.gz", {0x1f, 0x8b, 1, 2, 3, 4, 5, 6, 7}), err));
+    Bytes cut = gzip_of(make_pcap(5000));
+    cut.resize(cut.size() / 2);
+    {
+        auto src = PcapSource::open_file(tmp.write("cut.gz", cut), err);
+        REQUIRE(src);
+        PcapSource::Status last{};
+        read_all(*src, last, err);
+        CHECK(last == PcapSource::Status::Error);
+    }
+    CHECK(open_fds() == fds);
 }
