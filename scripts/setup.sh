@@ -20,6 +20,7 @@ main_pkgs=(
 test_pkgs=(
   python3                      # end-to-end and differential test drivers, sample upload programs
   tshark tcpdump               # differential decoding peers
+  zstd                         # test_compressed.py compresses the samples with it
   iproute2 ethtool hping3      # network namespaces and veth pairs for live tests and samples
   tcpreplay                    # replaying captures over a veth (live-capture drop benchmark)
   clang libclang-rt-14-dev     # libFuzzer targets (fuzz/), run briefly in CI
