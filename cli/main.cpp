@@ -545,6 +545,11 @@ int run(Options opt) {
         if (!custom_oui.load_csv(opt.oui_file, err)) return fail(err);
         oui = &custom_oui;
     }
+    if (opt.an.ladder && !opt.an.ladder_uid.empty() &&
+        !wl::cli::looks_like_uid(opt.an.ladder_uid)) {
+        return fail("--ladder " + opt.an.ladder_uid +
+                    ": not a connection uid (C and 17 letters or digits)");
+    }
     if (opt.follow || opt.an.follow_hex) {
         if (!opt.follow) return fail("--hex goes with --follow UID|INDEX");
         if (!wl::FollowReporter::valid_target(opt.an.follow)) {

@@ -241,6 +241,10 @@ def test_ladder(f, wl, samples):
                     "%s: want exit 1 and one line, got exit %s, %r" % (label, rc, err))
             f.check(b"no TCP connection" not in out and len(out) > 0,
                     "%s: want the normal output without a ladder note, got %r" % (label, out[-200:]))
+    rc, out, err = pu.run([wl, "-r", pcap, "--ladder=C123"])
+    f.check(rc == pu.EXIT_ERROR and out == b""
+            and err == "wirelens: --ladder C123: not a connection uid (C and 17 letters or digits)\n",
+            "--ladder=C123: want exit 1 before reading, got exit %s, %r" % (rc, err))
 
 
 def expected_for_cut(pcap, cut):
