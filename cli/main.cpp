@@ -7,13 +7,17 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "capture/frame_ring.hpp"
@@ -21,6 +25,7 @@
 #include "capture/pcap_source.hpp"
 #include "capture/pcap_writer.hpp"
 #include "capture/privileges.hpp"
+#include "cli/args.hpp"
 #include "decode/oui.hpp"
 #include "pipeline/memory_plan.hpp"
 #include "pipeline/pipeline.hpp"
@@ -40,7 +45,7 @@ struct Options {
     std::vector<std::string> expression;
     std::string oui_file;
     std::uint64_t count = 0;
-    bool progress = true;
+    bool no_progress = false;
     wl::PipelineOptions an;  // the analysis
     // Live capture.
     std::string iface;
@@ -129,7 +134,7 @@ template <class Pipe>
 int read_file(const Options& opt, Pipe& pipe, wl::PcapSource& src, wl::OutBuffer& out,
               wl::InputSummary& summary) {
     pipe.set_linktype(src.linktype());
-    ProgressLine progress(opt.progress && isatty(STDERR_FILENO) != 0);
+    ProgressLine progress(!opt.no_progress && isatty(STDERR_FILENO) != 0);
 
     wl::RawFrame frame{};
     for (;;) {
@@ -158,6 +163,18 @@ int read_file(const Options& opt, Pipe& pipe, wl::PcapSource& src, wl::OutBuffer
     return kExitOk;
 }
 
+// "--max-memory 1K (0.001 MiB): too small for these options: ..."
+int memory_too_small(const Options& opt, const std::string& err) {
+    const double mib = static_cast<double>(opt.memory.budget) / (1 << 20);
+    char buf[48];
+    std::snprintf(buf, sizeof buf, mib < 0.1 ? "%.3f MiB" : "%.1f MiB", mib);
+    return fail("--max-memory " + opt.max_memory + " (" + buf + "): " + err);
+}
+
+int ladder_not_found(const Options& opt) {
+    return fail("--ladder " + opt.an.ladder_uid + ": no TCP connection with this uid");
+}
+
 int follow_not_found(const Options& opt) {
     return fail("--follow " + opt.an.follow + ": no such TCP connection in " +
                 (opt.read_file.empty() ? opt.iface : opt.read_file));
@@ -181,7 +198,7 @@ int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     wl::InputSummary::Memory memory;
     wl::MemoryRequest mreq = opt.memory;
     mreq.threads = opt.threads;
-    if (!wl::plan_memory(mreq, an, ring_mib, memory, err)) return fail(err);
+    if (!wl::plan_memory(mreq, an, ring_mib, memory, err)) return memory_too_small(opt, err);
     auto src = wl::PcapSource::open_file(opt.read_file, err);
     if (!src) return fail(err);
     if (!filter.empty() && !src->set_filter(filter, err)) return fail(err);
@@ -202,6 +219,7 @@ int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     if (!pipe.open(err)) return fail(err);
     const int rc = read_file(opt, pipe, *src, out, summary);
     if (rc != kExitError && !pipe.follow_found()) return follow_not_found(opt);
+    if (rc != kExitError && !pipe.ladder_found()) return ladder_not_found(opt);
     return rc;
 }
 
@@ -362,7 +380,7 @@ int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     mreq.live = true;
     mreq.buffer_kib = opt.buffer_kib;
     mreq.snaplen = static_cast<std::uint32_t>(opt.snaplen);
-    if (!wl::plan_memory(mreq, an, ring_mib, memory, err)) return fail(err);
+    if (!wl::plan_memory(mreq, an, ring_mib, memory, err)) return memory_too_small(opt, err);
     wl::LiveOptions lo;
     lo.iface = opt.iface;
     lo.snaplen = opt.snaplen;
@@ -484,6 +502,7 @@ int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     pipe.finish(summary);
     if (!out.flush() || output_failed) return fail("cannot write output");
     if (!pipe.follow_found()) return follow_not_found(opt);
+    if (!pipe.ladder_found()) return ladder_not_found(opt);
     int rc = kExitOk;
     if (!cap.error.empty()) {
         std::fprintf(stderr, "wirelens: %s: capture stopped after %llu packets: %s\n",
@@ -526,6 +545,11 @@ int run(Options opt) {
         if (!custom_oui.load_csv(opt.oui_file, err)) return fail(err);
         oui = &custom_oui;
     }
+    if (opt.an.ladder && !opt.an.ladder_uid.empty() &&
+        !wl::cli::looks_like_uid(opt.an.ladder_uid)) {
+        return fail("--ladder " + opt.an.ladder_uid +
+                    ": not a connection uid (C and 17 letters or digits)");
+    }
     if (opt.follow || opt.an.follow_hex) {
         if (!opt.follow) return fail("--hex goes with --follow UID|INDEX");
         if (!wl::FollowReporter::valid_target(opt.an.follow)) {
@@ -540,9 +564,6 @@ int run(Options opt) {
         if (opt.an.json) return fail("--follow writes text: not with --json");
         if (opt.an.packets) return fail("--follow writes one stream: not with --packets");
     }
-    if (!wl::parse_size(opt.max_memory, opt.memory.budget)) {
-        return fail("--max-memory " + opt.max_memory + ": not a size (say 64M or 1G)");
-    }
     if (!opt.an.streams_dir.empty() && (opt.an.no_reassembly || opt.an.no_flows)) {
         return fail(std::string("--streams needs stream reassembly (not with ") +
                     (opt.an.no_flows ? "--no-flows)" : "--no-reassembly)"));
@@ -554,179 +575,313 @@ int run(Options opt) {
     return opt.iface.empty() ? run_file(opt, *oui, filter) : run_live(opt, *oui, filter);
 }
 
+// A numeric option: kept as given, checked after parsing (check_numbers).
+struct Number {
+    std::string shown;  // the name in messages: "-c", "--max-flows"
+    std::string given;
+    CLI::Option* option = nullptr;
+    std::function<std::string(const std::string&)> check;  // "" or what is wrong
+};
+
+// --ladder takes a uid only as --ladder=UID or when the next word looks like
+// one; any other word after it stays for the BPF filter.
+std::vector<std::string> ladder_args(int argc, char** argv) {
+    std::vector<std::string> args(argv, argv + argc);
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        if (args[i] == "--") break;
+        if (args[i] != "--ladder") continue;
+        if (i + 1 < args.size() && wl::cli::looks_like_uid(args[i + 1])) {
+            args[i] += "=" + args[i + 1];
+            args.erase(args.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+        } else {
+            args[i] = "--ladder-all";  // hidden: bare --ladder
+        }
+    }
+    return args;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    using namespace wl::cli;
     Options opt;
     CLI::App app{"wirelens: a packet inspector for live traffic and pcap/pcapng captures"};
-    app.set_version_flag("--version", std::string(WIRELENS_VERSION));
+    app.name("wirelens");
+    app.get_formatter()->column_width(36);
+    app.get_formatter()->label("REQUIRED", "");
+
+    std::deque<Number> numbers;
+    auto number = [&](const std::string& names, const std::string& shown, const std::string& type,
+                      const std::string& desc, const std::string& group,
+                      std::function<std::string(const std::string&)> check) {
+        numbers.push_back(Number{shown, {}, nullptr, std::move(check)});
+        Number& n = numbers.back();
+        n.option = app.add_option(names, n.given, desc)->type_name(type)->group(group);
+        return n.option;
+    };
+    // Whole numbers from lo to hi into any integer.
+    auto whole = [](auto& target, std::uint64_t lo, std::uint64_t hi) {
+        return [&target, lo, hi](const std::string& text) {
+            std::uint64_t v = 0;
+            std::string err = check_whole(text, lo, hi, v);
+            if (err.empty()) target = static_cast<std::remove_reference_t<decltype(target)>>(v);
+            return err;
+        };
+    };
+    auto seconds = [](double& target, bool zero_ok, double hi) {
+        return [&target, zero_ok, hi](const std::string& text) {
+            return check_seconds(text, zero_ok, hi, target);
+        };
+    };
+    auto real = [](double& target, double lo, bool lo_open, double hi) {
+        return [&target, lo, lo_open, hi](const std::string& text) {
+            return check_real(text, lo, lo_open, hi, target);
+        };
+    };
+    auto size = [](std::uint64_t& target, std::uint64_t lo, std::uint64_t hi) {
+        return
+            [&target, lo, hi](const std::string& text) { return check_size(text, lo, hi, target); };
+    };
+    constexpr std::uint64_t kDay = 86400;
+    constexpr std::uint64_t kTiB = 1ull << 40;
+
+    const std::string in = "Input", out = "Output", an = "Analysis", lim = "Limits",
+                      live = "Live capture", up = "Uploads", fl = "SYN floods and scans";
+    // Input.
     app.add_option("-r,--read", opt.read_file,
                    "Read packets from FILE (pcap or pcapng, plain or gzip/zstd/xz compressed; "
-                   "- for stdin)");
-    app.add_option("-f,--filter", opt.filter, "BPF filter expression (tcpdump syntax)");
-    app.add_flag("--packets", opt.an.packets, "Print one line (or JSON record) per packet");
-    app.add_flag("--json", opt.an.json, "Write JSON Lines instead of text");
-    app.add_flag(
-        "--verify-checksums", opt.an.verify_checksums,
-        "Verify IPv4, TCP, UDP and ICMP checksums (off: offloaded captures carry bad ones)");
-    app.add_option("--oui", opt.oui_file, "IEEE registry CSV to use instead of the built-in one");
-    app.add_option("-c,--count", opt.count, "Stop after COUNT packets");
-    app.add_flag("!--no-progress", opt.progress, "No progress line on stderr");
-    app.add_flag("--no-flows", opt.an.no_flows, "Decode only: no connection tracking");
-    app.add_option("--max-flows", opt.an.max_flows, "Connections held at once (default 32768)")
-        ->check(CLI::Range(1u, 1u << 26));
-    app.add_option("--max-attempts", opt.an.max_attempts,
-                   "Of those, unanswered attempts held at once (default: half)")
-        ->check(CLI::Range(1u, 1u << 26));
+                   "- for stdin)")
+        ->type_name("FILE")
+        ->group(in);
+    app.add_option("-f,--filter", opt.filter,
+                   "Keep only the packets this BPF filter takes (tcpdump syntax)")
+        ->type_name("FILTER")
+        ->group(in);
+    number("-c,--count", "-c", "N", "Stop after N packets (default: read everything)", in,
+           whole(opt.count, 1, ~std::uint64_t{0}));
+    app.add_option("expression", opt.expression, "BPF filter, as after tcpdump's options")
+        ->type_name("FILTER");
+    // Output.
+    app.add_flag("--packets", opt.an.packets, "Print one line (or JSON record) per packet")
+        ->group(out);
+    app.add_flag("--json", opt.an.json, "Write JSON Lines instead of text")->group(out);
+    app.add_flag("--stream", opt.an.stream,
+                 "Write events as they happen (as live capture does), not tables at the end")
+        ->group(out);
+    app.add_flag("--no-progress", opt.no_progress, "No progress line on stderr")->group(out);
+    app.add_option("--ladder", opt.an.ladder_uid,
+                   "Draw the handshake and teardown of the first 20 TCP connections, or of the "
+                   "one named (--ladder=UID)")
+        ->expected(0, 1)
+        ->type_name("[=UID]")
+        ->group(out);
+    app.add_flag("--ladder-all")->group("");  // bare --ladder, see ladder_args
+    app.add_option("--follow", opt.an.follow,
+                   "Print only TCP connection UID (or tcp.stream INDEX, from 0), both directions "
+                   "as reassembled, with gaps and frame boundaries")
+        ->type_name("UID|INDEX")
+        ->group(out);
+    app.add_flag("--hex", opt.an.follow_hex, "With --follow: a hex dump instead of text")
+        ->group(out);
+    app.add_option("--streams", opt.an.streams_dir,
+                   "Write every TCP stream direction to DIR/tcpN-UID-orig.bin (-resp.bin), holes "
+                   "for missing bytes, gaps in DIR/index.jsonl")
+        ->type_name("DIR")
+        ->group(out);
+    number("--streams-max", "--streams-max", "SIZE",
+           "With --streams: bytes written of one stream direction at most (default 1G)", out,
+           size(opt.an.streams_max, 1, kTiB));
+    number("--streams-total", "--streams-total", "SIZE",
+           "With --streams: bytes written in all at most (default 16G)", out,
+           size(opt.an.streams_total, 1, 1024 * kTiB));
+    // Analysis.
+    app.add_flag("--verify-checksums", opt.an.verify_checksums,
+                 "Verify IPv4, TCP, UDP and ICMP checksums (default off: offloaded captures "
+                 "carry bad ones)")
+        ->group(an);
+    app.add_option("--oui", opt.oui_file,
+                   "IEEE registry CSV to name MAC vendors with (default: the built-in one)")
+        ->type_name("FILE")
+        ->group(an);
+    app.add_flag("--no-flows", opt.an.no_flows, "Decode only: no connection tracking")->group(an);
+    app.add_flag("--no-reassembly", opt.an.no_reassembly,
+                 "Connections only: no stream reassembly, no upload decoding")
+        ->group(an);
+    app.add_flag("--no-defrag", opt.an.no_defrag,
+                 "Do not reassemble IP fragments (the first fragment counts as its connection's)")
+        ->group(an);
     app.add_flag("--all-attempts", opt.an.all_attempts,
                  "A conn record for every attempt evicted from a full table (default: one "
-                 "'attempts' record per responder and second)");
-    app.add_option("--tcp-timeout", opt.an.tcp_timeout, "TCP inactivity timeout, seconds (300)")
-        ->check(CLI::PositiveNumber);
-    app.add_option("--udp-timeout", opt.an.udp_timeout, "UDP inactivity timeout, seconds (60)")
-        ->check(CLI::PositiveNumber);
-    app.add_option("--icmp-timeout", opt.an.icmp_timeout, "ICMP inactivity timeout, seconds (60)")
-        ->check(CLI::PositiveNumber);
-    app.add_option("--ladder", opt.an.ladder_uid,
-                   "Draw the handshake and teardown of TCP connection UID (or of the first 20)")
-        ->expected(0, 1);
-    app.add_flag("--no-reassembly", opt.an.no_reassembly,
-                 "Connections only: no stream reassembly, no upload decoding");
-    app.add_option("--max-reassembly", opt.an.max_reassembly,
-                   "Bytes of out-of-order TCP data buffered at once, all connections (32 MiB)");
-    app.add_flag("--no-defrag", opt.an.no_defrag,
-                 "Do not reassemble IP fragments (the first fragment counts as its connection's)");
-    app.add_option("--frag-datagrams", opt.an.frag.max_datagrams,
-                   "Fragmented datagrams in progress at once (1024)")
-        ->check(CLI::Range(1u, 1u << 20));
-    app.add_option("--frag-memory", opt.an.frag.max_bytes,
-                   "Bytes of fragments held at once, all datagrams (4 MiB)")
-        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32));
-    app.add_option("--frag-timeout", opt.frag_timeout,
-                   "Drop a datagram still incomplete this many seconds after its first fragment "
-                   "(30)")
-        ->check(CLI::PositiveNumber);
-    app.add_option("--max-header", opt.an.max_header,
-                   "Largest framed-upload length prefix / JSON header, bytes (16384)")
-        ->check(CLI::Range(16u, 1u << 24));
-    app.add_option("--size-key", opt.an.size_key, "Header key giving the body size, tried first");
-    app.add_flag("--sha256", opt.an.sha256, "SHA-256 of every upload body, besides MD5");
-    app.add_option("--md5-lanes", opt.an.md5_lanes,
-                   "Hash up to N upload bodies at once in vector lanes: 16 (AVX-512F, the "
-                   "default), 8 (AVX2), 0 (OpenSSL alone); lowered to what the CPU has")
-        ->check(CLI::IsMember({0u, 8u, 16u}));
-    app.add_option("--upload-port", opt.an.upload_ports,
-                   "Treat TCP streams to/from PORT as framed uploads (repeatable)");
-    app.add_option("--extract", opt.an.extract_dir, "Write each complete upload body into DIR");
+                 "'attempts' record per responder and second)")
+        ->group(an);
+    number("--tcp-timeout", "--tcp-timeout", "SECONDS", "TCP inactivity timeout (default 300)", an,
+           seconds(opt.an.tcp_timeout, false, kDay));
+    number("--udp-timeout", "--udp-timeout", "SECONDS", "UDP inactivity timeout (default 60)", an,
+           seconds(opt.an.udp_timeout, false, kDay));
+    number("--icmp-timeout", "--icmp-timeout", "SECONDS", "ICMP inactivity timeout (default 60)",
+           an, seconds(opt.an.icmp_timeout, false, kDay));
+    number("--frag-timeout", "--frag-timeout", "SECONDS",
+           "Drop a datagram still incomplete this long after its first fragment (default 30)", an,
+           seconds(opt.frag_timeout, false, kDay));
+    number("--threads", "--threads", "N",
+           "With -r: analyse connections on N threads, sharded by address and port (default 1)", an,
+           whole(opt.threads, 1, wl::ShardedPipeline::kMaxWorkers));
+    // Limits.
+    number("--max-memory", "--max-memory", "SIZE",
+           "Memory for all tables and buffers (default 256M); limits not given are lowered to fit",
+           lim, [&opt](const std::string& text) {
+               return check_size(text, 1, kTiB, opt.memory.budget);
+           });
+    number("--max-flows", "--max-flows", "N", "Connections held at once (default 32768)", lim,
+           whole(opt.an.max_flows, 1, 1u << 26));
+    number("--max-attempts", "--max-attempts", "N",
+           "Of those, unanswered attempts held at once (default: half)", lim,
+           whole(opt.an.max_attempts, 1, 1u << 26));
+    number("--max-reassembly", "--max-reassembly", "SIZE",
+           "Out-of-order TCP data buffered at once, all connections (default 32M)", lim,
+           size(opt.an.max_reassembly, 1, kTiB));
+    number("--frag-datagrams", "--frag-datagrams", "N",
+           "Fragmented datagrams in progress at once (default 1024)", lim,
+           whole(opt.an.frag.max_datagrams, 1, 1u << 20));
+    number("--frag-memory", "--frag-memory", "SIZE",
+           "Fragment bytes held at once, all datagrams (default 4M)", lim,
+           size(opt.an.frag.max_bytes, 1, 1ull << 32));
+    // Uploads.
+    std::vector<std::string> upload_ports;
+    app.add_option("--upload-port", upload_ports,
+                   "Treat TCP streams to/from PORT as framed uploads (repeatable)")
+        ->type_name("PORT")
+        ->allow_extra_args(false)
+        ->group(up);
+    app.add_flag("--sha256", opt.an.sha256, "SHA-256 of every upload body, besides MD5")->group(up);
+    app.add_option("--size-key", opt.an.size_key,
+                   "Header key giving the body size, tried before the usual ones")
+        ->type_name("KEY")
+        ->group(up);
+    number("--max-header", "--max-header", "N",
+           "Largest framed-upload length prefix / JSON header, bytes (default 16384)", up,
+           whole(opt.an.max_header, 16, 1u << 24));
+    number("--max-uploads", "--max-uploads", "N",
+           "Streams examined for framing at once (default 1024)", up,
+           whole(opt.an.max_uploads, 1, 1u << 20));
+    number("--md5-lanes", "--md5-lanes", "N",
+           "Upload bodies hashed at once in vector lanes: 16 (AVX-512F, default), 8 (AVX2), 0 "
+           "(OpenSSL alone); lowered to what the CPU has",
+           up, [&opt](const std::string& text) -> std::string {
+               if (text == "0" || text == "8" || text == "16") {
+                   opt.an.md5_lanes = static_cast<unsigned>(std::stoul(text));
+                   return "";
+               }
+               return "must be 0, 8 or 16";
+           });
+    app.add_option("--extract", opt.an.extract_dir, "Write each complete upload body into DIR")
+        ->type_name("DIR")
+        ->group(up);
     app.add_flag("--extract-partial", opt.an.extract_partial,
-                 "Also keep incomplete bodies, as NAME.partial");
-    app.add_option("--extract-max", opt.an.extract_max,
-                   "Do not extract bodies declared larger than this many bytes (1 GiB)");
-    app.add_option(
-        "--streams", opt.an.streams_dir,
-        "Write every TCP stream direction to DIR/tcpN-UID-orig.bin (-resp.bin), "
-        "missing bytes as holes, with DIR/index.jsonl of its gaps (DIR made if missing)");
-    app.add_option("--streams-max", opt.an.streams_max,
-                   "Write at most this many bytes of one stream direction (1 GiB)")
-        ->check(CLI::Range(std::uint64_t{1}, ~std::uint64_t{0}));
-    app.add_option("--streams-total", opt.an.streams_total,
-                   "Write at most this many bytes of streams in all (16 GiB)")
-        ->check(CLI::Range(std::uint64_t{1}, ~std::uint64_t{0}));
-    app.add_option("--max-uploads", opt.an.max_uploads,
-                   "Streams examined for framing at once (1024)")
-        ->check(CLI::Range(1u, 1u << 20));
-    app.add_flag("--no-flood", opt.an.no_flood, "No SYN-flood detection");
-    app.add_option("--flood-syn-rate", opt.an.flood.min_syn_rate,
-                   "SYNs per second to one victim that can make a flood (1000)")
-        ->check(CLI::PositiveNumber);
-    app.add_option("--flood-max-completion", opt.an.flood.max_completion,
-                   "Largest share of completed handshakes in a flood (0.2)")
-        ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--flood-half-open", opt.an.flood.min_half_open,
-                   "Half-open attempts in one second that can make a flood (500)")
-        ->check(CLI::Range(1u, 1u << 30));
-    app.add_option("--flood-quiet", opt.an.flood.quiet_seconds,
-                   "Seconds below the thresholds before an alert ends (5)")
-        ->check(CLI::PositiveNumber);
-    app.add_option("--flood-backlog", opt.an.flood.backlog,
-                   "Modelled half-open queue that can make a flood (511: nginx's and Apache's "
-                   "listen backlog)")
-        ->check(CLI::Range(1u, 1u << 30));
-    app.add_option("--flood-synack-lifetime", opt.an.flood.synack_lifetime,
-                   "Seconds a half-open SYN stays in the modelled queue (63: Linux's SYN-ACK "
-                   "retries; at most 64)")
-        ->check(CLI::Range(1.0, 64.0));
-    app.add_option_function<std::string>(
-        "--flood-prefix",
-        [&opt](const std::string& text) {
-            unsigned v4 = 0, v6 = 0;
-            char rest = 0;
-            if (std::sscanf(text.c_str(), "%u,%u%c", &v4, &v6, &rest) != 2 || v4 > 32 || v6 > 128) {
-                throw CLI::ValidationError("--flood-prefix", "expected V4,V6 such as 24,64");
-            }
-            opt.an.flood.prefix_v4 = static_cast<std::uint8_t>(v4);
-            opt.an.flood.prefix_v6 = static_cast<std::uint8_t>(v6);
-        },
-        "Destination prefixes also followed as victims, IPv4,IPv6 (24,64; 0: none)");
+                 "With --extract: also keep incomplete bodies, as NAME.partial")
+        ->group(up);
+    number("--extract-max", "--extract-max", "SIZE",
+           "With --extract: skip bodies declared larger than this (default 1G)", up,
+           size(opt.an.extract_max, 1, kTiB));
+    // SYN floods and scans.
+    app.add_flag("--no-flood", opt.an.no_flood, "No SYN-flood detection")->group(fl);
+    number("--flood-syn-rate", "--flood-syn-rate", "N",
+           "SYNs per second to one victim that can make a flood (default 1000)", fl,
+           real(opt.an.flood.min_syn_rate, 0, true, 1e9));
+    number("--flood-max-completion", "--flood-max-completion", "SHARE",
+           "Largest share of completed handshakes in a flood, 0 to 1 (default 0.2)", fl,
+           real(opt.an.flood.max_completion, 0, false, 1));
+    number("--flood-half-open", "--flood-half-open", "N",
+           "Half-open attempts in one second that can make a flood (default 500)", fl,
+           whole(opt.an.flood.min_half_open, 1, 1u << 30));
+    number("--flood-quiet", "--flood-quiet", "SECONDS",
+           "Time below the thresholds before an alert ends (default 5)", fl,
+           seconds(opt.an.flood.quiet_seconds, false, kDay));
+    number("--flood-backlog", "--flood-backlog", "N",
+           "Modelled half-open queue that can make a flood (default 511: nginx's and Apache's "
+           "listen backlog)",
+           fl, whole(opt.an.flood.backlog, 1, 1u << 30));
+    number("--flood-synack-lifetime", "--flood-synack-lifetime", "SECONDS",
+           "Time a half-open SYN stays in the modelled queue, 1 to 64 (default 63: Linux's "
+           "SYN-ACK retries)",
+           fl, real(opt.an.flood.synack_lifetime, 1, false, 64));
+    number("--flood-prefix", "--flood-prefix", "V4,V6",
+           "Destination prefix lengths also followed as victims, IPv4,IPv6 (default 24,64; 0: "
+           "none)",
+           fl, [&opt](const std::string& text) -> std::string {
+               const auto comma = text.find(',');
+               std::uint64_t v4 = 0, v6 = 0;
+               if (comma == std::string::npos || !parse_whole(text.substr(0, comma), v4) ||
+                   !parse_whole(text.substr(comma + 1), v6) || v4 > 32 || v6 > 128) {
+                   return "must be two prefix lengths, IPv4 from 0 to 32 and IPv6 from 0 to 128, "
+                          "such as 24,64";
+               }
+               opt.an.flood.prefix_v4 = static_cast<std::uint8_t>(v4);
+               opt.an.flood.prefix_v6 = static_cast<std::uint8_t>(v6);
+               return "";
+           });
     app.add_flag(
-        "--no-scan", [&opt](std::int64_t) { opt.an.flood.scan.enabled = false; },
-        "No port or address scan detection (scanners' SYNs then count as a flood's)");
-    app.add_option("--scan-ports", opt.an.flood.scan.port_threshold,
-                   "Ports of one host, not answered, that make a port scan (15, as Zeek)")
-        ->check(CLI::Range(2u, 65536u));
-    app.add_option("--scan-hosts", opt.an.flood.scan.addr_threshold,
-                   "Hosts on one port, not answered, that make an address scan (25, as Zeek)")
-        ->check(CLI::Range(2u, 65536u));
-    app.add_option("--follow", opt.an.follow,
-                   "Print only TCP connection UID (or tcp.stream INDEX, from 0) as its bytes are "
-                   "reassembled, both directions, with gaps and frame boundaries")
-        ->type_name("UID|INDEX");
-    app.add_flag("--hex", opt.an.follow_hex, "With --follow: a hex dump instead of text");
-    app.add_flag("--stream", opt.an.stream,
-                 "Write events as they happen (as live capture does), not tables at the end");
+           "--no-scan", [&opt](std::int64_t) { opt.an.flood.scan.enabled = false; },
+           "No port or address scan detection (scanners' SYNs then count as a flood's)")
+        ->group(fl);
+    number("--scan-ports", "--scan-ports", "N",
+           "Ports of one host, not answered, that make a port scan (default 15, as Zeek)", fl,
+           whole(opt.an.flood.scan.port_threshold, 2, 65536));
+    number("--scan-hosts", "--scan-hosts", "N",
+           "Hosts on one port, not answered, that make an address scan (default 25, as Zeek)", fl,
+           whole(opt.an.flood.scan.addr_threshold, 2, 65536));
     // Live capture.
-    app.add_option("-i,--interface", opt.iface, "Capture live on INTERFACE (\"any\": all)");
+    app.add_option("-i,--interface", opt.iface, "Capture live on INTERFACE (\"any\": all)")
+        ->type_name("INTERFACE")
+        ->group(live);
     app.add_flag("-D,--list-interfaces", opt.list_interfaces,
-                 "List the interfaces that can be captured on, with their addresses");
-    app.add_option("-s,--snapshot-length", opt.snaplen, "Bytes kept of each packet (262144)")
-        ->check(CLI::Range(64, 262144));
-    app.add_flag("--no-promisc", opt.no_promisc, "Do not put the interface in promiscuous mode");
+                 "List the interfaces that can be captured on, with their addresses")
+        ->group(live);
+    number("-s,--snapshot-length", "-s", "N", "Bytes kept of each packet (default 262144)", live,
+           whole(opt.snaplen, 64, 262144));
+    app.add_flag("--no-promisc", opt.no_promisc, "Do not put the interface in promiscuous mode")
+        ->group(live);
     app.add_flag("--immediate-mode", opt.immediate,
-                 "Hand each packet over as it arrives (default: in blocks, at most 100 ms late)");
-    app.add_option("-B,--buffer-size", opt.buffer_kib,
-                   "Kernel capture buffer, KiB (libpcap's default: 2048)")
-        ->check(CLI::Range(64, 1 << 22));
-    app.add_option("--duration", opt.duration, "Stop capturing after SECONDS")
-        ->check(CLI::PositiveNumber);
+                 "Hand each packet over as it arrives (default: in blocks, at most 100 ms late)")
+        ->group(live);
+    number("-B,--buffer-size", "-B", "KIB",
+           "Kernel capture buffer in KiB (default: libpcap's, 2048)", live,
+           whole(opt.buffer_kib, 64, 1u << 22));
+    number("--duration", "--duration", "SECONDS", "Stop capturing after this long (default: never)",
+           live, seconds(opt.duration, false, 365 * kDay));
     app.add_option("-w,--write", opt.write_file,
-                   "Also write what is captured to FILE (pcap, nanosecond timestamps)");
-    app.add_option("-C,--file-size", opt.rotate_mb,
-                   "Start a new -w file when this one holds MB million bytes (tcpdump -C)")
-        ->check(CLI::PositiveNumber);
-    app.add_option("-G,--rotate-seconds", opt.rotate_seconds,
-                   "Start a new -w file every SECONDS; FILE may hold strftime %-codes (tcpdump -G)")
-        ->check(CLI::Range(1u, 1u << 30));
-    app.add_option("-W,--file-count", opt.max_files,
-                   "With -C: keep at most N files, reusing the oldest; with -G alone: stop after N")
-        ->check(CLI::Range(1u, 1u << 20));
+                   "Also write what is captured to FILE (pcap, nanosecond timestamps)")
+        ->type_name("FILE")
+        ->group(live);
+    number("-C,--file-size", "-C", "MB",
+           "Start a new -w file when this one holds MB million bytes (tcpdump -C)", live,
+           real(opt.rotate_mb, 0, true, 1e6));
+    number("-G,--rotate-seconds", "-G", "SECONDS",
+           "Start a new -w file every SECONDS; FILE may hold strftime %-codes (tcpdump -G)", live,
+           whole(opt.rotate_seconds, 1, 1u << 30));
+    number("-W,--file-count", "-W", "N",
+           "With -C: keep at most N files, reusing the oldest; with -G alone: stop after N", live,
+           whole(opt.max_files, 1, 1u << 20));
     app.add_option("-Z,--relinquish-privileges", opt.user,
-                   "After opening the interface, run as USER (files are opened as USER)");
-    app.add_option("--ring", opt.ring_mib,
-                   "MiB of captured packets queued for analysis; beyond, drops are counted (64)")
-        ->check(CLI::Range(1u, 4096u));
-    app.add_option("--max-memory", opt.max_memory,
-                   "Memory for all tables and buffers, e.g. 64M, 1G (256M); limits not given "
-                   "are lowered to fit");
-    app.add_option("--threads", opt.threads,
-                   "-r: analyse connections on N threads, sharded by address and port (1)")
-        ->check(CLI::Range(1u, wl::ShardedPipeline::kMaxWorkers));
-    app.add_option("--stats-interval", opt.stats_interval,
-                   "A stats line on stderr every SECONDS (default 2 when stderr is a terminal)")
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("expression", opt.expression, "BPF filter, as after tcpdump's options");
+                   "After opening the interface, run as USER (files are opened as USER)")
+        ->type_name("USER")
+        ->group(live);
+    number("--ring", "--ring", "MIB",
+           "MiB of captured packets queued for analysis; beyond, drops are counted (default 64)",
+           live, whole(opt.ring_mib, 1, 4096));
+    number("--stats-interval", "--stats-interval", "SECONDS",
+           "A stats line on stderr this often; 0: none (default 2 when stderr is a terminal)", live,
+           seconds(opt.stats_interval, true, kDay));
+    // Last in --help.
+    app.set_help_flag("-h,--help", "Print this help and exit")->group("Other");
+    app.set_version_flag("--version", std::string(WIRELENS_VERSION), "Print the version and exit")
+        ->group("Other");
     try {
-        app.parse(argc, argv);
-        opt.an.ladder = app.count("--ladder") > 0;
+        std::vector<std::string> args = ladder_args(argc, argv);
+        std::reverse(args.begin(), args.end());
+        args.pop_back();  // the program name
+        app.parse(args);
+        opt.an.ladder = app.count("--ladder") + app.count("--ladder-all") > 0;
         opt.follow = app.count("--follow") > 0;
         opt.memory.flows_set = app.count("--max-flows") > 0;
         opt.memory.reassembly_set = app.count("--max-reassembly") > 0;
@@ -734,11 +889,25 @@ int main(int argc, char** argv) {
         opt.memory.ring_set = app.count("--ring") > 0;
         opt.streams_max_set = app.count("--streams-max") > 0;
         opt.streams_total_set = app.count("--streams-total") > 0;
-        opt.an.frag.timeout_ns = static_cast<std::uint64_t>(opt.frag_timeout * 1e9);
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) return app.exit(e);
         std::fprintf(stderr, "wirelens: %s (try --help)\n", e.what());
         return kExitError;
     }
+    for (const Number& n : numbers) {
+        if (n.option->count() == 0) continue;
+        const std::string err = n.check(n.given);
+        if (!err.empty()) return fail(n.shown + " " + n.given + ": " + err);
+    }
+    for (const std::string& port : upload_ports) {
+        std::uint64_t v = 0;
+        const std::string err = check_whole(port, 1, 65535, v);
+        if (!err.empty()) return fail("--upload-port " + port + ": " + err);
+        opt.an.upload_ports.push_back(static_cast<std::uint16_t>(v));
+    }
+    for (const Number& n : numbers) {
+        if (n.shown == "--max-memory" && n.option->count() > 0) opt.max_memory = n.given;
+    }
+    opt.an.frag.timeout_ns = static_cast<std::uint64_t>(opt.frag_timeout * 1e9);
     return run(opt);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <utility>
 
 #include "analyzers/stream_export.hpp"
 #include "analyzers/syn_flood.hpp"
@@ -113,10 +114,34 @@ Limits scaled(const MemoryRequest& req, const PipelineOptions& o, std::uint32_t 
     return l;
 }
 
-std::string mib(std::uint64_t b) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(b) / (1 << 20));
-    return buf;
+// A part rounded up to a tenth of a MiB: the parts shown add up to the total
+// shown, and that total is enough.
+std::uint64_t tenths_up(std::uint64_t b) {
+    const std::uint64_t tenth = (1ull << 20) / 10;
+    return (b + tenth - 1) / tenth;
+}
+
+std::string tenths_text(std::uint64_t t) {
+    return std::to_string(t / 10) + "." + std::to_string(t % 10) + " MiB";
+}
+
+// "at least 18.1 MiB for these options (flows 0.2 MiB + ... = 18.1 MiB)": every part that counts.
+std::string too_small(const InputSummary::Memory& m) {
+    const std::pair<const char*, std::uint64_t> parts[] = {
+        {"flows", m.flows},           {"text tables", m.reports}, {"reassembly", m.reassembly},
+        {"uploads", m.uploads},       {"streams", m.streams},     {"fragments", m.fragments},
+        {"flood detection", m.flood}, {"rings", m.ring},          {"buffers", m.other}};
+    std::string list;
+    std::uint64_t sum = 0;
+    for (const auto& [name, bytes] : parts) {
+        if (bytes == 0) continue;
+        const std::uint64_t t = tenths_up(bytes);
+        sum += t;
+        if (!list.empty()) list += " + ";
+        list += std::string(name) + " " + tenths_text(t);
+    }
+    return "too small for these options: they need at least " + tenths_text(sum) + " (" + list +
+           ")";
 }
 
 }  // namespace
@@ -131,13 +156,7 @@ bool plan_memory(const MemoryRequest& req, PipelineOptions& opt, std::uint32_t& 
         InputSummary::Memory smallest;
         bound(req, opt, scaled(req, opt, ring_mib, 0.0), smallest);
         if (smallest.total() > req.budget) {
-            error = "--max-memory " + mib(req.budget) +
-                    " is too small for these options: at least " + mib(smallest.total()) +
-                    " (flows " + mib(smallest.flows) + ", reassembly " + mib(smallest.reassembly) +
-                    ", uploads " + mib(smallest.uploads) +
-                    (req.live || threads_of(req) > 1 ? ", rings " + mib(smallest.ring)
-                                                     : std::string()) +
-                    ")";
+            error = too_small(smallest);
             return false;
         }
         double lo = 0.0, hi = 1.0;

@@ -25,7 +25,8 @@ struct MemoryRequest {
     std::uint32_t snaplen = 262144;
 };
 
-// Fits `opt` (and `ring_mib`) into the budget. False and one line if it cannot.
+// Fits `opt` (and `ring_mib`) into the budget. False if it cannot, with `error`
+// saying the least it needs, part by part ("too small for these options: ...").
 // With req.threads > 1, `opt` comes back with one worker's limits, `plan` with the totals.
 bool plan_memory(const MemoryRequest& req, PipelineOptions& opt, std::uint32_t& ring_mib,
                  InputSummary::Memory& plan, std::string& error);

@@ -283,6 +283,10 @@ void Pipeline::finish(const InputSummary& summary) {
     if (follow_) follow_->finish();
 }
 
+bool Pipeline::ladder_found() const {
+    return !opt_.ladder || opt_.ladder_uid.empty() || !conns_ || conns_->ladders_drawn() > 0;
+}
+
 bool Pipeline::follow_found() const {
     return !follow_ || follow_->found();
 }
@@ -306,7 +310,7 @@ StageCounters Pipeline::end_flows() {
     StageCounters stages;
     if (opt_.no_flows) return stages;
     flows_->flush();
-    conns_->finish(flows_->counters(), ladder_conns_, opt_.ladder);
+    conns_->finish(flows_->counters(), ladder_conns_, opt_.ladder, !opt_.ladder_uid.empty());
     uploads_->finish();
     stages.flows = &flows_->counters();
     if (reassembler_) stages.reassembly = &reassembler_->counters();

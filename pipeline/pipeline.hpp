@@ -201,6 +201,8 @@ class Pipeline {
     std::size_t open_connections() const;
     // --follow: whether the connection was found (after finish()); true without --follow.
     bool follow_found() const;
+    // False when --ladder named a uid and no connection had it (call after finish).
+    bool ladder_found() const;
 
   private:
     class Handshakes;

@@ -274,6 +274,7 @@ ConnReporter::Row ConnReporter::make_row(const Connection& c) {
 
 void ConnReporter::conn_ended(const Connection& c, ConnEnd why, const LadderLog* ladder) {
     if (ladder == nullptr && fold(c, why)) return;
+    if (ladder != nullptr) ++ladders_drawn_;
     if (json_) {
         write_json(c, why);
         if (ladder != nullptr) write_ladder_json(make_row(c), *ladder);
@@ -657,7 +658,7 @@ void ConnReporter::write_ladder_text(const Row& row, const LadderLog& log) {
 }
 
 void ConnReporter::finish(const FlowCounters& counters, std::uint32_t ladder_cap,
-                          bool ladder_wanted) {
+                          bool ladder_wanted, bool ladder_named) {
     (void)counters;
     if (json_) {
         flush_folded();
@@ -668,8 +669,8 @@ void ConnReporter::finish(const FlowCounters& counters, std::uint32_t ladder_cap
     for (const auto& [row, log] : ladders_)
         write_ladder_text(row, log);
     if (ladder_wanted) {
-        if (ladders_.empty()) {
-            out_.put("\nladder: no TCP connection matched\n");
+        if (ladders_drawn_ == 0) {
+            if (!ladder_named) out_.put("\nladder: no TCP connection matched\n");
         } else if (ladders_.size() == ladder_cap && ladder_cap > 1) {
             out_.put("\nladder: the first ").put_u64(ladder_cap);
             out_.put(" TCP connections are drawn; name one with --ladder UID\n");

@@ -39,7 +39,12 @@ class ConnReporter : public ConnSink {
     // Stream mode's `conn_established` event: the handshake just completed.
     void established(const Connection& c, std::uint64_t ts_ns);
     // Prints what is buffered (text table, ladders). Call once at the end.
-    void finish(const FlowCounters& counters, std::uint32_t ladder_cap, bool ladder_wanted);
+    // With a uid named (ladder_named), no "no TCP connection matched" line:
+    // the command says it (ladders_drawn() == 0).
+    void finish(const FlowCounters& counters, std::uint32_t ladder_cap, bool ladder_wanted,
+                bool ladder_named);
+    // Ladders written or buffered so far, in every output mode.
+    std::uint64_t ladders_drawn() const { return ladders_drawn_; }
 
   private:
     struct Row {
@@ -96,6 +101,7 @@ class ConnReporter : public ConnSink {
     std::uint64_t rows_printed_ = 0;
     // Text ladders wait for the table to be printed (bounded by --ladder's cap).
     std::vector<std::pair<Row, LadderLog>> ladders_;
+    std::uint64_t ladders_drawn_ = 0;
 };
 
 const char* teardown_name(Teardown t);

@@ -6,6 +6,16 @@ Asserts:
     filter, -f together with a trailing filter, bad options): exit 1, exactly
     one stderr line starting "wirelens: ", nothing on stdout - in JSON and in
     text mode.
+  * Every numeric option given a bad value (zero, negative, out of range, not a
+    number): exit 1 and exactly "wirelens: OPTION VALUE: must be ..." naming the
+    accepted range in plain numbers; sizes say what they understood.
+  * --max-memory too small: the value as given and in MiB, the least needed and
+    its parts, which add up to it; that least is then enough.
+  * --help: grouped (Input, Output, ...), one line per option, no CLI11 type
+    noise ({false}, UINT, "in [...]").
+  * --ladder: a following word is a uid only if it looks like one (else it is
+    the filter's); --ladder=UID; an unknown uid is one stderr line and exit 1
+    in text, --json and --stream, after the normal output, with no ladder note.
   * A capture cut at every byte offset of its first three records, and around
     a few later records: never a crash; cut inside the 24-byte file header ->
     exit 1; cut exactly after a record -> exit 0; cut inside a record -> exit 2,
@@ -93,6 +103,148 @@ def test_error_paths(f, wl, tmp, good):
             f.check(rc == pu.EXIT_ERROR, "%s: want exit 1, got %s" % (label, r.describe()))
             one_line_error(f, r, label)
             f.check(out == b"", "%s: want nothing on stdout, got %r" % (label, out[:200]))
+
+
+# Every numeric option refused with one line: option, value given, accepted range.
+BIG = "18446744073709551615"
+NUMERIC_CASES = [
+    (["-c", "0"], "-c 0: must be a whole number from 1 to " + BIG),
+    (["-c", "-1"], "-c -1: must be a whole number from 1 to " + BIG),
+    (["--count", "3x"], "-c 3x: must be a whole number from 1 to " + BIG),
+    (["-c", "18446744073709551616"], "-c 18446744073709551616: must be a whole number from 1 to " + BIG),
+    (["--tcp-timeout", "0"], "--tcp-timeout 0: must be a number of seconds above 0 (at most 86400)"),
+    (["--udp-timeout", "-5"], "--udp-timeout -5: must be a number of seconds above 0 (at most 86400)"),
+    (["--icmp-timeout", "nan"], "--icmp-timeout nan: must be a number of seconds above 0 (at most 86400)"),
+    (["--frag-timeout", "1e9"], "--frag-timeout 1e9: must be a number of seconds above 0 (at most 86400)"),
+    (["--upload-port", "70000"], "--upload-port 70000: must be a whole number from 1 to 65535"),
+    (["--upload-port", "0"], "--upload-port 0: must be a whole number from 1 to 65535"),
+    (["--extract-max", "-1"], "--extract-max -1: must be a size from 1 byte to 1024G (bytes, or with K, M or G)"),
+    (["--streams-max", "2048G"],
+     "--streams-max 2048G: must be a size from 1 byte to 1024G (bytes, or with K, M or G); "
+     "2048G is 2199023255552 bytes"),
+    (["--streams-total", "0"],
+     "--streams-total 0: must be a size from 1 byte to 1048576G (bytes, or with K, M or G); 0 is 0 bytes"),
+    (["--max-reassembly", "lots"],
+     "--max-reassembly lots: must be a size from 1 byte to 1024G (bytes, or with K, M or G)"),
+    (["--frag-memory", "8G"],
+     "--frag-memory 8G: must be a size from 1 byte to 4G (bytes, or with K, M or G); 8G is 8589934592 bytes"),
+    (["--max-memory", "-1"], "--max-memory -1: must be a size from 1 byte to 1024G (bytes, or with K, M or G)"),
+    (["--max-flows", "0"], "--max-flows 0: must be a whole number from 1 to 67108864"),
+    (["--max-attempts", "-1"], "--max-attempts -1: must be a whole number from 1 to 67108864"),
+    (["--frag-datagrams", "0"], "--frag-datagrams 0: must be a whole number from 1 to 1048576"),
+    (["--max-header", "8"], "--max-header 8: must be a whole number from 16 to 16777216"),
+    (["--max-uploads", "0"], "--max-uploads 0: must be a whole number from 1 to 1048576"),
+    (["--md5-lanes", "4"], "--md5-lanes 4: must be 0, 8 or 16"),
+    (["--threads", "0"], "--threads 0: must be a whole number from 1 to 64"),
+    (["--flood-syn-rate", "0"], "--flood-syn-rate 0: must be a number above 0 (at most 1000000000)"),
+    (["--flood-max-completion", "1.5"], "--flood-max-completion 1.5: must be a number from 0 to 1"),
+    (["--flood-half-open", "0"], "--flood-half-open 0: must be a whole number from 1 to 1073741824"),
+    (["--flood-quiet", "0"], "--flood-quiet 0: must be a number of seconds above 0 (at most 86400)"),
+    (["--flood-backlog", "-1"], "--flood-backlog -1: must be a whole number from 1 to 1073741824"),
+    (["--flood-synack-lifetime", "65"], "--flood-synack-lifetime 65: must be a number from 1 to 64"),
+    (["--flood-prefix", "-1,64"],
+     "--flood-prefix -1,64: must be two prefix lengths, IPv4 from 0 to 32 and IPv6 from 0 to 128, "
+     "such as 24,64"),
+    (["--scan-ports", "1"], "--scan-ports 1: must be a whole number from 2 to 65536"),
+    (["--scan-hosts", "65537"], "--scan-hosts 65537: must be a whole number from 2 to 65536"),
+    (["-s", "10"], "-s 10: must be a whole number from 64 to 262144"),
+    (["-B", "-64"], "-B -64: must be a whole number from 64 to 4194304"),
+    (["--duration", "0"], "--duration 0: must be a number of seconds above 0 (at most 31536000)"),
+    (["-C", "0"], "-C 0: must be a number above 0 (at most 1000000)"),
+    (["-G", "0"], "-G 0: must be a whole number from 1 to 1073741824"),
+    (["-W", "0"], "-W 0: must be a whole number from 1 to 1048576"),
+    (["--ring", "5000"], "--ring 5000: must be a whole number from 1 to 4096"),
+    (["--stats-interval", "-1"], "--stats-interval -1: must be a number of seconds from 0 to 86400"),
+]
+
+
+def test_numeric_options(f, wl, good):
+    """Item 1: each bad number is one exact stderr line and exit 1, nothing on stdout."""
+    for args, line in NUMERIC_CASES:
+        rc, out, err = pu.run([wl, "-r", good] + args)
+        f.check(rc == pu.EXIT_ERROR and err == "wirelens: %s\n" % line and out == b"",
+                "%s: want exit 1 and %r, got exit %s, %r, stdout %r"
+                % (" ".join(args), line, rc, err, out[:100]))
+    # Good values with suffixes and decimals are taken.
+    rc, _, err = pu.run([wl, "-r", good, "--json", "--max-reassembly", "1M", "--frag-memory", "64K",
+                         "--tcp-timeout", "0.5", "--flood-prefix", "0,0", "--upload-port", "5001",
+                         "--upload-port", "38006", "tcp"])
+    f.check(rc == 0 and err == "", "good numbers refused: exit %s, %r" % (rc, err))
+
+
+def test_memory_too_small(f, wl, good):
+    """Item 2: the value as given and in MiB, the least needed, parts adding up to it."""
+    rc, out, err = pu.run([wl, "-r", good, "--max-memory", "1K"])
+    m = re.fullmatch(r"wirelens: --max-memory 1K \(0\.001 MiB\): too small for these options: "
+                     r"they need at least (\d+\.\d) MiB \((.*)\)\n", err)
+    f.check(rc == pu.EXIT_ERROR and m is not None and out == b"",
+            "--max-memory 1K: want exit 1 and the too-small line, got exit %s, %r" % (rc, err))
+    if m:
+        parts = [p.rsplit(" ", 2) for p in m.group(2).split(" + ")]
+        names = [p[0] for p in parts]
+        tenths = sum(round(float(p[1]) * 10) for p in parts)
+        f.check(tenths == round(float(m.group(1)) * 10),
+                "--max-memory 1K: parts %r do not add up to %s MiB" % (m.group(2), m.group(1)))
+        for want in ("flows", "reassembly", "uploads", "fragments", "flood detection", "text tables"):
+            f.check(want in names, "--max-memory 1K: part %r missing from %r" % (want, names))
+        # The least it asked for is enough.
+        rc2, _, err2 = pu.run([wl, "-r", good, "--max-memory", "%sM" % int(float(m.group(1)) + 1)])
+        f.check(rc2 == 0, "--max-memory at the minimum said: exit %s, %r" % (rc2, err2))
+
+
+def test_help(f, wl):
+    """Item 3: --help for people: no CLI11 type noise, grouped, one line per option."""
+    rc, out, err = pu.run([wl, "--help"])
+    text = out.decode()
+    f.check(rc == 0 and err == "", "--help: exit %s, stderr %r" % (rc, err))
+    for noise in ("{false}", "UINT", "FLOAT", "TEXT", " in [", ":POSITIVE", "REQUIRED"):
+        f.check(noise not in text, "--help shows %r" % noise)
+    for group in ("Input:", "Output:", "Analysis:", "Limits:", "Uploads:", "SYN floods and scans:",
+                  "Live capture:", "Other:"):
+        f.check(("\n" + group + "\n") in text, "--help: no %r group" % group)
+    for line in text.splitlines():
+        if line.startswith("  -"):
+            f.check(re.match(r"  \S.*\S  +\S", line) is not None,
+                    "--help: option without its description on the line: %r" % line)
+    for opt in ("--count N", "--max-memory SIZE", "--tcp-timeout SECONDS", "--ladder [=UID]"):
+        f.check(opt in text, "--help: %r missing" % opt)
+
+
+def test_ladder(f, wl, samples):
+    """Item 4: --ladder takes a uid only as --ladder=UID or a uid-shaped word;
+    an unknown uid is one line and exit 1 in every mode, after the normal output."""
+    pcap = os.path.join(samples, "upload-v4.pcap")
+    if not os.path.isfile(pcap):
+        print("no upload-v4.pcap: --ladder not checked")
+        return
+    rc, out, err = pu.run([wl, "-r", pcap, "--ladder", "port", "38006"])
+    text = out.decode()
+    f.check(rc == 0 and err == "" and text.count("\nladder C") == 1 and ":38006" in text,
+            "--ladder port 38006: want one ladder of the 38006 connection, got exit %s, %r"
+            % (rc, err))
+    rc, out, _ = pu.run([wl, "-r", pcap, "--json", "port", "38006"])
+    uid = json.loads(out.decode().splitlines()[0])["uid"]
+    for form in (["--ladder", uid], ["--ladder=" + uid]):
+        for mode in ([], ["--json"], ["--stream"]):
+            rc, out, err = pu.run([wl, "-r", pcap] + form + mode)
+            text = out.decode()
+            f.check(rc == 0 and err == "" and uid in text and "no TCP connection" not in text,
+                    "%s %s: want the ladder alone, got exit %s, %r"
+                    % (" ".join(form), " ".join(mode), rc, err))
+    bad = "CXXXXXXXXXXXXXXXXX"
+    for form in (["--ladder", bad], ["--ladder=" + bad]):
+        for mode in ([], ["--json"], ["--stream"]):
+            rc, out, err = pu.run([wl, "-r", pcap] + form + mode)
+            label = "%s %s" % (" ".join(form), " ".join(mode) or "(text)")
+            f.check(rc == pu.EXIT_ERROR
+                    and err == "wirelens: --ladder %s: no TCP connection with this uid\n" % bad,
+                    "%s: want exit 1 and one line, got exit %s, %r" % (label, rc, err))
+            f.check(b"no TCP connection" not in out and len(out) > 0,
+                    "%s: want the normal output without a ladder note, got %r" % (label, out[-200:]))
+    rc, out, err = pu.run([wl, "-r", pcap, "--ladder=C123"])
+    f.check(rc == pu.EXIT_ERROR and out == b""
+            and err == "wirelens: --ladder C123: not a connection uid (C and 17 letters or digits)\n",
+            "--ladder=C123: want exit 1 before reading, got exit %s, %r" % (rc, err))
 
 
 def expected_for_cut(pcap, cut):
@@ -482,6 +634,11 @@ def main():
     f = pu.Failures("test_cli")
     with tempfile.TemporaryDirectory(prefix="wirelens-cli-") as tmp:
         test_error_paths(f, args.wirelens, tmp, capture)
+        test_numeric_options(f, args.wirelens, capture)
+        test_memory_too_small(f, args.wirelens, capture)
+        test_help(f, args.wirelens)
+        if args.samples and os.path.isdir(args.samples):
+            test_ladder(f, args.wirelens, args.samples)
         test_cuts(f, args.wirelens, tmp, capture)
         test_stdin_and_count(f, args.wirelens, capture)
         filter_files = [capture]
