@@ -295,8 +295,9 @@ void FramedStreamDecoder::end(StreamEnd why, UploadSink& sink) {
         }
         settle(sink);
     }
-    const char* missing =
-        why == StreamEnd::Reset ? upload_missing::kReset : upload_missing::kConnectionEnded;
+    const char* missing = why == StreamEnd::Reset        ? upload_missing::kReset
+                          : why == StreamEnd::EndOfInput ? upload_missing::kCaptureEnded
+                                                         : upload_missing::kConnectionEnded;
     for (Track& t : tracks_) {
         if (!t.alive || !t.chosen) continue;
         if (t.phase != Phase::Between) finish_frame(t, missing, sink);

@@ -69,6 +69,9 @@ enum class StreamEnd : std::uint8_t { Fin, Reset, Timeout, Evicted, EndOfInput }
 namespace upload_missing {
 inline constexpr const char* kGap = "gap";                           // bytes never seen
 inline constexpr const char* kConnectionEnded = "connection_ended";  // FIN, timeout, eviction
+// The capture (file, or live capture stopped) ended with the connection still open
+// and this direction not closed by a FIN.
+inline constexpr const char* kCaptureEnded = "capture_ended";
 inline constexpr const char* kReset = "reset";
 inline constexpr const char* kBadSize = "bad_size";      // negative, non-integral or > 2^50
 inline constexpr const char* kBadHeader = "bad_header";  // not a JSON object (framed stream)

@@ -177,7 +177,12 @@ void UploadAnalyzer::stream_end(std::uint32_t conn, int dir, ConnEnd why, bool r
     if (d != kNone && d != kRejected) {
         cur_conn_ = conn;
         cur_dir_ = dir;
-        decoder_mem_[d].end(stream_end_of(why, reset), *this);
+        StreamEnd end = stream_end_of(why, reset);
+        // Open at the end of the capture, but this direction had sent its FIN:
+        // the FIN, not the capture, is what cut a frame short.
+        if (end == StreamEnd::EndOfInput && flows_.connection(conn).side[dir].tcp.fin_cnt != 0)
+            end = StreamEnd::Fin;
+        decoder_mem_[d].end(end, *this);
     }
     release(conn, dir);
     slot(conn, dir) = kNone;

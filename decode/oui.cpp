@@ -69,6 +69,9 @@ std::string_view OuiRegistry::lookup(const std::uint8_t* mac) const {
     std::uint64_t v = 0;
     for (int i = 0; i < 6; ++i)
         v = (v << 8) | mac[i];
+    // 00:00:00 is Xerox's block, but the all-zero address is what loopback and
+    // null devices carry, not a Xerox card: no vendor for it.
+    if (v == 0) return {};
     if (auto s = find(t36_, n36_, v >> 12, pool_); !s.empty()) return s;
     if (auto s = find(t28_, n28_, v >> 20, pool_); !s.empty()) return s;
     return find(t24_, n24_, v >> 24, pool_);

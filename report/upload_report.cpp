@@ -3,9 +3,8 @@
 #include "report/conn_report.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
-#include <map>
+#include <unordered_map>
 
 namespace wl {
 
@@ -158,24 +157,34 @@ void UploadReporter::print_rows() {
         out_.put(
             "uid                dir  #  file                     size        digest    rate\n");
     }
+    // One connection's rows together, connections in the order their first
+    // frame ended, each one's frames in the order they ended.
+    std::unordered_map<std::uint64_t, std::size_t> rank;
+    rank.reserve(rows_.size());
+    for (const Row& r : rows_)
+        rank.emplace(r.uid_seq, rank.size());
+    std::stable_sort(rows_.begin(), rows_.end(), [&](const Row& a, const Row& b) {
+        return rank.at(a.uid_seq) < rank.at(b.uid_seq);
+    });
     for (const Row& r : rows_) {
         ++printed_;
         print_row(r);
     }
-    // The sticky-packet summary, per connection.
-    std::map<std::uint64_t, std::array<std::uint32_t, 3>> per_conn;  // frames, coalesced, split
-    for (const Row& r : rows_) {
-        auto& a = per_conn[r.uid_seq];
-        ++a[0];
-        a[1] += r.coalesced;
-        a[2] += r.split;
-    }
+    // The sticky-packet summary, per connection, in the same order.
     out_.put("sticky packets (frames sharing a segment / frames split over segments)\n");
-    for (const auto& [seq, a] : per_conn) {
+    for (std::size_t i = 0; i < rows_.size();) {
+        std::size_t j = i;
+        std::uint32_t frames = 0, coalesced = 0, split = 0;
+        for (; j < rows_.size() && rows_[j].uid_seq == rows_[i].uid_seq; ++j) {
+            ++frames;
+            coalesced += rows_[j].coalesced;
+            split += rows_[j].split;
+        }
         char uid[19];
-        make_uid(seq, uid);
-        out_.put("  ").put(uid).put("  ").put_u64(a[0]).put(" frames: ").put_u64(a[1]);
-        out_.put(" coalesced, ").put_u64(a[2]).put(" split\n");
+        make_uid(rows_[i].uid_seq, uid);
+        out_.put("  ").put(uid).put("  ").put_u64(frames).put(" frames: ").put_u64(coalesced);
+        out_.put(" coalesced, ").put_u64(split).put(" split\n");
+        i = j;
     }
     rows_.clear();
 }

@@ -34,7 +34,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcaputil  # noqa: E402
 
-from tcpcraft import Capture, Conn, det_bytes, framed, reply_frame, upload_frame  # noqa: E402
+from tcpcraft import ACK, FIN, Capture, Conn, det_bytes, framed, reply_frame, upload_frame  # noqa: E402
 
 # ---------------------------------------------------------------------------
 # Running and reading results
@@ -420,8 +420,9 @@ def sc_inconsistent(s):
 
 def sc_incomplete(s):
     """A hole the receiver acknowledged (gap), a RST mid-body (reset), a FIN mid-body
-    (connection_ended), and a capture ending mid-body (connection_ended); run without
-    and with --extract-partial."""
+    (connection_ended, also when only the sender's FIN was seen and the connection was
+    still open at the end), and a capture ending mid-body with the connection open
+    (capture_ended); run without and with --extract-partial."""
     cap = Capture()
     body_g = det_bytes(7, 20_000)
     hg, fg = upload_frame("gap.bin", body_g)
@@ -459,13 +460,24 @@ def sc_incomplete(s):
     half_e = len(fe) - 7_000
     ec.stream(0, fe[:half_e])
 
+    # The sender's FIN mid-body, the receiver's never: open (S2) when the capture ends.
+    body_h = det_bytes(11, 20_000)
+    hh, fh = upload_frame("halfclose.bin", body_h)
+    hc = Conn(cap, CLI4, SRV4, 40011, 9000)
+    hc.handshake()
+    half_h = len(fh) - 3_000
+    hc.stream(0, fh[:half_h])
+    cap.add(hc.frame(0, FIN | ACK, hc.seq(0, hc.snd[0]), hc._ack_value(0)))
+
     hlen = {40007: len(fg) - len(body_g), 40008: len(fr_) - len(body_r),
-            40009: len(ff) - len(body_f), 40010: len(fe) - len(body_e)}
+            40009: len(ff) - len(body_f), 40010: len(fe) - len(body_e),
+            40011: len(fh) - len(body_h)}
     cases = {
         40007: ("gap.bin", hg, body_g, "gap", len(body_g) - 1000),
         40008: ("reset.bin", hr, body_r, "reset", half_r - hlen[40008]),
         40009: ("fin.bin", hf, body_f, "connection_ended", half_f - hlen[40009]),
-        40010: ("cut.bin", he, body_e, "connection_ended", half_e - hlen[40010]),
+        40010: ("cut.bin", he, body_e, "capture_ended", half_e - hlen[40010]),
+        40011: ("halfclose.bin", hh, body_h, "connection_ended", half_h - hlen[40011]),
     }
     gap_lo = hole[0] - hlen[40007]
     for partial in (False, True):

@@ -117,6 +117,14 @@ TEST_CASE("OUI builtin: well-known vendors", "[oui]") {
     CHECK(&OuiRegistry::builtin() == &reg);
 }
 
+TEST_CASE("OUI: the all-zero address has no vendor, its neighbours keep Xerox's", "[oui]") {
+    const OuiRegistry& reg = OuiRegistry::builtin();
+    const std::uint8_t zero[6] = {0, 0, 0, 0, 0, 0};
+    CHECK(reg.lookup(zero).empty());
+    const std::uint8_t xerox[6] = {0, 0, 0, 0, 0, 1};
+    CHECK(reg.lookup(xerox) == "XEROX CORPORATION");
+}
+
 TEST_CASE("OUI builtin: MA-M and MA-S/IAB prefixes win over their MA-L block", "[oui]") {
     const OuiRegistry& reg = OuiRegistry::builtin();
     std::mt19937_64 rng(28);
