@@ -62,7 +62,7 @@ void put_hex_lines(OutBuffer& out, Bytes bytes, bool ascii) {
 }
 
 // -A: the bytes as text; what is not printable is '.', but tabs, spaces and
-// line ends stay, and a carriage return before a line end is left out.
+// line ends stay, and a carriage return ending a line (or the bytes) is left out.
 void put_ascii(OutBuffer& out, Bytes bytes) {
     constexpr std::size_t kChunk = 1024;
     for (std::size_t at = 0; at < bytes.size(); at += kChunk) {
@@ -72,7 +72,9 @@ void put_ascii(OutBuffer& out, Bytes bytes) {
         for (std::size_t i = at; i < at + n; ++i) {
             const std::uint8_t c = bytes[i];
             if (c == '\r') {
-                if (i + 1 < bytes.size() && bytes[i + 1] == '\n') continue;
+                // tcpdump -A's rule, kept for scripts that compare: a '.' only
+                // with two bytes or more after it, the first no line end.
+                if (i + 2 >= bytes.size() || bytes[i + 1] == '\n') continue;
                 *p++ = '.';
             } else if (printable(c) || c == ' ' || c == '\t' || c == '\n') {
                 *p++ = static_cast<char>(c);
@@ -98,6 +100,16 @@ std::size_t link_header_len(const Packet& pkt, Bytes frame) {
                 while (ethertype::is_vlan(type) && n + field::vlan::kLen <= frame.size()) {
                     type = load_be16(frame.data() + n + field::vlan::kType);
                     n += field::vlan::kLen;
+                }
+                // An 802.3 length: the LLC header too (SNAP's 8 bytes; 3, or 4
+                // with an I- or S-format control field), as tcpdump counts it.
+                if (type < ethertype::kMinEthertype && n + 3 <= frame.size()) {
+                    const std::uint8_t* llc = frame.data() + n;
+                    if (llc[0] == 0xaa && llc[1] == 0xaa && llc[2] == 0x03) {
+                        n += 8;
+                    } else if (llc[0] != 0xff || llc[1] != 0xff) {  // not Novell's raw 802.3
+                        n += (llc[2] & 3) == 3 ? 3 : 4;
+                    }
                 }
             }
             break;

@@ -25,7 +25,8 @@ struct PacketDumpStyle {
 };
 
 // Where the link-layer header of `frame` ends: the network layer tcpdump
-// dumps from (after Ethernet and its VLAN tags, the cooked and null headers;
+// dumps from (after Ethernet, its VLAN tags and any LLC header; after the
+// cooked and null headers;
 // for other link types the IP or ARP header). At most frame.size().
 std::size_t link_header_len(const Packet& pkt, Bytes frame);
 
