@@ -682,7 +682,9 @@ int main(int argc, char** argv) {
     app.add_option("expression", opt.expression, "BPF filter, as after tcpdump's options")
         ->type_name("FILTER");
     // Output.
-    app.add_flag("--packets", opt.an.packets, "Print one line (or JSON record) per packet")
+    app.add_flag(
+           "--packets", opt.an.packets,
+           "Print one line (or JSON record) per packet; in text the summary then goes to stderr")
         ->group(out);
     app.add_flag("--json", opt.an.json, "Write JSON Lines instead of text")->group(out);
     app.add_flag("--stream", opt.an.stream,
@@ -697,7 +699,7 @@ int main(int argc, char** argv) {
         ->group(out);
     app.add_flag("-x", opt.hex,
                  "Under each packet line, its bytes in hex from the network header on (-xx: from "
-                 "the link header); implies --packets")
+                 "the link header); implies --packets, not with --json")
         ->group(out);
     app.add_flag("-X", opt.hex_ascii,
                  "As -x, with the printable characters beside (-XX: from "
@@ -715,7 +717,7 @@ int main(int argc, char** argv) {
         ->group(out);
     app.add_option("--ladder", opt.an.ladder_uid,
                    "Draw the handshake and teardown of the first 20 TCP connections, or of the "
-                   "one named (--ladder=UID)")
+                   "one named (--ladder=UID); in text, the ladders and the summary alone")
         ->expected(0, 1)
         ->type_name("[=UID]")
         ->group(out);
