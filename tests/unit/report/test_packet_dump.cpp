@@ -56,7 +56,7 @@ const std::string kUdp =
 
 }  // namespace
 
-TEST_CASE("-x: groups of two bytes, eight a line, from the IP header", "[report][dump]") {
+TEST_CASE("Dump -x: groups of two bytes and eight a line from the IP header", "[report][dump]") {
     const auto frame = bytes_of(kEth + kIp + kUdp);
     const std::string got = dumped(frame, linktype::kEthernet, {PacketDump::Hex, false});
     CHECK(got ==
@@ -68,7 +68,7 @@ TEST_CASE("-x: groups of two bytes, eight a line, from the IP header", "[report]
     CHECK(link.find("\t0x0020:  0002 d431 0035 000d 0000 6869 0d0a 41\n") == link.size() - 48);
 }
 
-TEST_CASE("-X: the characters beside, under a padded short line", "[report][dump]") {
+TEST_CASE("Dump -X: the characters beside and under a padded short line", "[report][dump]") {
     const auto frame = bytes_of(kEth + kIp + kUdp);
     const std::string got = dumped(frame, linktype::kEthernet, {PacketDump::HexAscii, false});
     CHECK(got ==
@@ -77,7 +77,7 @@ TEST_CASE("-X: the characters beside, under a padded short line", "[report][dump
           "\t0x0020:  41                                       A\n");
 }
 
-TEST_CASE("-A: text, a carriage return before a line end left out", "[report][dump]") {
+TEST_CASE("Dump -A: text with a carriage return before a line end left out", "[report][dump]") {
     const auto frame = bytes_of(kEth + kIp + kUdp);
     const std::string got = dumped(frame, linktype::kEthernet, {PacketDump::Ascii, false});
     // 28 header bytes as '.' or themselves, then "hi", the line end, "A", and the closing '\n'.
@@ -85,7 +85,7 @@ TEST_CASE("-A: text, a carriage return before a line end left out", "[report][du
     CHECK(got.substr(28) == "hi\nA\n");
 }
 
-TEST_CASE("Where the network layer starts", "[report][dump]") {
+TEST_CASE("Dump: where the network layer starts", "[report][dump]") {
     Packet pkt;
     // Two VLAN tags after the MAC addresses.
     auto qinq = bytes_of(
@@ -122,7 +122,7 @@ TEST_CASE("Where the network layer starts", "[report][dump]") {
     CHECK(link_header_len(pkt, Bytes{qinq.data(), qinq.size()}) == 0);
 }
 
-TEST_CASE("Offsets past 0xffff take more digits; a frame of 64 KiB", "[report][dump]") {
+TEST_CASE("Dump: offsets past 0xffff take more digits", "[report][dump]") {
     std::vector<std::uint8_t> frame(0x10010, 0x41);
     const std::string got = dumped(frame, linktype::kRaw, {PacketDump::Hex, false});
     CHECK(got.find("\t0xfff0:  4141") != std::string::npos);
