@@ -68,7 +68,20 @@ struct Options {
     bool follow = false;       // --follow was given (its argument may be empty)
     wl::MemoryRequest memory;  // filled from the options
     bool streams_max_set = false, streams_total_set = false;
+    // tcpdump's habits: -v, -q, the dumps (-x, -X, -A: each given how many
+    // times), and -n, -e taken and ignored.
+    int verbose = 0, quiet = 0, hex = 0, hex_ascii = 0, ascii = 0, no_names = 0, link_headers = 0;
 };
+
+// Where the end-of-run summary goes (README "Output"): stdout after the
+// tables, stderr when stdout holds packet lines (as tcpdump's counts), none with -q.
+void place_summary(const Options& opt, wl::InputSummary& summary) {
+    using Place = wl::InputSummary::Place;
+    summary.place = opt.quiet != 0                   ? Place::None
+                    : opt.an.packets && !opt.an.json ? Place::Err
+                                                     : Place::Out;
+    summary.memory_lines = opt.verbose != 0;
+}
 
 int fail(const std::string& msg) {
     std::fprintf(stderr, "wirelens: %s\n", msg.c_str());
@@ -208,6 +221,7 @@ int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     summary.linktype = src->linktype_name();
     summary.filtered = !filter.empty();
     summary.memory = memory;
+    place_summary(opt, summary);
 
     wl::OutBuffer out(stdout);
     if (opt.threads > 1) {
@@ -424,6 +438,7 @@ int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     summary.filtered = !filter.empty();
     summary.live = true;
     summary.memory = memory;
+    place_summary(opt, summary);
     if (writer) summary.capture.write_path = opt.write_file;
 
     Capture cap;
@@ -550,6 +565,11 @@ int run(Options opt) {
         return fail("--ladder " + opt.an.ladder_uid +
                     ": not a connection uid (C and 17 letters or digits)");
     }
+    if (opt.an.dump.kind != wl::PacketDump::None) {
+        if (opt.an.json)
+            return fail("-x, -X and -A print bytes under packet lines: not with --json");
+        if (opt.follow) return fail("-x, -X and -A print packets: not with --follow");
+    }
     if (opt.follow || opt.an.follow_hex) {
         if (!opt.follow) return fail("--hex goes with --follow UID|INDEX");
         if (!wl::FollowReporter::valid_target(opt.an.follow)) {
@@ -662,16 +682,42 @@ int main(int argc, char** argv) {
     app.add_option("expression", opt.expression, "BPF filter, as after tcpdump's options")
         ->type_name("FILTER");
     // Output.
-    app.add_flag("--packets", opt.an.packets, "Print one line (or JSON record) per packet")
+    app.add_flag(
+           "--packets", opt.an.packets,
+           "Print one line (or JSON record) per packet; in text the summary then goes to stderr")
         ->group(out);
     app.add_flag("--json", opt.an.json, "Write JSON Lines instead of text")->group(out);
     app.add_flag("--stream", opt.an.stream,
                  "Write events as they happen (as live capture does), not tables at the end")
         ->group(out);
     app.add_flag("--no-progress", opt.no_progress, "No progress line on stderr")->group(out);
+    app.add_flag("-v", opt.verbose,
+                 "More: packet lines show the IP header's fields (as tcpdump -v); the summary "
+                 "shows the memory plan")
+        ->group(out);
+    app.add_flag("-q", opt.quiet, "Less: no summary at the end (JSON: no stats record)")
+        ->group(out);
+    app.add_flag("-x", opt.hex,
+                 "Under each packet line, its bytes in hex from the network header on (-xx: from "
+                 "the link header); implies --packets, not with --json")
+        ->group(out);
+    app.add_flag("-X", opt.hex_ascii,
+                 "As -x, with the printable characters beside (-XX: from "
+                 "the link header)")
+        ->group(out);
+    app.add_flag("-A", opt.ascii, "Under each packet line, its bytes as text, network header on")
+        ->group(out);
+    app.add_flag("-n", opt.no_names,
+                 "Taken as tcpdump takes it (also -nn), changes nothing: wirelens never resolves "
+                 "names or ports")
+        ->group(out);
+    app.add_flag("-e", opt.link_headers,
+                 "Taken as tcpdump takes it, changes nothing: packet lines always show the link "
+                 "header")
+        ->group(out);
     app.add_option("--ladder", opt.an.ladder_uid,
                    "Draw the handshake and teardown of the first 20 TCP connections, or of the "
-                   "one named (--ladder=UID)")
+                   "one named (--ladder=UID); in text, the ladders and the summary alone")
         ->expected(0, 1)
         ->type_name("[=UID]")
         ->group(out);
@@ -909,5 +955,15 @@ int main(int argc, char** argv) {
         if (n.shown == "--max-memory" && n.option->count() > 0) opt.max_memory = n.given;
     }
     opt.an.frag.timeout_ns = static_cast<std::uint64_t>(opt.frag_timeout * 1e9);
+    opt.an.verbose = opt.verbose != 0;
+    // tcpdump's order: -X before -x before -A; each implies packet lines.
+    if (opt.hex_ascii != 0) {
+        opt.an.dump = {wl::PacketDump::HexAscii, opt.hex_ascii > 1};
+    } else if (opt.hex != 0) {
+        opt.an.dump = {wl::PacketDump::Hex, opt.hex > 1};
+    } else if (opt.ascii != 0) {
+        opt.an.dump = {wl::PacketDump::Ascii, false};
+    }
+    if (opt.an.dump.kind != wl::PacketDump::None) opt.an.packets = true;
     return run(opt);
 }

@@ -110,12 +110,16 @@ bool Pipeline::open(std::string& error) {
     const FlowOptions fopts = flow_options_of(opt_);
     ladder_conns_ = fopts.ladder_conns;
     // With --follow the stream is the whole output (as tshark -q -z follow).
-    if (!opt_.follow.empty()) discard_ = std::make_unique<OutBuffer>(nullptr);
-    OutBuffer& records = discard_ ? *discard_ : out_;
+    // --ladder with text tables: the ladders (and the summary) are the report.
+    const bool ladders_only = opt_.ladder && !opt_.json && !opt_.stream;
+    if (!opt_.follow.empty() || ladders_only) discard_ = std::make_unique<OutBuffer>(nullptr);
+    OutBuffer& records = opt_.follow.empty() ? out_ : *discard_;
+    OutBuffer& tables = discard_ ? *discard_ : out_;
     conns_ = std::make_unique<ConnReporter>(records, oui_, opt_.json);
     conns_->set_stream(opt_.stream);
     conns_->set_fold_attempts(!opt_.all_attempts);
-    uploads_ = std::make_unique<UploadReporter>(records, opt_.json);
+    conns_->set_ladders_only(ladders_only);
+    uploads_ = std::make_unique<UploadReporter>(tables, opt_.json);
     uploads_->set_stream(opt_.stream);
     flows_ = std::make_unique<FlowTracker>(fopts, *conns_);
 
@@ -127,7 +131,7 @@ bool Pipeline::open(std::string& error) {
         eo.max_size = opt_.extract_max;
         if (!extractor_->open(eo, error)) return false;
     }
-    alerts_ = std::make_unique<AlertReporter>(records, opt_.json);
+    alerts_ = std::make_unique<AlertReporter>(tables, opt_.json);
     alerts_->set_stream(opt_.stream);
     if (!opt_.no_flood) flood_ = std::make_unique<SynFloodDetector>(opt_.flood, *alerts_);
     if (flood_ || hooks_ != nullptr || opt_.stream) {
@@ -204,24 +208,25 @@ void Pipeline::frame(const RawFrame& f, bool record) {
                                    }
                                });
     }
-    if (opt_.packets && record) write_packets(tunnels.depth);
+    if (opt_.packets && record) write_packets(tunnels.depth, Bytes{f.data, f.caplen});
 }
 
 // The frame's line or record, then the packets the flow stage found in its
 // tunnels (decoded again: `inner_` holds the last two only).
-void Pipeline::write_packets(int tunnel_depth) {
+void Pipeline::write_packets(int tunnel_depth, Bytes frame) {
     if (tunnel_depth == 0) [[likely]] {
         if (opt_.json) {
             write_packet_json(out_, pkt_, oui_);
         } else {
-            write_packet_text(out_, pkt_, oui_);
+            write_packet_text(out_, pkt_, oui_, opt_.verbose);
+            write_packet_dump(out_, pkt_, frame, opt_.dump);
         }
         return;
     }
     if (opt_.json) {
         write_packet_json(out_, pkt_, oui_, false);
     } else {
-        write_packet_text(out_, pkt_, oui_);
+        write_packet_text(out_, pkt_, oui_, opt_.verbose);
     }
     for_each_tunneled(
         pkt_, inner_, dopts_,
@@ -230,10 +235,14 @@ void Pipeline::write_packets(int tunnel_depth) {
             if (opt_.json) {
                 write_tunneled_packet_json(out_, in, oui_, depth, kind);
             } else {
-                write_tunneled_packet_text(out_, in, oui_, depth, kind);
+                write_tunneled_packet_text(out_, in, oui_, depth, kind, opt_.verbose);
             }
         });
-    if (opt_.json) end_packet_json(out_, true);
+    if (opt_.json) {
+        end_packet_json(out_, true);
+    } else {
+        write_packet_dump(out_, pkt_, frame, opt_.dump);  // the whole frame's, under its lines
+    }
 }
 
 // A fragment: when it completes its datagram, the datagram is decoded as an IP
@@ -278,8 +287,8 @@ void Pipeline::tick(std::uint64_t now_ns) {
 void Pipeline::finish(const InputSummary& summary) {
     if (flood_) flood_->finish(counters_.last_ts_ns);  // ends alerts still open
     if (!opt_.no_flows && opt_.packets && !opt_.json) out_.put('\n');
-    write_closing_report(discard_ ? *discard_ : out_, opt_.json, alerts_.get(), flood_.get(),
-                         counters_, summary, end_flows());
+    write_closing_report(opt_.follow.empty() ? out_ : *discard_, opt_.json, alerts_.get(),
+                         flood_.get(), counters_, summary, end_flows());
     if (follow_) follow_->finish();
 }
 
@@ -298,11 +307,29 @@ void write_closing_report(OutBuffer& out, bool json, AlertReporter* alerts, SynF
         alerts->finish();  // the flood section and its charts
         stages.flood = flood;
     }
-    if (json) {
-        write_stats_json(out, counters, summary, stages);
-    } else {
-        out.put('\n');
-        write_summary_text(out, counters, summary, stages);
+    switch (summary.place) {
+        case InputSummary::Place::None:
+            return;
+        case InputSummary::Place::Out:
+            if (json) {
+                write_stats_json(out, counters, summary, stages);
+            } else {
+                out.put('\n');
+                write_summary_text(out, counters, summary, stages);
+            }
+            return;
+        case InputSummary::Place::Err: {
+            // After what stdout holds, so that a terminal shows them in order.
+            out.flush();
+            auto err = std::make_unique<OutBuffer>(stderr);
+            if (json) {
+                write_stats_json(*err, counters, summary, stages);
+            } else {
+                write_summary_text(*err, counters, summary, stages);
+            }
+            err->flush();
+            return;
+        }
     }
 }
 

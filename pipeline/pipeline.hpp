@@ -16,6 +16,7 @@
 #include "flow/ip_fragments.hpp"
 #include "pipeline/teredo_confirm.hpp"
 #include "report/out_buffer.hpp"
+#include "report/packet_dump.hpp"
 #include "report/packet_report.hpp"
 #include "report/summary_report.hpp"
 
@@ -34,6 +35,8 @@ class UploadReporter;
 
 struct PipelineOptions {
     bool packets = false;  // a line (or record) per packet
+    bool verbose = false;  // -v: packet lines show the IP header's fields
+    PacketDumpStyle dump;  // -x, -X, -A: the packet's bytes under its line (text)
     bool json = false;
     bool stream = false;  // events as they happen (live capture, --stream)
     bool verify_checksums = false;
@@ -206,7 +209,7 @@ class Pipeline {
 
   private:
     class Handshakes;
-    void write_packets(int tunnel_depth);
+    void write_packets(int tunnel_depth, Bytes frame);
 
     PipelineOptions opt_;
     OutBuffer& out_;

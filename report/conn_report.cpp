@@ -285,6 +285,10 @@ void ConnReporter::conn_ended(const Connection& c, ConnEnd why, const LadderLog*
         if (ladder != nullptr) write_ladder_text(make_row(c), *ladder);
         return;
     }
+    if (ladders_only_) {
+        if (ladder != nullptr) ladders_.emplace_back(make_row(c), *ladder);
+        return;
+    }
     if (rows_.size() == kMaxBufferedRows) print_rows();
     if (rows_.capacity() == 0) rows_.reserve(kMaxBufferedRows);  // never regrown
     rows_.push_back(make_row(c));
@@ -664,8 +668,13 @@ void ConnReporter::finish(const FlowCounters& counters, std::uint32_t ladder_cap
         flush_folded();
         return;
     }
-    print_rows();
-    flush_folded();
+    if (ladders_only_) {
+        nfolded_ = 0;  // the attempts a flood left belong to the table
+        folded_other_ = 0;
+    } else {
+        print_rows();
+        flush_folded();
+    }
     for (const auto& [row, log] : ladders_)
         write_ladder_text(row, log);
     if (ladder_wanted) {

@@ -29,6 +29,8 @@ class ConnReporter : public ConnSink {
     // second (text table: one line per responder at the end) instead of a
     // conn record each. Off: every attempt gets its record (--all-attempts).
     void set_fold_attempts(bool on) { fold_ = on; }
+    // --ladder (text tables): the ladders are the report; no connection table.
+    void set_ladders_only(bool on) { ladders_only_ = on; }
     // Stream mode: time has reached `now_ns`; the folded attempts of a second
     // no attempt can still be evicted from (an attempt older than Zeek's 5 s
     // attempt delay times out instead) are written.
@@ -102,6 +104,7 @@ class ConnReporter : public ConnSink {
     // Text ladders wait for the table to be printed (bounded by --ladder's cap).
     std::vector<std::pair<Row, LadderLog>> ladders_;
     std::uint64_t ladders_drawn_ = 0;
+    bool ladders_only_ = false;
 };
 
 const char* teardown_name(Teardown t);

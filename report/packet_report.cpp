@@ -313,6 +313,92 @@ void put_ipv4_options(OutBuffer& out, Bytes opts) {
     }
 }
 
+// An IP protocol's name as tcpdump -v names it after "proto" / "next-header".
+std::string_view ip_proto_name(std::uint8_t proto) {
+    switch (proto) {
+        case 0:
+            return "Options";
+        case 1:
+            return "ICMP";
+        case 2:
+            return "IGMP";
+        case 4:
+            return "IPIP";
+        case 6:
+            return "TCP";
+        case 17:
+            return "UDP";
+        case 41:
+            return "IPv6";
+        case 43:
+            return "Routing";
+        case 44:
+            return "frag";
+        case 47:
+            return "GRE";
+        case 50:
+            return "ESP";
+        case 51:
+            return "AH";
+        case 58:
+            return "ICMPv6";
+        case 59:
+            return "NONE";
+        case 60:
+            return "DSTOPT";
+        case 89:
+            return "OSPF";
+        case 103:
+            return "PIM";
+        case 112:
+            return "VRRP";
+        case 132:
+            return "SCTP";
+        default:
+            return "unknown";
+    }
+}
+
+// -v: the IP header's fields in parentheses, then a space, in tcpdump -v's
+// words: "(tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto TCP (6), length
+// 60) " for IPv4 (its options last), "(hlim 64, next-header TCP (6) payload
+// length: 40) " for IPv6 (class and flow label first when not zero).
+[[gnu::noinline]] void put_ip_verbose(OutBuffer& out, const Packet& pkt) {
+    if (pkt.ip_version == 4) {
+        const Ipv4View& ip = pkt.ip4;
+        out.put("(tos ");
+        put_hex(out, ip.tos(), ip.tos() < 16 ? 1 : 2);
+        out.put(", ttl ").put_u64(ip.ttl()).put(", id ").put_u64(ip.id());
+        out.put(", offset ").put_u64(ip.fragment_offset() * 8u).put(", flags [");
+        const char* sep = "";
+        if (ip.more_fragments()) out.put('+'), sep = ", ";
+        if (ip.dont_fragment()) out.put(sep).put("DF"), sep = ", ";
+        if (ip.reserved_flag()) out.put(sep).put("rsvd"), sep = ", ";
+        if (*sep == '\0') out.put("none");
+        out.put("], proto ").put(ip_proto_name(ip.protocol())).put(" (");
+        out.put_u64(ip.protocol()).put("), length ").put_u64(ip.datagram_len());
+        if (ip.header_len() > Ipv4View::kMinHeaderLen) {
+            out.put(", options (");
+            put_ipv4_options(out, ip.header().subspan(Ipv4View::kMinHeaderLen));
+            out.put(')');
+        }
+        out.put(") ");
+        return;
+    }
+    const Ipv6View& ip = pkt.ip6;
+    out.put('(');
+    if (ip.traffic_class() != 0) {
+        out.put("class ");
+        put_hex(out, ip.traffic_class(), ip.traffic_class() < 16 ? 1 : 2);
+        out.put(", ");
+    }
+    if (ip.flow_label() != 0)
+        out.put("flowlabel "), put_hex(out, ip.flow_label(), 5), out.put(", ");
+    out.put("hlim ").put_u64(ip.hop_limit()).put(", next-header ");
+    out.put(ip_proto_name(ip.next_header())).put(" (").put_u64(ip.next_header());
+    out.put(") payload length: ").put_u64(ip.payload_len_field()).put(") ");
+}
+
 // The quoted datagram's destination port: its transport header's bytes 2-3,
 // as tcpdump reads them whatever the protocol; false when not quoted.
 bool quoted_dst_port(const IcmpQuoteView& q, std::uint16_t& port) {
@@ -720,7 +806,7 @@ std::size_t tcp_flags_string(std::uint16_t flags, char* out) {
 namespace {
 
 // The line after its time of day.
-void put_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) {
+void put_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui, bool verbose) {
     if (pkt.unsupported_link) {
         out.put("link type ").put_u64(static_cast<std::uint64_t>(pkt.linktype));
         out.put(" not decoded, length ").put_u64(pkt.wire_len).put('\n');
@@ -767,7 +853,9 @@ void put_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) 
     } else if (pkt.ip_version != 0) {
         const int v = pkt.ip_version;
         out.put(v == 4 ? "IPv4 " : "IPv6 ");
-        if (v == 4 && pkt.ip4.header_len() > Ipv4View::kMinHeaderLen) {
+        if (verbose) [[unlikely]] {
+            put_ip_verbose(out, pkt);
+        } else if (v == 4 && pkt.ip4.header_len() > Ipv4View::kMinHeaderLen) {
             out.put("(options (");
             put_ipv4_options(out, pkt.ip4.header().subspan(Ipv4View::kMinHeaderLen));
             out.put(")) ");
@@ -1105,18 +1193,18 @@ void put_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) 
 
 }  // namespace
 
-void write_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui) {
+void write_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui, bool verbose) {
     put_time_of_day(out, pkt.ts_ns);
     out.put(' ');
-    put_packet_text(out, pkt, oui);
+    put_packet_text(out, pkt, oui, verbose);
 }
 
 void write_tunneled_packet_text(OutBuffer& out, const Packet& inner, const OuiRegistry& oui,
-                                int depth, TunnelKind kind) {
+                                int depth, TunnelKind kind, bool verbose) {
     for (int i = 0; i < depth; ++i)
         out.put("  ");
     out.put(tunnel_name(kind)).put(": ");
-    put_packet_text(out, inner, oui);
+    put_packet_text(out, inner, oui, verbose);
 }
 
 void write_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui, bool close) {

@@ -11,7 +11,9 @@
 
 namespace wl {
 
-void write_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui);
+// `verbose` (-v): the IP header's fields after "IPv4"/"IPv6", as tcpdump -v shows them.
+void write_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui,
+                       bool verbose = false);
 // `close` false: the record is left open for the packets of its tunnels and end_packet_json.
 void write_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui,
                        bool close = true);
@@ -20,7 +22,7 @@ void write_packet_json(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui
 // carrier: text, its own line indented by depth and named by the tunnel's
 // kind; JSON, an element of the open record's "tunnel" array.
 void write_tunneled_packet_text(OutBuffer& out, const Packet& inner, const OuiRegistry& oui,
-                                int depth, TunnelKind kind);
+                                int depth, TunnelKind kind, bool verbose = false);
 void write_tunneled_packet_json(OutBuffer& out, const Packet& inner, const OuiRegistry& oui,
                                 int depth, TunnelKind kind);
 void end_packet_json(OutBuffer& out, bool tunneled);

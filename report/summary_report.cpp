@@ -201,7 +201,7 @@ void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSumm
             out.put('\n');
         }
     }
-    if (in.memory.budget != 0) {
+    if (in.memory.budget != 0 && in.memory_lines) {
         const InputSummary::Memory& m = in.memory;
         const auto mib = [&](std::uint64_t b) -> OutBuffer& {
             return out.put_fixed(static_cast<double>(b) / (1 << 20), 1);

@@ -54,6 +54,12 @@ struct InputSummary {
         }
     };
     Memory memory;
+    // Where the closing summary goes: stdout after the tables; stderr when
+    // stdout holds packet lines (text), so that they can be counted and piped;
+    // nowhere with -q (JSON: no stats record).
+    enum class Place : std::uint8_t { Out, Err, None };
+    Place place = Place::Out;
+    bool memory_lines = false;  // -v: the memory plan in the text summary (JSON: always)
 };
 
 // What the later stages counted; a null member: that stage did not run.
