@@ -44,6 +44,12 @@ std::uint64_t UploadReporter::memory_bound() {
 }
 
 namespace {
+std::array<char, 19> uid_of(const Connection& c) {
+    std::array<char, 19> uid;
+    conn_uid(c, uid.data());
+    return uid;
+}
+
 // A string from the network, cut to `max` bytes for a table cell ("..." marks the cut).
 std::string cell(std::string_view s, std::size_t max) {
     if (s.size() <= max) return std::string(s);
@@ -60,7 +66,7 @@ void UploadReporter::upload(const UploadRecord& rec) {
         if (stream_) {
             put_clock(out_, f.ts_end, true);
             out_.put(" upload ");
-            print_row(Row{c.uid_seq, rec.dir, f.index, cell(f.file_name, kMaxNameBytes),
+            print_row(Row{uid_of(c), rec.dir, f.index, cell(f.file_name, kMaxNameBytes),
                           f.declared_size, f.received, f.complete, f.has_size, f.digest_ok,
                           throughput(f), f.coalesced, f.split,
                           f.missing != nullptr ? f.missing : "", std::string(rec.extracted)});
@@ -68,7 +74,7 @@ void UploadReporter::upload(const UploadRecord& rec) {
         }
         if (rows_.size() == kMaxBufferedRows) print_rows();
         rows_.push_back(Row{
-            c.uid_seq, rec.dir, f.index, cell(f.file_name, kMaxNameBytes), f.declared_size,
+            uid_of(c), rec.dir, f.index, cell(f.file_name, kMaxNameBytes), f.declared_size,
             f.received, f.complete, f.has_size, f.digest_ok, throughput(f), f.coalesced, f.split,
             f.missing != nullptr ? f.missing : "", cell(rec.extracted, kMaxPathBytes)});
         return;
@@ -116,8 +122,7 @@ void UploadReporter::inconsistent(const Connection& c, int dir, std::uint64_t of
 }
 
 void UploadReporter::print_row(const Row& r) {
-    char uid[19];
-    make_uid(r.uid_seq, uid);
+    const char* uid = r.uid.data();
     std::string name = r.file.empty() ? (r.has_size ? "(no name)" : "(reply)") : r.file;
     if (name.size() > 24) name = name.substr(0, 21) + "...";
     // Names come from the network: keep the table on one line per frame.
@@ -162,18 +167,20 @@ void UploadReporter::print_rows() {
         ++printed_;
         print_row(r);
     }
-    // The sticky-packet summary, per connection.
-    std::map<std::uint64_t, std::array<std::uint32_t, 3>> per_conn;  // frames, coalesced, split
+    // The sticky-packet summary, per connection, in the order of their first frame.
+    std::vector<std::pair<const char*, std::array<std::uint32_t, 3>>>
+        per_conn;  // frames, coalesced, split
+    std::map<std::string_view, std::size_t> index;
     for (const Row& r : rows_) {
-        auto& a = per_conn[r.uid_seq];
+        const auto [it, fresh] = index.emplace(std::string_view(r.uid.data(), 18), per_conn.size());
+        if (fresh) per_conn.push_back({r.uid.data(), {}});
+        auto& a = per_conn[it->second].second;
         ++a[0];
         a[1] += r.coalesced;
         a[2] += r.split;
     }
     out_.put("sticky packets (frames sharing a segment / frames split over segments)\n");
-    for (const auto& [seq, a] : per_conn) {
-        char uid[19];
-        make_uid(seq, uid);
+    for (const auto& [uid, a] : per_conn) {
         out_.put("  ").put(uid).put("  ").put_u64(a[0]).put(" frames: ").put_u64(a[1]);
         out_.put(" coalesced, ").put_u64(a[2]).put(" split\n");
     }
