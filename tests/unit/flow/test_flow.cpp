@@ -1319,6 +1319,32 @@ TEST_CASE("flow: a uid is made of the key and the first packet's time; ties are 
     CHECK(std::string(u0) == first);
 }
 
+TEST_CASE("flow: a clock jumping back to a nanosecond already used still gives a new uid",
+          "[flow][uid]") {
+    // 40000 starts at 5 s, 40001 at 9 s (a new latest start: ties are counted
+    // afresh), then 40000 again at 5 s (the clock went back 4 s): its tie
+    // carries the count's number, so its uid is not the first one's.
+    FlowOptions opts;
+    opts.max_flows = 1;
+    Harness h(opts);
+    h.tcp(on_port({O, "S", I, 0, 0, 5.0}, 40000));
+    h.tcp(on_port({O, "S", I, 0, 0, 9.0}, 40001));
+    h.tcp(on_port({O, "S", I, 0, 0, 5.0}, 40000));
+    h.tcp(on_port({O, "S", I, 0, 0, 5.0005}, 40001));  // back 3.9995 s, but no earlier start here
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 4);
+    CHECK(ended[0].c.uid_tie == 0);
+    CHECK(ended[1].c.uid_tie == 0);
+    CHECK(ended[2].c.uid_tie != 0);
+    CHECK(ended[2].c.start_ns == ended[0].c.start_ns);
+    std::set<std::string> uids;
+    for (const Ended& e : ended) {
+        char u[19];
+        wl::conn_uid(e.c, u);
+        CHECK(uids.insert(u).second);
+    }
+}
+
 TEST_CASE("flow: the table's random hash seed never shows in what is reported", "[flow]") {
     // Two trackers (two seeds) given the same 600 connections through a table of
     // 64: evictions, reuse of slots and every record come out the same.
