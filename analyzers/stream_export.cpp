@@ -335,7 +335,7 @@ bool StreamExporter::ensure_open(std::uint32_t conn, int dir, Dir& d) {
         const Connection& c = connection_of_(conn);
         s.known = true;
         s.ip_version = c.key.ip_version;
-        make_uid(c.uid_seq, s.uid);
+        conn_uid(c, s.uid);
         s.tcp_stream = c.tcp_stream;
         // "tcp" + 20 digits at most + "-" + 18 + "-": 43 bytes, and 9 more for the suffix.
         char* p = s.prefix;

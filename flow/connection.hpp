@@ -90,8 +90,10 @@ struct alignas(64) Connection {
     static constexpr int kHistoryMax = 40;
 
     FlowKey key;
-    Endpoint orig, resp;        // orig is the originator
-    std::uint64_t uid_seq = 0;  // sequence number the uid is derived from
+    Endpoint orig, resp;  // orig is the originator
+    // 0, or how many earlier connections with this key started in the same
+    // nanosecond (start_ns): the uid is made of the key, start_ns and this (flow/uid.hpp).
+    std::uint64_t uid_tie = 0;
     std::uint64_t start_ns = 0;
     std::uint64_t last_ns = 0;      // Zeek's last_time (not moved by trailing packets after close)
     std::uint64_t last_pkt_ns = 0;  // any packet

@@ -36,11 +36,10 @@ std::uint64_t resend_wait(std::uint64_t lasted, std::uint64_t least, std::uint64
     return std::max(least, std::min(lasted + least, most));
 }
 
-// The options as the tracker uses them: at least one flow, a uid step, and
-// the attempts' share of the table decided.
+// The options as the tracker uses them: at least one flow, and the attempts'
+// share of the table decided.
 FlowOptions normalized(FlowOptions o) {
     if (o.max_flows == 0) o.max_flows = 1;
-    if (o.uid_step == 0) o.uid_step = 1;
     if (o.max_attempts == 0 || o.max_attempts > o.max_flows) {
         o.max_attempts = o.max_attempts == 0 ? std::max(o.max_flows / 2, 1u) : o.max_flows;
     }
@@ -79,9 +78,9 @@ static_assert(std::is_trivially_copyable_v<Connection>, "records are copied from
 }  // namespace
 
 std::uint64_t FlowTracker::memory_bound(const FlowOptions& opts) {
-    // The table (records, hole ranges, Meta, slots), then the ladder logs.
+    // The table (records, hole ranges, Meta, slots), the ladder logs, the ties.
     return ConnTable::memory_bound(opts.max_flows) +
-           std::uint64_t{opts.ladder_conns} * sizeof(LadderLog);
+           std::uint64_t{opts.ladder_conns} * sizeof(LadderLog) + kTieSlots * sizeof(TieSlot);
 }
 
 FlowTracker::FlowTracker(const FlowOptions& opts, ConnSink& sink)
@@ -91,8 +90,8 @@ FlowTracker::FlowTracker(const FlowOptions& opts, ConnSink& sink)
     // no reproducibility and keeps crafted keys from piling onto one probe chain.
     std::random_device rd;
     hash_seed_ = (std::uint64_t{rd()} << 32) ^ rd();
-    next_uid_ = opts_.uid_first;
     if (opts_.ladder_conns) ladders_.resize(opts_.ladder_conns);
+    ties_.resize(kTieSlots);
 }
 
 // ---------------------------------------------------------------- lifecycle
@@ -126,8 +125,7 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
     c.resp = info.dst;
     c.proto = info.key.proto;
     c.start_ns = c.last_ns = c.last_pkt_ns = pkt.ts_ns;
-    c.uid_seq = next_uid_;
-    next_uid_ += opts_.uid_step;
+    c.uid_tie = uid_tie(info.key, pkt.ts_ns);
     if (c.proto == ipproto::kTcp) c.tcp_stream = next_tcp_stream_++;
     if (first_packet_from_responder(info, pkt)) {
         std::swap(c.orig, c.resp);
@@ -136,7 +134,7 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
     }
     if (opts_.ladder_conns != 0 && ladders_used_ < opts_.ladder_conns && c.proto == ipproto::kTcp) {
         char uid[19];
-        make_uid(c.uid_seq, uid);
+        conn_uid(c, uid);
         if (opts_.ladder_uid[0] == '\0' || std::strcmp(uid, opts_.ladder_uid) == 0) {
             c.ladder = ladders_used_++;
         }
@@ -147,6 +145,55 @@ std::uint32_t FlowTracker::create(const FlowPacketInfo& info, std::uint64_t hash
     ++counters_.conns_created;
     counters_.max_open = std::max<std::uint64_t>(counters_.max_open, open_);
     return idx;
+}
+
+std::uint64_t FlowTracker::uid_tie(const FlowKey& key, std::uint64_t ts_ns) {
+    if (!tie_any_ || ts_ns > tie_max_ns_) {
+        // The usual case: the first connection to start this late. Whatever
+        // was counted before is dropped (lazily: the next count starts an epoch).
+        tie_any_ = true;
+        tie_counting_ = false;
+        tie_max_ns_ = ts_ns;
+        tie_first_ = key;
+        return 0;
+    }
+    // Another connection in the latest nanosecond, or one starting earlier
+    // (the capture's clock went back): count from here on, until a later
+    // nanosecond starts one.
+    if (!tie_counting_) {
+        if (++tie_epoch_ == 0) {
+            std::fill(ties_.begin(), ties_.end(), TieSlot{});
+            tie_epoch_ = 1;
+        }
+        ties_used_ = 0;
+        tie_counting_ = true;
+        count_tie(tie_first_, tie_max_ns_);
+    }
+    const std::uint64_t n = count_tie(key, ts_ns);
+    // Counting starts afresh with each epoch, so a connection that starts
+    // well before the latest start (the clock jumped back, not packets a
+    // little out of order) could repeat the (key, nanosecond, count) of an
+    // earlier epoch: the epoch's number goes into its tie, which keeps it
+    // unique (though no longer the same in a filtered run).
+    if (tie_max_ns_ - ts_ns > kTieJumpNs) return std::uint64_t{tie_epoch_} << 32 | n;
+    return n;
+}
+
+// How many connections with `key` starting at `ts_ns` were counted before
+// this one in the current epoch.
+std::uint64_t FlowTracker::count_tie(const FlowKey& key, std::uint64_t ts_ns) {
+    // A fixed seed: which keys share a slot must not depend on the run.
+    const std::uint64_t h = key.hash(0x7469657369647321ull ^ (ts_ns * 0x9e3779b97f4a7c15ull));
+    for (std::uint32_t i = static_cast<std::uint32_t>(h) % kTieSlots;; i = (i + 1) % kTieSlots) {
+        TieSlot& s = ties_[i];
+        if (s.epoch != tie_epoch_) {
+            if (ties_used_ >= kTieLoad) return 0;
+            s = TieSlot{h, tie_epoch_, 1};
+            ++ties_used_;
+            return 0;
+        }
+        if (s.key_hash == h) return s.count++;
+    }
 }
 
 void FlowTracker::end(std::uint32_t idx, ConnEnd why) {

@@ -27,9 +27,6 @@ struct FlowOptions {
     // a kernel's SYN cache is bounded apart from its established connections.
     // 0: half of max_flows.
     std::uint32_t max_attempts = 0;
-    // Connections' uid sequence numbers: first, first + step, ... (one shard of
-    // several numbers its own: shard i of n starts at i + 1, steps by n).
-    std::uint64_t uid_first = 1, uid_step = 1;
     std::uint64_t tcp_inactivity_ns = 300ull * 1000000000ull;  // Zeek's tcp_inactivity_timeout
     std::uint64_t udp_inactivity_ns = 60ull * 1000000000ull;   // udp_inactivity_timeout
     std::uint64_t icmp_inactivity_ns = 60ull * 1000000000ull;  // icmp_inactivity_timeout
@@ -121,6 +118,9 @@ class FlowTracker {
     void update_expiry(std::uint32_t idx, Connection& c);
     bool tcp_is_reuse(const Connection& c, int dir, const Packet& pkt) const;
     void count_icmp_error(const Packet& pkt);
+    // Connection::uid_tie for a connection with `key` starting at `ts_ns`.
+    std::uint64_t uid_tie(const FlowKey& key, std::uint64_t ts_ns);
+    std::uint64_t count_tie(const FlowKey& key, std::uint64_t ts_ns);
 
     // flow/tcp_tracking.cpp: one TCP segment.
     void update_tcp(std::uint32_t idx, Connection& c, int dir, const Packet& pkt);
@@ -131,7 +131,27 @@ class FlowTracker {
     std::vector<LadderLog> ladders_;
     std::uint32_t ladders_used_ = 0;
     std::size_t open_ = 0;
-    std::uint64_t next_uid_ = 1;
+    // Ties (Connection::uid_tie). The latest nanosecond a connection started
+    // in, and the key of the first to start then; when another connection
+    // starts in that nanosecond or earlier (a clock gone back), the
+    // (key, nanosecond) pairs are counted in ties_ (open addressing, by a
+    // fixed-seed hash; slots of an older epoch are free) until a connection
+    // starts later: a new epoch. Past kTieLoad pairs in an epoch new pairs are
+    // not counted (their ties stay 0: README "Connections"). See uid_tie() for
+    // clocks that jump back.
+    struct TieSlot {
+        std::uint64_t key_hash = 0;
+        std::uint32_t epoch = 0;
+        std::uint32_t count = 0;
+    };
+    static constexpr std::uint32_t kTieSlots = 4096, kTieLoad = kTieSlots / 4 * 3;
+    static constexpr std::uint64_t kTieJumpNs = 1000000;  // a clock going back more: a jump
+    std::vector<TieSlot> ties_;
+    std::uint32_t ties_used_ = 0;
+    std::uint32_t tie_epoch_ = 0;
+    bool tie_any_ = false, tie_counting_ = false;
+    std::uint64_t tie_max_ns_ = 0;
+    FlowKey tie_first_{};
     std::uint64_t next_tcp_stream_ = 0;  // Connection::tcp_stream of the next TCP connection
     std::uint64_t hash_seed_ = 0;
     std::uint64_t now_ns_ = 0;

@@ -150,7 +150,7 @@ class CheckedUploads : public UploadRecordSink {
               "a complete upload received its declared size");
         check(!f.has_size || f.received <= f.declared_size,
               "an upload received more than it declared");
-        std::uint64_t sum = rec.conn->uid_seq + static_cast<std::uint64_t>(rec.dir);
+        std::uint64_t sum = rec.conn->uid_tie + static_cast<std::uint64_t>(rec.dir);
         for (const std::string_view s : {f.header_json, f.file_name, rec.extracted, rec.refused}) {
             for (const char c : s)
                 sum += static_cast<unsigned char>(c);
@@ -159,7 +159,7 @@ class CheckedUploads : public UploadRecordSink {
         if (!rec.extracted.empty()) check_carved(rec);
     }
     void inconsistent(const Connection& c, int, std::uint64_t, std::uint64_t) override {
-        keep(c.uid_seq);
+        keep(c.uid_tie + c.start_ns);
     }
 
   private:

@@ -62,8 +62,6 @@ FlowOptions flow_options_of(const PipelineOptions& opt) {
     FlowOptions f;
     f.max_flows = opt.max_flows;
     f.max_attempts = opt.max_attempts;
-    f.uid_first = std::uint64_t{opt.uid_shard} + 1;
-    f.uid_step = std::max(opt.uid_shards, 1u);
     f.tcp_inactivity_ns = static_cast<std::uint64_t>(opt.tcp_timeout * 1e9);
     f.udp_inactivity_ns = static_cast<std::uint64_t>(opt.udp_timeout * 1e9);
     f.icmp_inactivity_ns = static_cast<std::uint64_t>(opt.icmp_timeout * 1e9);

@@ -69,9 +69,6 @@ struct PipelineOptions {
     // frames of their own (frame(f, false)); fragments are not tracked here.
     bool defrag_upstream = false;
     FragmentOptions frag;
-    // One shard of several (--threads): connection uids are (n - 1) * uid_shards + uid_shard + 1
-    // for this pipeline's n-th connection, so that no two shards give the same uid.
-    std::uint32_t uid_shard = 0, uid_shards = 1;
     // --follow: one TCP connection's bytes (a uid or a tcp.stream index) are the
     // only output; --hex: as a hex dump.
     std::string follow;

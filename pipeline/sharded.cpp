@@ -264,8 +264,6 @@ bool ShardedPipeline::open(std::string& error) {
         w->out = std::make_unique<OutBuffer>(w->file);
         PipelineOptions o = opt_;
         o.no_flood = true;  // here, once, for all of them
-        o.uid_shard = i;
-        o.uid_shards = nworkers_;
         o.defrag_upstream = !opt_.no_flows && !opt_.no_defrag;
         w->pipe = std::make_unique<Pipeline>(o, *w->out, oui_);
         w->pipe->set_shard_hooks(w.get());

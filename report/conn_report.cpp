@@ -197,7 +197,7 @@ constexpr std::size_t kConnIdMax = 160;
 char* conn_id(char* p, const Connection& c) {
     const int v = c.key.ip_version;
     p = fmt::lit(p, ",\"uid\":\"");
-    make_uid(c.uid_seq, p);  // 18 characters and a NUL, overwritten next
+    conn_uid(c, p);  // 18 characters and a NUL, overwritten next
     p += 18;
     p = fmt::lit(p, "\",\"id.orig_h\":\"");
     p = fmt::ip(p, c.orig.addr, v);
@@ -259,7 +259,7 @@ ConnReporter::Row ConnReporter::make_row(const Connection& c) {
     r.resp = c.resp;
     r.ip_version = c.key.ip_version;
     r.proto = c.proto;
-    r.uid_seq = c.uid_seq;
+    r.uid_tie = c.uid_tie;
     for (int s = 0; s < 2; ++s) {
         r.pkts[s] = c.side[s].pkts;
         r.bytes[s] = FlowTracker::payload_bytes(c, s);
@@ -400,7 +400,7 @@ void ConnReporter::established(const Connection& c, std::uint64_t ts_ns) {
     out_.put(" > ");
     put_endpoint(out_, c.resp, c.key.ip_version);
     char uid[19];
-    make_uid(c.uid_seq, uid);
+    conn_uid(c, uid);
     out_.put(' ').put(uid);
     if (rtt) {
         out_.put(" rtt ").put_fixed(static_cast<double>(c.synack_ns - c.syn_ns) / 1e6, 3);
@@ -418,7 +418,7 @@ void ConnReporter::write_stream_text(const Connection& c, ConnEnd why) {
     out_.put(" > ");
     put_endpoint(out_, r.resp, r.ip_version);
     char uid[19];
-    make_uid(r.uid_seq, uid);
+    row_uid(r, uid);
     out_.put(' ').put(uid).put(' ').put(r.state).put(' ');
     const std::string_view hist(r.history, r.history_len);
     out_.put(hist.empty() ? std::string_view("-") : hist);
@@ -548,7 +548,7 @@ void ConnReporter::print_rows() {
         out_.put(' ').put(r.state).put('\n');
         // Line 2: the uid, the history and the counts.
         char uid[19];
-        make_uid(r.uid_seq, uid);
+        row_uid(r, uid);
         out_.put("    ").put(uid).put(' ');
         const std::string_view hist(r.history, r.history_len);
         out_.put(hist.empty() ? std::string_view("-") : hist);
@@ -565,7 +565,7 @@ void ConnReporter::print_rows() {
 
 void ConnReporter::write_ladder_json(const Row& row, const LadderLog& log) {
     char uid[19];
-    make_uid(row.uid_seq, uid);
+    row_uid(row, uid);
     out_.put("{\"type\":\"ladder\",\"uid\":\"").put(uid).put("\",\"steps\":[");
     const std::uint64_t t0 = log.count ? log.steps[0].ts_ns : 0;
     LadderStates states(log.count && (log.steps[0].flags & tcpflag::kSyn));
@@ -594,7 +594,7 @@ void ConnReporter::write_ladder_json(const Row& row, const LadderLog& log) {
 
 void ConnReporter::write_ladder_text(const Row& row, const LadderLog& log) {
     char uid[19];
-    make_uid(row.uid_seq, uid);
+    row_uid(row, uid);
     out_.put("\nladder ").put(uid).put("  ");
     put_endpoint(out_, row.orig, row.ip_version);
     out_.put(" > ");

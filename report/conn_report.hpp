@@ -55,7 +55,7 @@ class ConnReporter : public ConnSink {
         Endpoint orig, resp;
         std::uint8_t ip_version;
         std::uint8_t proto;
-        std::uint64_t uid_seq;
+        std::uint64_t uid_tie;  // with the rest, what the uid is made of
         std::uint64_t pkts[2];
         std::uint64_t bytes[2];
         const char* state;
@@ -66,6 +66,9 @@ class ConnReporter : public ConnSink {
     };
 
     static Row make_row(const Connection& c);
+    static void row_uid(const Row& r, char out[19]) {
+        make_uid(r.proto, r.ip_version, r.orig, r.resp, r.start_ns, r.uid_tie, out);
+    }
     void write_json(const Connection& c, ConnEnd why);
     void write_ladder_json(const Row& row, const LadderLog& log);
     void write_ladder_text(const Row& row, const LadderLog& log);

@@ -72,7 +72,7 @@ void FollowReporter::stream_start(std::uint32_t conn) {
     const Connection& c = flows_.connection(conn);
     bool match = false;
     char uid[19];
-    make_uid(c.uid_seq, uid);
+    conn_uid(c, uid);
     if (by_index_) {
         match = c.tcp_stream == index_;
     } else {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 #include <unordered_map>
 
 namespace wl {
@@ -43,6 +44,12 @@ std::uint64_t UploadReporter::memory_bound() {
 }
 
 namespace {
+std::array<char, 19> uid_of(const Connection& c) {
+    std::array<char, 19> uid;
+    conn_uid(c, uid.data());
+    return uid;
+}
+
 // A string from the network, cut to `max` bytes for a table cell ("..." marks the cut).
 std::string cell(std::string_view s, std::size_t max) {
     if (s.size() <= max) return std::string(s);
@@ -59,7 +66,7 @@ void UploadReporter::upload(const UploadRecord& rec) {
         if (stream_) {
             put_clock(out_, f.ts_end, true);
             out_.put(" upload ");
-            print_row(Row{c.uid_seq, rec.dir, f.index, cell(f.file_name, kMaxNameBytes),
+            print_row(Row{uid_of(c), rec.dir, f.index, cell(f.file_name, kMaxNameBytes),
                           f.declared_size, f.received, f.complete, f.has_size, f.digest_ok,
                           throughput(f), f.coalesced, f.split,
                           f.missing != nullptr ? f.missing : "", std::string(rec.extracted)});
@@ -67,7 +74,7 @@ void UploadReporter::upload(const UploadRecord& rec) {
         }
         if (rows_.size() == kMaxBufferedRows) print_rows();
         rows_.push_back(Row{
-            c.uid_seq, rec.dir, f.index, cell(f.file_name, kMaxNameBytes), f.declared_size,
+            uid_of(c), rec.dir, f.index, cell(f.file_name, kMaxNameBytes), f.declared_size,
             f.received, f.complete, f.has_size, f.digest_ok, throughput(f), f.coalesced, f.split,
             f.missing != nullptr ? f.missing : "", cell(rec.extracted, kMaxPathBytes)});
         return;
@@ -115,8 +122,7 @@ void UploadReporter::inconsistent(const Connection& c, int dir, std::uint64_t of
 }
 
 void UploadReporter::print_row(const Row& r) {
-    char uid[19];
-    make_uid(r.uid_seq, uid);
+    const char* uid = r.uid.data();
     std::string name = r.file.empty() ? (r.has_size ? "(no name)" : "(reply)") : r.file;
     if (name.size() > 24) name = name.substr(0, 21) + "...";
     // Names come from the network: keep the table on one line per frame.
@@ -159,13 +165,13 @@ void UploadReporter::print_rows() {
     }
     // One connection's rows together, connections in the order their first
     // frame ended, each one's frames in the order they ended.
-    std::unordered_map<std::uint64_t, std::size_t> rank;
+    auto key = [](const Row& r) { return std::string_view(r.uid.data(), 18); };
+    std::unordered_map<std::string_view, std::size_t> rank;
     rank.reserve(rows_.size());
     for (const Row& r : rows_)
-        rank.emplace(r.uid_seq, rank.size());
-    std::stable_sort(rows_.begin(), rows_.end(), [&](const Row& a, const Row& b) {
-        return rank.at(a.uid_seq) < rank.at(b.uid_seq);
-    });
+        rank.emplace(key(r), rank.size());
+    std::stable_sort(rows_.begin(), rows_.end(),
+                     [&](const Row& x, const Row& y) { return rank.at(key(x)) < rank.at(key(y)); });
     for (const Row& r : rows_) {
         ++printed_;
         print_row(r);
@@ -175,15 +181,13 @@ void UploadReporter::print_rows() {
     for (std::size_t i = 0; i < rows_.size();) {
         std::size_t j = i;
         std::uint32_t frames = 0, coalesced = 0, split = 0;
-        for (; j < rows_.size() && rows_[j].uid_seq == rows_[i].uid_seq; ++j) {
+        for (; j < rows_.size() && key(rows_[j]) == key(rows_[i]); ++j) {
             ++frames;
             coalesced += rows_[j].coalesced;
             split += rows_[j].split;
         }
-        char uid[19];
-        make_uid(rows_[i].uid_seq, uid);
-        out_.put("  ").put(uid).put("  ").put_u64(frames).put(" frames: ").put_u64(coalesced);
-        out_.put(" coalesced, ").put_u64(split).put(" split\n");
+        out_.put("  ").put(key(rows_[i])).put("  ").put_u64(frames).put(" frames: ");
+        out_.put_u64(coalesced).put(" coalesced, ").put_u64(split).put(" split\n");
         i = j;
     }
     rows_.clear();

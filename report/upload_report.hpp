@@ -2,6 +2,7 @@
 // table with each connection's sticky-packet summary for the terminal.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -30,7 +31,7 @@ class UploadReporter : public UploadRecordSink {
 
   private:
     struct Row {
-        std::uint64_t uid_seq;
+        std::array<char, 19> uid;
         int dir;
         std::uint32_t index;
         std::string file;

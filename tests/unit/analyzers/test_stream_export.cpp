@@ -55,10 +55,29 @@ ByteVec read_file(const fs::path& p) {
     return ByteVec((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-std::string uid_of(std::uint64_t seq) {
+std::string uid_of(const Connection& c) {
     char uid[19];
-    make_uid(seq, uid);
+    conn_uid(c, uid);
     return uid;
+}
+
+// Harness' connection i (below).
+Connection harness_conn(std::uint32_t i) {
+    Connection c{};
+    c.key.ip_version = 4;
+    c.proto = 6;
+    const std::uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};
+    std::memcpy(c.orig.addr, a, 4);
+    std::memcpy(c.resp.addr, b, 4);
+    c.orig.port = static_cast<std::uint16_t>(40000 + i);
+    c.resp.port = 80;
+    c.start_ns = 1000 + i;
+    c.tcp_stream = 7 + i;
+    return c;
+}
+
+std::string uid_of(std::uint32_t i) {
+    return uid_of(harness_conn(i));
 }
 
 // A fresh tree: root/out is DIR, root/outside what must stay untouched.
@@ -85,8 +104,8 @@ struct Tree {
     }
 };
 
-// Connections in slots 0..n-1: IPv4 10.0.0.1:(40000+i) -> 10.0.0.2:80, uid from
-// 100+i, tcp.stream 7+i.
+// Connections in slots 0..n-1: IPv4 10.0.0.1:(40000+i) -> 10.0.0.2:80, started
+// at 1000+i ns, tcp.stream 7+i.
 struct Harness {
     std::vector<Connection> conns;
     StreamExporter exporter;
@@ -96,17 +115,8 @@ struct Harness {
         : conns(n),
           exporter(n, [this](std::uint32_t i) -> const Connection& { return conns[i]; }),
           reasm(n, ReassemblyOptions{}, exporter) {
-        for (std::uint32_t i = 0; i < n; ++i) {
-            Connection& c = conns[i];
-            c.key.ip_version = 4;
-            const std::uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};
-            std::memcpy(c.orig.addr, a, 4);
-            std::memcpy(c.resp.addr, b, 4);
-            c.orig.port = static_cast<std::uint16_t>(40000 + i);
-            c.resp.port = 80;
-            c.uid_seq = 100 + i;
-            c.tcp_stream = 7 + i;
-        }
+        for (std::uint32_t i = 0; i < n; ++i)
+            conns[i] = harness_conn(i);
         std::string error;
         REQUIRE(exporter.open(opts, error));
         for (std::uint32_t i = 0; i < n; ++i)
@@ -120,7 +130,7 @@ struct Harness {
                       static_cast<std::uint32_t>(end - begin), true, ts);
     }
     std::string name(std::uint32_t conn, int dir) const {
-        return "tcp" + std::to_string(7 + conn) + "-" + uid_of(100 + conn) +
+        return "tcp" + std::to_string(7 + conn) + "-" + uid_of(conn) +
                (dir == 0 ? "-orig.bin" : "-resp.bin");
     }
 };
@@ -193,7 +203,7 @@ TEST_CASE("streams: bytes at their offsets, missing bytes as holes named in the 
     REQUIRE(idx.size() == 2);
     const json* o = record(idx, h.name(0, O));
     REQUIRE(o != nullptr);
-    CHECK((*o)["uid"] == uid_of(100));
+    CHECK((*o)["uid"] == uid_of(0u));
     CHECK((*o)["stream"] == 7);
     CHECK((*o)["dir"] == "orig");
     CHECK((*o)["orig_h"] == "10.0.0.1");
@@ -296,7 +306,7 @@ TEST_CASE("streams: an existing file or a planted symlink is never written", "[s
     fs::create_directory(t.dir);
     const ByteVec s = make_stream(2000, 5);
     StreamExportOptions opts = options_for(t);
-    const std::string taken = "tcp7-" + uid_of(100) + "-orig.bin";  // Harness::name(0, O)
+    const std::string taken = "tcp7-" + uid_of(0u) + "-orig.bin";  // Harness::name(0, O)
     SECTION("a file") {
         std::ofstream(t.dir / taken, std::ios::binary) << "keep";
     }
@@ -467,7 +477,9 @@ TEST_CASE("streams: IPv6 endpoints, and roles swapped after the first bytes", "[
     std::memcpy(c.resp.addr, b, 16);
     c.orig.port = 443;  // seen first: a SYN-ACK before its SYN, say
     c.resp.port = 50000;
-    c.uid_seq = 5;
+    c.proto = 6;
+    c.start_ns = 5;
+    const std::string uid = uid_of(c);
     c.tcp_stream = 0;
     StreamExporter x(1, [&conns](std::uint32_t i) -> const Connection& { return conns[i]; });
     std::string error;
@@ -483,7 +495,7 @@ TEST_CASE("streams: IPv6 endpoints, and roles swapped after the first bytes", "[
     x.stream_end(0, R, ConnEnd::Closed, false);
     x.finish();
 
-    const std::string file = "tcp0-" + uid_of(5) + "-orig.bin";  // named before the swap
+    const std::string file = "tcp0-" + uid + "-orig.bin";  // named before the swap
     CHECK(read_file(t.dir / file) == s);
     const auto idx = read_index(t.dir);
     REQUIRE(idx.size() == 1);

@@ -61,11 +61,11 @@ TEST_CASE("sizes: bytes or K, M, G; what was understood when out of range", "[cl
 }
 
 TEST_CASE("a word that looks like a connection uid", "[cli]") {
-    CHECK(looks_like_uid("CuSTisCCC2ULP0bELg"));
+    CHECK(looks_like_uid("COmIYnvrhRnCLumnuP"));
     CHECK_FALSE(looks_like_uid("38006"));
     CHECK_FALSE(looks_like_uid("port"));
-    CHECK_FALSE(looks_like_uid("CuSTisCCC2ULP0bEL"));    // 16 after C
-    CHECK_FALSE(looks_like_uid("CuSTisCCC2ULP0bELg1"));  // 18 after C
-    CHECK_FALSE(looks_like_uid("DuSTisCCC2ULP0bELg"));
-    CHECK_FALSE(looks_like_uid("CuSTisCCC2ULP0bEL-"));
+    CHECK_FALSE(looks_like_uid("COmIYnvrhRnCLumnu"));    // 16 after C
+    CHECK_FALSE(looks_like_uid("COmIYnvrhRnCLumnuP1"));  // 18 after C
+    CHECK_FALSE(looks_like_uid("DOmIYnvrhRnCLumnuP"));
+    CHECK_FALSE(looks_like_uid("COmIYnvrhRnCLumnu-"));
 }

@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -1282,10 +1283,72 @@ TEST_CASE("flow: a SYN flood keeps to the attempts' share of the table", "[flow]
     CHECK(established == 12);
 }
 
+TEST_CASE("flow: a uid is made of the key and the first packet's time; ties are numbered",
+          "[flow][uid]") {
+    // One slot: each SYN evicts the other port's attempt, so the same two keys
+    // start again and again within one nanosecond (as crafted captures with
+    // every timestamp zero do). The first of a key in a nanosecond has tie 0,
+    // its uid the plain one; the next ones 1, 2: every uid differs.
+    FlowOptions opts;
+    opts.max_flows = 1;
+    Harness h(opts);
+    const std::uint16_t ports[] = {40000, 40001, 40000, 40001, 40000};
+    for (const std::uint16_t p : ports)
+        h.tcp(on_port({O, "S", I, 0, 0, 5.0}, p));
+    h.tcp(on_port({O, "S", I, 0, 0, 6.0}, 40001));  // a later nanosecond starts afresh
+    h.tcp(on_port({O, "S", I, 0, 0, 6.0}, 40000));
+    h.tcp(on_port({O, "S", I, 0, 0, 6.0}, 40001));
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 8);
+    const std::uint64_t ties[] = {0, 0, 1, 1, 2, 0, 0, 1};
+    std::set<std::string> uids;
+    for (std::size_t i = 0; i < ended.size(); ++i) {
+        const Connection& c = ended[i].c;
+        INFO("connection " << i);
+        CHECK(c.uid_tie == ties[i]);
+        char u[19], plain[19];
+        wl::conn_uid(c, u);
+        wl::make_uid(6, 4, c.resp, c.orig, c.start_ns, c.uid_tie, plain);
+        CHECK(std::string(u) == plain);
+        CHECK(uids.insert(u).second);
+    }
+    char first[19];
+    wl::make_uid(6, 4, ended[0].c.orig, ended[0].c.resp, 5000000000ull, 0, first);
+    char u0[19];
+    wl::conn_uid(ended[0].c, u0);
+    CHECK(std::string(u0) == first);
+}
+
+TEST_CASE("flow: a clock jumping back to a nanosecond already used still gives a new uid",
+          "[flow][uid]") {
+    // 40000 starts at 5 s, 40001 at 9 s (a new latest start: ties are counted
+    // afresh), then 40000 again at 5 s (the clock went back 4 s): its tie
+    // carries the count's number, so its uid is not the first one's.
+    FlowOptions opts;
+    opts.max_flows = 1;
+    Harness h(opts);
+    h.tcp(on_port({O, "S", I, 0, 0, 5.0}, 40000));
+    h.tcp(on_port({O, "S", I, 0, 0, 9.0}, 40001));
+    h.tcp(on_port({O, "S", I, 0, 0, 5.0}, 40000));
+    h.tcp(on_port({O, "S", I, 0, 0, 5.0005}, 40001));  // back 3.9995 s, but no earlier start here
+    const auto& ended = h.finish();
+    REQUIRE(ended.size() == 4);
+    CHECK(ended[0].c.uid_tie == 0);
+    CHECK(ended[1].c.uid_tie == 0);
+    CHECK(ended[2].c.uid_tie != 0);
+    CHECK(ended[2].c.start_ns == ended[0].c.start_ns);
+    std::set<std::string> uids;
+    for (const Ended& e : ended) {
+        char u[19];
+        wl::conn_uid(e.c, u);
+        CHECK(uids.insert(u).second);
+    }
+}
+
 TEST_CASE("flow: the table's random hash seed never shows in what is reported", "[flow]") {
     // Two trackers (two seeds) given the same 600 connections through a table of
     // 64: evictions, reuse of slots and every record come out the same.
-    auto run = [](std::vector<std::tuple<std::uint64_t, ConnEnd, std::string>>& out) {
+    auto run = [](std::vector<std::tuple<std::string, ConnEnd, std::string>>& out) {
         FlowOptions opts;
         opts.max_flows = 64;
         Harness h(opts);
@@ -1295,12 +1358,14 @@ TEST_CASE("flow: the table's random hash seed never shows in what is reported", 
             if (i % 3 == 0) answer(h, port);  // every third is answered
         }
         for (const Ended& e : h.finish()) {
+            char uid[19];
+            wl::conn_uid(e.c, uid);
             out.emplace_back(
-                e.c.uid_seq, e.why,
+                uid, e.why,
                 std::string(FlowTracker::conn_state(e.c)) + "/" + std::to_string(e.c.orig.port));
         }
     };
-    std::vector<std::tuple<std::uint64_t, ConnEnd, std::string>> a, b;
+    std::vector<std::tuple<std::string, ConnEnd, std::string>> a, b;
     run(a);
     run(b);
     REQUIRE(a.size() == 600);

@@ -5,6 +5,7 @@
 // arrived, a gap where it falls with its cause, a late fill, the hex dump byte
 // for byte, frame boundaries at the right offsets for frames sharing a segment
 // and a frame spread over three, selection by uid and by tcp.stream index.
+#include <arpa/inet.h>
 #include <tins/tins.h>
 
 #include <algorithm>
@@ -82,6 +83,22 @@ class Conn {
     std::uint32_t isn_[2] = {1000, 500000};
 };
 
+constexpr std::uint64_t kT0 = 1767225600ull * 1000000000ull;  // follow()'s clock, before frame 1
+
+// The uid of the TCP connection between these endpoints whose first packet
+// was at `first_ns`.
+std::string tcp_uid(const char* a, std::uint16_t ap, const char* b, std::uint16_t bp, bool v6,
+                    std::uint64_t first_ns) {
+    wl::Endpoint x{}, y{};
+    REQUIRE(::inet_pton(v6 ? AF_INET6 : AF_INET, a, x.addr) == 1);
+    REQUIRE(::inet_pton(v6 ? AF_INET6 : AF_INET, b, y.addr) == 1);
+    x.port = ap;
+    y.port = bp;
+    char uid[19];
+    wl::make_uid(6, v6 ? 6 : 4, x, y, first_ns, 0, uid);
+    return uid;
+}
+
 struct Followed {
     std::string text;
     bool found = false;
@@ -106,7 +123,7 @@ Followed follow(const std::vector<Bytes>& frames, const std::string& target, boo
         std::string err;
         REQUIRE(pipe.open(err));
         pipe.set_linktype(1);
-        std::uint64_t ts = 1767225600ull * 1000000000ull;
+        std::uint64_t ts = kT0;
         for (const Bytes& b : frames) {
             ts += spacing_ns;
             const auto len = static_cast<std::uint32_t>(b.size());
@@ -181,10 +198,9 @@ TEST_CASE("follow: both directions in the order they arrive", "[follow]") {
     const Followed f = follow(frames, "0");
     REQUIRE(f.found);
     const std::string& t = f.text;
-    char uid[19];
-    wl::make_uid(1, uid);
+    const std::string uid = tcp_uid("10.0.0.1", 40000, "10.0.0.2", 80, false, kT0 + 1000000);
     CHECK(t.rfind("===", 0) == 0);
-    at(t, "Filter: uid " + std::string(uid) + " and tcp.stream eq 0\n");
+    at(t, "Filter: uid " + uid + " and tcp.stream eq 0\n");
     at(t, "Node 0: 10.0.0.1:40000  (originator, >>>)\nNode 1: 10.0.0.2:80  (responder, <<<)\n");
     const std::size_t a = at(t,
                              ">>> orig 10.0.0.1:40000 -> 10.0.0.2:80  offset 0  18 bytes  "
@@ -354,13 +370,13 @@ TEST_CASE("follow: selected by uid or by tcp.stream index, IPv6 in brackets", "[
     c2.handshake(frames);
     frames.push_back(c1.data(O, 0, bytes_of("first connection\n")));
     frames.push_back(c2.data(O, 0, bytes_of("second connection\n")));
-    char uid2[19];
-    wl::make_uid(2, uid2);
+    // Its first packet is the fourth frame.
+    const std::string uid2 = tcp_uid("2001:db8::2", 443, "2001:db8::1", 40001, true, kT0 + 4000000);
     const Followed by_index = follow(frames, "1");
     const Followed by_uid = follow(frames, uid2);
     for (const Followed* f : {&by_index, &by_uid}) {
         REQUIRE(f->found);
-        at(f->text, "Filter: uid " + std::string(uid2) + " and tcp.stream eq 1\n");
+        at(f->text, "Filter: uid " + uid2 + " and tcp.stream eq 1\n");
         at(f->text,
            "Node 0: [2001:db8::1]:40001  (originator, >>>)\n"
            "Node 1: [2001:db8::2]:443  (responder, <<<)\n");
@@ -402,9 +418,7 @@ TEST_CASE("follow: what names a connection", "[follow]") {
     using wl::FollowReporter;
     CHECK(FollowReporter::valid_target("0"));
     CHECK(FollowReporter::valid_target("123456"));
-    char uid[19];
-    wl::make_uid(42, uid);
-    CHECK(FollowReporter::valid_target(uid));
+    CHECK(FollowReporter::valid_target(tcp_uid("10.0.0.1", 1, "10.0.0.2", 2, false, 42)));
     CHECK_FALSE(FollowReporter::valid_target(""));
     CHECK_FALSE(FollowReporter::valid_target("-1"));
     CHECK_FALSE(FollowReporter::valid_target("C123"));
