@@ -40,7 +40,10 @@ void put_size(OutBuffer& out, std::uint64_t n) {
 std::uint64_t UploadReporter::memory_bound() {
     // A std::string holds up to 15 bytes inline; longer ones are on the heap,
     // with some rounding: count twice the cut lengths.
-    return kMaxBufferedRows * (sizeof(Row) + 2 * (kMaxNameBytes + kMaxPathBytes + 32));
+    // Printing a batch groups it by connection: two indexes per row and a
+    // hash table of uids (a node of about 48 bytes and a bucket per row).
+    return kMaxBufferedRows * (sizeof(Row) + 2 * (kMaxNameBytes + kMaxPathBytes + 32) +
+                               2 * sizeof(std::size_t) + 48 + sizeof(void*));
 }
 
 namespace {
@@ -166,27 +169,33 @@ void UploadReporter::print_rows() {
     // One connection's rows together, connections in the order their first
     // frame ended, each one's frames in the order they ended.
     auto key = [](const Row& r) { return std::string_view(r.uid.data(), 18); };
-    std::unordered_map<std::string_view, std::size_t> rank;
-    rank.reserve(rows_.size());
-    for (const Row& r : rows_)
-        rank.emplace(key(r), rank.size());
-    std::stable_sort(rows_.begin(), rows_.end(),
-                     [&](const Row& x, const Row& y) { return rank.at(key(x)) < rank.at(key(y)); });
-    for (const Row& r : rows_) {
+    std::vector<std::size_t> rank_of(rows_.size()), order(rows_.size());
+    {
+        std::unordered_map<std::string_view, std::size_t> rank;  // keys point into rows_
+        rank.reserve(rows_.size());
+        for (std::size_t i = 0; i < rows_.size(); ++i)
+            rank_of[i] = rank.emplace(key(rows_[i]), rank.size()).first->second;
+    }
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t x, std::size_t y) { return rank_of[x] < rank_of[y]; });
+    for (std::size_t i : order) {
         ++printed_;
-        print_row(r);
+        print_row(rows_[i]);
     }
     // The sticky-packet summary, per connection, in the same order.
     out_.put("sticky packets (frames sharing a segment / frames split over segments)\n");
-    for (std::size_t i = 0; i < rows_.size();) {
+    for (std::size_t i = 0; i < order.size();) {
+        const Row& first = rows_[order[i]];
         std::size_t j = i;
         std::uint32_t frames = 0, coalesced = 0, split = 0;
-        for (; j < rows_.size() && key(rows_[j]) == key(rows_[i]); ++j) {
+        for (; j < order.size() && rank_of[order[j]] == rank_of[order[i]]; ++j) {
             ++frames;
-            coalesced += rows_[j].coalesced;
-            split += rows_[j].split;
+            coalesced += rows_[order[j]].coalesced;
+            split += rows_[order[j]].split;
         }
-        out_.put("  ").put(key(rows_[i])).put("  ").put_u64(frames).put(" frames: ");
+        out_.put("  ").put(key(first)).put("  ").put_u64(frames).put(" frames: ");
         out_.put_u64(coalesced).put(" coalesced, ").put_u64(split).put(" split\n");
         i = j;
     }
