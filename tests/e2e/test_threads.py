@@ -7,9 +7,9 @@ uploads, DNS, a spoofed SYN flood), for N = 2 and 3 against N = 1:
 * the same multiset of conn, upload and alert records (--json), compared
   (unanswered attempts, folded into `attempts` records or not, as a count per
   responder)
-  without `uid` (each worker numbers its own connections; the uids must
-  still be unique, and every upload's uid must be one of a conn record's)
-  and without conn's `end` (evicted or end_of_input depends on which
+  uids included (a uid is made of the connection's endpoints and first time,
+  not numbered by a worker; they must be unique, and every upload's uid one
+  of a conn record's) and without conn's `end` (evicted or end_of_input depends on which
   worker's table was full; no record here is evicted anyway);
 * the same stats, except the memory plan, the two peaks (flows.max_open,
   reassembly.buffered_peak: summed over the workers, an upper bound) and the
@@ -92,7 +92,6 @@ def comparable(records):
             out[("unanswered", r["id.resp_h"], r["id.resp_p"])] += 1
             continue
         r = dict(r)
-        r.pop("uid", None)
         if r["type"] == "conn":
             r.pop("end", None)
         out[json.dumps(r, sort_keys=True)] += 1
@@ -133,8 +132,6 @@ def established(records):
     ev = []
     for r in records:
         if r["type"] == "conn_established":
-            r = dict(r)
-            r.pop("uid")
             ev.append(json.dumps(r, sort_keys=True))
     return ev
 
