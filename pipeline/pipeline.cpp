@@ -106,6 +106,9 @@ Pipeline::~Pipeline() = default;
 
 bool Pipeline::open(std::string& error) {
     dopts_.verify_checksums = opt_.verify_checksums;
+    if (opt_.verify_checksums && !opt_.offload_upstream) {
+        offload_ = std::make_unique<ChecksumOffload>();
+    }
 
     const FlowOptions fopts = flow_options_of(opt_);
     ladder_conns_ = fopts.ladder_conns;
@@ -167,11 +170,16 @@ bool Pipeline::open(std::string& error) {
     return true;
 }
 
-void Pipeline::frame(const RawFrame& f, bool record) {
+void Pipeline::frame(const RawFrame& f, bool record, bool offload_kept) {
     pkt_.ts_ns = f.ts_ns;
     pkt_.caplen = f.caplen;
     pkt_.wire_len = f.len;
     decode(Bytes{f.data, f.caplen}, pkt_, dopts_);
+    if (offload_) [[unlikely]] {
+        pkt_.checksum_offload = offload_->check(pkt_, counters_);
+    } else {
+        pkt_.checksum_offload = offload_kept;
+    }
     counters_.count(pkt_);
     TunnelWalk tunnels;
     if (opt_.no_flows) {

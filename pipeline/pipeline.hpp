@@ -14,6 +14,7 @@
 #include "decode/oui.hpp"
 #include "decode/packet.hpp"
 #include "flow/ip_fragments.hpp"
+#include "pipeline/checksum_offload.hpp"
 #include "pipeline/teredo_confirm.hpp"
 #include "report/out_buffer.hpp"
 #include "report/packet_report.hpp"
@@ -65,6 +66,8 @@ struct PipelineOptions {
     // A shard: the caller reassembles fragments and gives it the datagrams as
     // frames of their own (frame(f, false)); fragments are not tracked here.
     bool defrag_upstream = false;
+    // A shard: the caller decides checksum offload (frame()'s offload_kept).
+    bool offload_upstream = false;
     FragmentOptions frag;
     // One shard of several (--threads): connection uids are (n - 1) * uid_shards + uid_shard + 1
     // for this pipeline's n-th connection, so that no two shards give the same uid.
@@ -187,7 +190,9 @@ class Pipeline {
 
     // One captured frame through every stage. `record` false: a datagram
     // reassembled upstream, with no packet line or record of its own.
-    void frame(const RawFrame& f, bool record = true);
+    // `offload_kept`: for a shard (offload_upstream), the caller's verdict on
+    // the frame's bad TCP/UDP checksum (pipeline/checksum_offload.hpp).
+    void frame(const RawFrame& f, bool record = true, bool offload_kept = false);
     // Time passes with no packet (live capture): ends what has timed out.
     void tick(std::uint64_t now_ns);
     // Ends everything still open and writes the closing report.
@@ -214,6 +219,7 @@ class Pipeline {
     Packet pkt_;
     Packet inner_[2];  // packets carried in tunnels, decoded in turn
     TeredoConfirmation teredo_;
+    std::unique_ptr<ChecksumOffload> offload_;  // --verify-checksums, unless a shard
     DecodeCounters counters_;
     DecodeOptions dopts_;
     std::uint32_t ladder_conns_ = 0;

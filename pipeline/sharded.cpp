@@ -24,6 +24,9 @@ namespace {
 // A datagram reassembled by the reading thread, queued as a frame: the top bit
 // of its wire length (real frames' lengths are capped below it).
 constexpr std::uint32_t kDatagram = 0x80000000u;
+// And the next bit: the frame's bad TCP/UDP checksum is taken for checksum
+// offload (decided here, where every frame passes in order).
+constexpr std::uint32_t kOffloadKept = 0x40000000u;
 
 // What a worker sends back, in the `len` field of a ring record; `ts_ns`
 // holds the worker's number of the frame it was processing (kEnd: finish).
@@ -145,11 +148,13 @@ struct ShardedPipeline::Worker final : ShardHooks {
         Backoff b;
         for (;;) {
             if (in.peek(f)) {
+                const bool kept = (f.len & kOffloadKept) != 0;
+                f.len &= ~kOffloadKept;
                 if (f.len & kDatagram) {
                     f.len &= ~kDatagram;
                     pipe->frame(f, false);
                 } else {
-                    pipe->frame(f);
+                    pipe->frame(f, true, kept);
                 }
                 out->flush();
                 in.pop();
@@ -245,6 +250,7 @@ bool ShardedPipeline::open(std::string& error) {
         return false;
     }
     dopts_.verify_checksums = opt_.verify_checksums;
+    if (opt_.verify_checksums) offload_ = std::make_unique<ChecksumOffload>();
     pending_.assign(kPendingFrames, Pending{});
     floods_.assign(kPendingFrames, FloodEvent{});
     for (unsigned i = 0; i < nworkers_; ++i) {
@@ -267,6 +273,7 @@ bool ShardedPipeline::open(std::string& error) {
         o.uid_shard = i;
         o.uid_shards = nworkers_;
         o.defrag_upstream = !opt_.no_flows && !opt_.no_defrag;
+        o.offload_upstream = true;
         w->pipe = std::make_unique<Pipeline>(o, *w->out, oui_);
         w->pipe->set_shard_hooks(w.get());
         if (!w->pipe->open(error)) return false;
@@ -330,6 +337,7 @@ void ShardedPipeline::frame(const RawFrame& f) {
     pkt_.wire_len = f.len;
     decode(Bytes{f.data, f.caplen}, pkt_, dopts_);
     counters_.count(pkt_);
+    const bool offload_kept = offload_ && offload_->check(pkt_, counters_);
 
     Backoff b;
     // Room for the frame (and a datagram it completes) and its flood events.
@@ -352,7 +360,8 @@ void ShardedPipeline::frame(const RawFrame& f) {
     // A record never exceeds half the ring; libpcap hands over 256 KiB at most.
     RawFrame g = f;
     g.caplen = std::min<std::uint32_t>(g.caplen, kInRingBytes / 2 - 64);
-    g.len = std::min(g.len, kDatagram - 1);  // kDatagram marks reassembled datagrams
+    // kDatagram marks reassembled datagrams, kOffloadKept the verdict above.
+    g.len = std::min(g.len, kOffloadKept - 1) | (offload_kept ? kOffloadKept : 0);
     queue(g, wi, static_cast<std::uint8_t>(flood_head_ - floods_before));
     if (pkt_.ip_fragment && frags_) [[unlikely]] {
         defragment(f);
