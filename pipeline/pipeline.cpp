@@ -117,9 +117,11 @@ bool Pipeline::open(std::string& error) {
     OutBuffer& records = discard_ ? *discard_ : out_;
     conns_ = std::make_unique<ConnReporter>(records, oui_, opt_.json);
     conns_->set_stream(opt_.stream);
+    conns_->set_clock(&clock_ns_);
     conns_->set_fold_attempts(!opt_.all_attempts);
     uploads_ = std::make_unique<UploadReporter>(records, opt_.json);
     uploads_->set_stream(opt_.stream);
+    uploads_->set_clock(&clock_ns_);
     flows_ = std::make_unique<FlowTracker>(fopts, *conns_);
 
     extractor_ = std::make_unique<FileExtractor>();
@@ -132,6 +134,7 @@ bool Pipeline::open(std::string& error) {
     }
     alerts_ = std::make_unique<AlertReporter>(records, opt_.json);
     alerts_->set_stream(opt_.stream);
+    alerts_->set_clock(&clock_ns_);
     if (!opt_.no_flood) flood_ = std::make_unique<SynFloodDetector>(opt_.flood, *alerts_);
     if (flood_ || hooks_ != nullptr || opt_.stream) {
         handshakes_ = std::make_unique<Handshakes>(flood_.get(), hooks_,
@@ -174,6 +177,7 @@ void Pipeline::frame(const RawFrame& f, bool record, bool offload_kept) {
     pkt_.ts_ns = f.ts_ns;
     pkt_.caplen = f.caplen;
     pkt_.wire_len = f.len;
+    if (f.ts_ns > clock_ns_) clock_ns_ = f.ts_ns;
     decode(Bytes{f.data, f.caplen}, pkt_, dopts_);
     if (offload_) [[unlikely]] {
         pkt_.checksum_offload = offload_->check(pkt_, counters_);
@@ -275,6 +279,7 @@ void Pipeline::defragment(const Packet& p, int depth) {
 }
 
 void Pipeline::tick(std::uint64_t now_ns) {
+    raise_clock(now_ns);
     if (frags_) frags_->expire(now_ns);
     if (!opt_.no_flows) {
         flows_->expire(now_ns);

@@ -193,6 +193,11 @@ class Pipeline {
     // `offload_kept`: for a shard (offload_upstream), the caller's verdict on
     // the frame's bad TCP/UDP checksum (pipeline/checksum_offload.hpp).
     void frame(const RawFrame& f, bool record = true, bool offload_kept = false);
+    // The stream clock (set_clock of the reporters) moves on to at least `ns`:
+    // a shard's, to the last frame's time before it ends its connections.
+    void raise_clock(std::uint64_t ns) {
+        if (ns > clock_ns_) clock_ns_ = ns;
+    }
     // Time passes with no packet (live capture): ends what has timed out.
     void tick(std::uint64_t now_ns);
     // Ends everything still open and writes the closing report.
@@ -222,6 +227,7 @@ class Pipeline {
     std::unique_ptr<ChecksumOffload> offload_;  // --verify-checksums, unless a shard
     DecodeCounters counters_;
     DecodeOptions dopts_;
+    std::uint64_t clock_ns_ = 0;  // the latest frame time reached (stream lines' clock)
     std::uint32_t ladder_conns_ = 0;
     std::unique_ptr<ConnReporter> conns_;
     std::unique_ptr<FlowTracker> flows_;

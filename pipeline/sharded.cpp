@@ -170,6 +170,7 @@ struct ShardedPipeline::Worker final : ShardHooks {
             b.wait();
         }
         tag = kEnd;
+        pipe->raise_clock(final_ns);  // every worker ends its connections at one time
         stages = pipe->end_flows();
         out->flush();
         finished.store(true, std::memory_order_release);
@@ -182,7 +183,8 @@ struct ShardedPipeline::Worker final : ShardHooks {
     std::unique_ptr<OutBuffer> out;
     std::unique_ptr<Pipeline> pipe;
     std::thread thread;
-    std::uint64_t tag = 0;  // frames this worker has finished
+    std::uint64_t tag = 0;       // frames this worker has finished
+    std::uint64_t final_ns = 0;  // the input's last frame time, set before `closing`
     StageCounters stages;
     // Merger side.
     std::uint64_t merged = 0;     // this worker's frames merged
@@ -287,6 +289,7 @@ bool ShardedPipeline::open(std::string& error) {
     if (!opt_.no_flood) {
         alerts_ = std::make_unique<AlertReporter>(out_, opt_.json);
         alerts_->set_stream(opt_.stream);
+        alerts_->set_clock(&clock_ns_);
         flood_ = std::make_unique<SynFloodDetector>(opt_.flood, *alerts_);
     }
     return true;
@@ -321,6 +324,7 @@ void ShardedPipeline::feed_flood(std::uint64_t end, int depth) {
     while (flood_tail_ < end) {
         const FloodEvent& e = floods_[flood_tail_ & (kPendingFrames - 1)];
         if (e.depth > depth) return;
+        if (e.ts_ns > clock_ns_) clock_ns_ = e.ts_ns;
         flood_->packet(e.ts_ns, e.ip_version, e.src, e.sport, e.dst, e.dport, e.flags, e.ttl);
         ++flood_tail_;
     }
@@ -424,6 +428,7 @@ void ShardedPipeline::handle(Worker& w, const RawFrame& item) {
     } else if (item.len == kHandshake) {
         HandshakeItem h;
         std::memcpy(&h, item.data, sizeof h);
+        if (h.ts_ns > clock_ns_) clock_ns_ = h.ts_ns;
         if (flood_) {
             flood_->completed(h.ts_ns, h.ip_version, h.victim, h.port, h.client, h.client_ttl);
         }
@@ -477,8 +482,10 @@ bool ShardedPipeline::merge() {
 }
 
 void ShardedPipeline::finish(const InputSummary& summary) {
-    for (auto& w : workers_)
+    for (auto& w : workers_) {
+        w->final_ns = counters_.last_ts_ns;
         w->closing.store(true, std::memory_order_release);
+    }
     if (!started_) {
         started_ = true;
         for (auto& w : workers_)
@@ -492,6 +499,7 @@ void ShardedPipeline::finish(const InputSummary& summary) {
             b.wait();
         }
     }
+    if (counters_.last_ts_ns > clock_ns_) clock_ns_ = counters_.last_ts_ns;
     if (flood_) flood_->finish(counters_.last_ts_ns);  // ends alerts still open
     if (!opt_.no_flows && opt_.packets && !opt_.json) out_.put('\n');
     // What the workers write at the end, worker by worker.

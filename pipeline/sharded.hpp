@@ -104,6 +104,7 @@ class ShardedPipeline {
     std::vector<std::uint8_t> datagram_;  // kDatagramBytes
     Packet whole_;                        // the datagram, decoded to find its worker
     TeredoConfirmation teredo_;
+    std::uint64_t clock_ns_ = 0;  // stream clock of the alerts: the merged frames' time
     std::unique_ptr<ChecksumOffload> offload_;  // --verify-checksums: for every worker
     DecodeOptions dopts_;
     DecodeCounters counters_;

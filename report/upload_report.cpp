@@ -58,7 +58,7 @@ void UploadReporter::upload(const UploadRecord& rec) {
     const Connection& c = *rec.conn;
     if (!json_) {
         if (stream_) {
-            put_clock(out_, f.ts_end, true);
+            put_clock(out_, std::max(now(), f.ts_end), true);
             out_.put(" upload ");
             print_row(Row{c.uid_seq, rec.dir, f.index, cell(f.file_name, kMaxNameBytes),
                           f.declared_size, f.received, f.complete, f.has_size, f.digest_ok,
@@ -74,6 +74,7 @@ void UploadReporter::upload(const UploadRecord& rec) {
         return;
     }
     out_.put("{\"type\":\"upload\"");
+    if (stream_) out_.put(",\"ts_logged\":").put_ts(std::max(now(), f.ts_end));
     put_conn_id(out_, c);
     out_.put(",\"dir\":\"").put(rec.dir == 0 ? "orig" : "resp").put('"');
     out_.put(",\"index\":").put_u64(f.index).put(",\"offset\":").put_u64(f.offset);
