@@ -110,7 +110,9 @@ void UploadReporter::inconsistent(const Connection& c, int dir, std::uint64_t of
                                   std::uint64_t len) {
     ++inconsistent_;
     if (!json_) return;
-    out_.put("{\"type\":\"anomaly\",\"kind\":\"inconsistent_retransmission\"");
+    out_.put("{\"type\":\"anomaly\"");
+    if (stream_) out_.put(",\"ts_logged\":").put_ts(now());
+    out_.put(",\"kind\":\"inconsistent_retransmission\"");
     put_conn_id(out_, c);
     out_.put(",\"dir\":\"").put(dir == 0 ? "orig" : "resp").put("\",\"offset\":").put_u64(offset);
     out_.put(",\"len\":").put_u64(len).put("}\n");
