@@ -34,6 +34,12 @@ struct DecodeCounters {
     std::uint64_t other_transport = 0;     // IP decoded, upper protocol not ours
 
     std::uint64_t malformed = 0;
+    // --verify-checksums and checksum offload (pipeline/checksum_offload.hpp):
+    // hosts taken for offload, their packets with bad TCP/UDP checksums analysed
+    // anyway, and bad checksums of hosts beyond the table (handled as corrupt).
+    std::uint64_t checksum_offload_hosts = 0;
+    std::uint64_t checksum_offload_kept = 0;
+    std::uint64_t checksum_hosts_untracked = 0;
     std::array<std::array<std::uint64_t, static_cast<std::size_t>(DecodeError::Count)>,
                static_cast<std::size_t>(Layer::Count)>
         malformed_by{};

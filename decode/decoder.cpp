@@ -696,8 +696,10 @@ class FrameDecoder {
         mark(Layer::Tcp);
         pkt_.payload = t.payload();
         pkt_.payload_wire_len = t.payload_wire_len;
-        if (checksum_checkable(c) && !l4_checksum_ok(ipproto::kTcp, c.data)) {
-            record(Layer::Tcp, DecodeEvent::BadChecksum);
+        if (checksum_checkable(c)) {
+            const bool ok = l4_checksum_ok(ipproto::kTcp, c.data);
+            pkt_.l4_checksum = ok ? L4Checksum::Good : L4Checksum::Bad;
+            if (!ok) record(Layer::Tcp, DecodeEvent::BadChecksum);
         }
     }
 
@@ -710,9 +712,10 @@ class FrameDecoder {
         udp_tunnel(u);
         // Over IPv4 a zero checksum means "none"; over IPv6 it is not allowed.
         const bool skip = pkt_.ip_version == 4 && u.checksum() == 0;
-        if (!skip && checksum_checkable(c) && u.bytes.size() == u.length() &&
-            !l4_checksum_ok(ipproto::kUdp, u.bytes)) {
-            record(Layer::Udp, DecodeEvent::BadChecksum);
+        if (!skip && checksum_checkable(c) && u.bytes.size() == u.length()) {
+            const bool ok = l4_checksum_ok(ipproto::kUdp, u.bytes);
+            pkt_.l4_checksum = ok ? L4Checksum::Good : L4Checksum::Bad;
+            if (!ok) record(Layer::Udp, DecodeEvent::BadChecksum);
         }
     }
 
@@ -764,6 +767,8 @@ void decode(Bytes frame, Packet& pkt, const DecodeOptions& opts) {
     pkt.error_layer = Layer::None;
     pkt.error = DecodeError::None;
     pkt.unsupported_link = false;
+    pkt.l4_checksum = L4Checksum::Unchecked;
+    pkt.checksum_offload = false;
     pkt.has_inner_eth = false;
     FrameDecoder(pkt, opts).run(frame);
 }

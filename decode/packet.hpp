@@ -18,6 +18,8 @@
 
 namespace wl {
 
+enum class L4Checksum : std::uint8_t { Unchecked, Good, Bad };
+
 struct Packet {
     static constexpr std::size_t kMaxVlanTags = 8;
 
@@ -100,6 +102,12 @@ struct Packet {
     DecodeError error = DecodeError::None;
     bool malformed() const { return !events.empty(); }
     bool unsupported_link = false;
+    // --verify-checksums: the TCP or UDP checksum, when it could be checked
+    // (whole segment captured, not a fragment, UDP's not 0 over IPv4).
+    L4Checksum l4_checksum = L4Checksum::Unchecked;
+    // Set by the pipeline, not by decode(): the bad TCP/UDP checksum is taken
+    // for checksum offload on its sender, and the packet analysed anyway.
+    bool checksum_offload = false;
 
     // Source and destination as raw address bytes (4 or 16), valid when ip_version != 0.
     const std::uint8_t* ip_src() const { return ip_version == 4 ? ip4.src() : ip6.src(); }

@@ -330,7 +330,7 @@ void FlowTracker::process(const Packet& pkt, const FlowPacketInfo* prepared) {
 
     const bool bad_checksum = pkt.error == DecodeError::BadChecksum &&
                               (pkt.error_layer == Layer::Tcp || pkt.error_layer == Layer::Udp);
-    if (bad_checksum) {
+    if (bad_checksum && !pkt.checksum_offload) {
         // Zeek's 'c': the packet is counted in the history only, not analysed.
         TcpEndpoint(c, dir).checksum_error();
     } else {
@@ -357,6 +357,8 @@ void FlowTracker::process(const Packet& pkt, const FlowPacketInfo* prepared) {
             side.payload_bytes += icmp_len > 8 ? icmp_len - 8 : 0;
             c.last_ns = ts;
         }
+        // Checksum offload on its sender: analysed, and still marked.
+        if (bad_checksum) TcpEndpoint(c, dir).checksum_error();
     }
     update_expiry(idx, c);
     table_.touch(idx);

@@ -88,6 +88,7 @@ void bound(const MemoryRequest& req, const PipelineOptions& base, const Limits& 
     // ring (mapped into the process) for a live capture.
     m.other = sizeof(OutBuffer) + req.snaplen;
     m.other += TeredoConfirmation::memory_bound() * (n > 1 ? n + 1 : 1);  // each pipeline's
+    if (o.verify_checksums) m.other += ChecksumOffload::memory_bound();   // one per run
     if (n > 1) m.ring = ShardedPipeline::memory_bound(n);
     if (req.live) {
         m.ring = std::uint64_t{l.ring_mib} << 20;

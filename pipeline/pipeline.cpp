@@ -104,6 +104,9 @@ Pipeline::~Pipeline() = default;
 
 bool Pipeline::open(std::string& error) {
     dopts_.verify_checksums = opt_.verify_checksums;
+    if (opt_.verify_checksums && !opt_.offload_upstream) {
+        offload_ = std::make_unique<ChecksumOffload>();
+    }
 
     const FlowOptions fopts = flow_options_of(opt_);
     ladder_conns_ = fopts.ladder_conns;
@@ -115,10 +118,12 @@ bool Pipeline::open(std::string& error) {
     OutBuffer& tables = discard_ ? *discard_ : out_;
     conns_ = std::make_unique<ConnReporter>(records, oui_, opt_.json);
     conns_->set_stream(opt_.stream);
+    conns_->set_clock(&clock_ns_);
     conns_->set_fold_attempts(!opt_.all_attempts);
     conns_->set_ladders_only(ladders_only);
     uploads_ = std::make_unique<UploadReporter>(tables, opt_.json);
     uploads_->set_stream(opt_.stream);
+    uploads_->set_clock(&clock_ns_);
     flows_ = std::make_unique<FlowTracker>(fopts, *conns_);
 
     extractor_ = std::make_unique<FileExtractor>();
@@ -131,6 +136,7 @@ bool Pipeline::open(std::string& error) {
     }
     alerts_ = std::make_unique<AlertReporter>(tables, opt_.json);
     alerts_->set_stream(opt_.stream);
+    alerts_->set_clock(&clock_ns_);
     if (!opt_.no_flood) flood_ = std::make_unique<SynFloodDetector>(opt_.flood, *alerts_);
     if (flood_ || hooks_ != nullptr || opt_.stream) {
         handshakes_ = std::make_unique<Handshakes>(flood_.get(), hooks_,
@@ -169,11 +175,17 @@ bool Pipeline::open(std::string& error) {
     return true;
 }
 
-void Pipeline::frame(const RawFrame& f, bool record) {
+void Pipeline::frame(const RawFrame& f, bool record, bool offload_kept) {
     pkt_.ts_ns = f.ts_ns;
     pkt_.caplen = f.caplen;
     pkt_.wire_len = f.len;
+    if (f.ts_ns > clock_ns_) clock_ns_ = f.ts_ns;
     decode(Bytes{f.data, f.caplen}, pkt_, dopts_);
+    if (offload_) [[unlikely]] {
+        pkt_.checksum_offload = offload_->check(pkt_, counters_);
+    } else {
+        pkt_.checksum_offload = offload_kept;
+    }
     counters_.count(pkt_);
     TunnelWalk tunnels;
     if (opt_.no_flows) {
@@ -274,6 +286,7 @@ void Pipeline::defragment(const Packet& p, int depth) {
 }
 
 void Pipeline::tick(std::uint64_t now_ns) {
+    raise_clock(now_ns);
     if (frags_) frags_->expire(now_ns);
     if (!opt_.no_flows) {
         flows_->expire(now_ns);

@@ -14,6 +14,7 @@
 #include "decode/oui.hpp"
 #include "decode/packet.hpp"
 #include "flow/ip_fragments.hpp"
+#include "pipeline/checksum_offload.hpp"
 #include "pipeline/teredo_confirm.hpp"
 #include "report/out_buffer.hpp"
 #include "report/packet_dump.hpp"
@@ -68,6 +69,8 @@ struct PipelineOptions {
     // A shard: the caller reassembles fragments and gives it the datagrams as
     // frames of their own (frame(f, false)); fragments are not tracked here.
     bool defrag_upstream = false;
+    // A shard: the caller decides checksum offload (frame()'s offload_kept).
+    bool offload_upstream = false;
     FragmentOptions frag;
     // --follow: one TCP connection's bytes (a uid or a tcp.stream index) are the
     // only output; --hex: as a hex dump.
@@ -187,7 +190,14 @@ class Pipeline {
 
     // One captured frame through every stage. `record` false: a datagram
     // reassembled upstream, with no packet line or record of its own.
-    void frame(const RawFrame& f, bool record = true);
+    // `offload_kept`: for a shard (offload_upstream), the caller's verdict on
+    // the frame's bad TCP/UDP checksum (pipeline/checksum_offload.hpp).
+    void frame(const RawFrame& f, bool record = true, bool offload_kept = false);
+    // The stream clock (set_clock of the reporters) moves on to at least `ns`:
+    // a shard's, to the last frame's time before it ends its connections.
+    void raise_clock(std::uint64_t ns) {
+        if (ns > clock_ns_) clock_ns_ = ns;
+    }
     // Time passes with no packet (live capture): ends what has timed out.
     void tick(std::uint64_t now_ns);
     // Ends everything still open and writes the closing report.
@@ -214,8 +224,10 @@ class Pipeline {
     Packet pkt_;
     Packet inner_[2];  // packets carried in tunnels, decoded in turn
     TeredoConfirmation teredo_;
+    std::unique_ptr<ChecksumOffload> offload_;  // --verify-checksums, unless a shard
     DecodeCounters counters_;
     DecodeOptions dopts_;
+    std::uint64_t clock_ns_ = 0;  // the latest frame time reached (stream lines' clock)
     std::uint32_t ladder_conns_ = 0;
     std::unique_ptr<ConnReporter> conns_;
     std::unique_ptr<FlowTracker> flows_;

@@ -24,6 +24,9 @@ namespace {
 // A datagram reassembled by the reading thread, queued as a frame: the top bit
 // of its wire length (real frames' lengths are capped below it).
 constexpr std::uint32_t kDatagram = 0x80000000u;
+// And the next bit: the frame's bad TCP/UDP checksum is taken for checksum
+// offload (decided here, where every frame passes in order).
+constexpr std::uint32_t kOffloadKept = 0x40000000u;
 
 // What a worker sends back, in the `len` field of a ring record; `ts_ns`
 // holds the worker's number of the frame it was processing (kEnd: finish).
@@ -145,11 +148,13 @@ struct ShardedPipeline::Worker final : ShardHooks {
         Backoff b;
         for (;;) {
             if (in.peek(f)) {
+                const bool kept = (f.len & kOffloadKept) != 0;
+                f.len &= ~kOffloadKept;
                 if (f.len & kDatagram) {
                     f.len &= ~kDatagram;
                     pipe->frame(f, false);
                 } else {
-                    pipe->frame(f);
+                    pipe->frame(f, true, kept);
                 }
                 out->flush();
                 in.pop();
@@ -165,6 +170,7 @@ struct ShardedPipeline::Worker final : ShardHooks {
             b.wait();
         }
         tag = kEnd;
+        pipe->raise_clock(final_ns);  // every worker ends its connections at one time
         stages = pipe->end_flows();
         out->flush();
         finished.store(true, std::memory_order_release);
@@ -177,7 +183,8 @@ struct ShardedPipeline::Worker final : ShardHooks {
     std::unique_ptr<OutBuffer> out;
     std::unique_ptr<Pipeline> pipe;
     std::thread thread;
-    std::uint64_t tag = 0;  // frames this worker has finished
+    std::uint64_t tag = 0;       // frames this worker has finished
+    std::uint64_t final_ns = 0;  // the input's last frame time, set before `closing`
     StageCounters stages;
     // Merger side.
     std::uint64_t merged = 0;     // this worker's frames merged
@@ -245,6 +252,7 @@ bool ShardedPipeline::open(std::string& error) {
         return false;
     }
     dopts_.verify_checksums = opt_.verify_checksums;
+    if (opt_.verify_checksums) offload_ = std::make_unique<ChecksumOffload>();
     pending_.assign(kPendingFrames, Pending{});
     floods_.assign(kPendingFrames, FloodEvent{});
     for (unsigned i = 0; i < nworkers_; ++i) {
@@ -265,6 +273,7 @@ bool ShardedPipeline::open(std::string& error) {
         PipelineOptions o = opt_;
         o.no_flood = true;  // here, once, for all of them
         o.defrag_upstream = !opt_.no_flows && !opt_.no_defrag;
+        o.offload_upstream = true;
         w->pipe = std::make_unique<Pipeline>(o, *w->out, oui_);
         w->pipe->set_shard_hooks(w.get());
         if (!w->pipe->open(error)) return false;
@@ -278,6 +287,7 @@ bool ShardedPipeline::open(std::string& error) {
     if (!opt_.no_flood) {
         alerts_ = std::make_unique<AlertReporter>(out_, opt_.json);
         alerts_->set_stream(opt_.stream);
+        alerts_->set_clock(&clock_ns_);
         flood_ = std::make_unique<SynFloodDetector>(opt_.flood, *alerts_);
     }
     return true;
@@ -312,6 +322,7 @@ void ShardedPipeline::feed_flood(std::uint64_t end, int depth) {
     while (flood_tail_ < end) {
         const FloodEvent& e = floods_[flood_tail_ & (kPendingFrames - 1)];
         if (e.depth > depth) return;
+        if (e.ts_ns > clock_ns_) clock_ns_ = e.ts_ns;
         flood_->packet(e.ts_ns, e.ip_version, e.src, e.sport, e.dst, e.dport, e.flags, e.ttl);
         ++flood_tail_;
     }
@@ -328,6 +339,7 @@ void ShardedPipeline::frame(const RawFrame& f) {
     pkt_.wire_len = f.len;
     decode(Bytes{f.data, f.caplen}, pkt_, dopts_);
     counters_.count(pkt_);
+    const bool offload_kept = offload_ && offload_->check(pkt_, counters_);
 
     Backoff b;
     // Room for the frame (and a datagram it completes) and its flood events.
@@ -350,7 +362,8 @@ void ShardedPipeline::frame(const RawFrame& f) {
     // A record never exceeds half the ring; libpcap hands over 256 KiB at most.
     RawFrame g = f;
     g.caplen = std::min<std::uint32_t>(g.caplen, kInRingBytes / 2 - 64);
-    g.len = std::min(g.len, kDatagram - 1);  // kDatagram marks reassembled datagrams
+    // kDatagram marks reassembled datagrams, kOffloadKept the verdict above.
+    g.len = std::min(g.len, kOffloadKept - 1) | (offload_kept ? kOffloadKept : 0);
     queue(g, wi, static_cast<std::uint8_t>(flood_head_ - floods_before));
     if (pkt_.ip_fragment && frags_) [[unlikely]] {
         defragment(f);
@@ -413,6 +426,7 @@ void ShardedPipeline::handle(Worker& w, const RawFrame& item) {
     } else if (item.len == kHandshake) {
         HandshakeItem h;
         std::memcpy(&h, item.data, sizeof h);
+        if (h.ts_ns > clock_ns_) clock_ns_ = h.ts_ns;
         if (flood_) {
             flood_->completed(h.ts_ns, h.ip_version, h.victim, h.port, h.client, h.client_ttl);
         }
@@ -466,8 +480,10 @@ bool ShardedPipeline::merge() {
 }
 
 void ShardedPipeline::finish(const InputSummary& summary) {
-    for (auto& w : workers_)
+    for (auto& w : workers_) {
+        w->final_ns = counters_.last_ts_ns;
         w->closing.store(true, std::memory_order_release);
+    }
     if (!started_) {
         started_ = true;
         for (auto& w : workers_)
@@ -481,6 +497,7 @@ void ShardedPipeline::finish(const InputSummary& summary) {
             b.wait();
         }
     }
+    if (counters_.last_ts_ns > clock_ns_) clock_ns_ = counters_.last_ts_ns;
     if (flood_) flood_->finish(counters_.last_ts_ns);  // ends alerts still open
     if (!opt_.no_flows && opt_.packets && !opt_.json) out_.put('\n');
     // What the workers write at the end, worker by worker.

@@ -19,6 +19,7 @@
 #include "decode/counters.hpp"
 #include "decode/oui.hpp"
 #include "decode/packet.hpp"
+#include "pipeline/checksum_offload.hpp"
 #include "pipeline/pipeline.hpp"
 #include "report/alert_report.hpp"
 #include "report/out_buffer.hpp"
@@ -103,6 +104,8 @@ class ShardedPipeline {
     std::vector<std::uint8_t> datagram_;  // kDatagramBytes
     Packet whole_;                        // the datagram, decoded to find its worker
     TeredoConfirmation teredo_;
+    std::uint64_t clock_ns_ = 0;  // stream clock of the alerts: the merged frames' time
+    std::unique_ptr<ChecksumOffload> offload_;  // --verify-checksums: for every worker
     DecodeOptions dopts_;
     DecodeCounters counters_;
     std::unique_ptr<AlertReporter> alerts_;

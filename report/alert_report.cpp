@@ -63,7 +63,9 @@ double scan_rate(const ScanAlert& a) {
 }  // namespace
 
 void AlertReporter::write_json(const SynFloodAlert& a, const char* state) {
-    out_.put("{\"type\":\"alert\",\"kind\":\"syn_flood\",\"state\":\"").put(state);
+    out_.put("{\"type\":\"alert\"");
+    if (stream_) out_.put(",\"ts_logged\":").put_ts(now());
+    out_.put(",\"kind\":\"syn_flood\",\"state\":\"").put(state);
     out_.put("\",\"victim\":\"").put_ip(a.victim, a.ip_version == 6 ? 6 : 4);
     if (a.prefix_len != 0) out_.put('/').put_u64(a.prefix_len);
     out_.put("\",\"port\":").put_u64(a.port);
@@ -103,13 +105,14 @@ void AlertReporter::alert_started(const SynFloodAlert& a) {
         write_json(a, "start");
         return;
     }
-    if (stream_) put_clock(out_, a.ts_start_ns, true).put(' ');
+    if (stream_) put_clock(out_, now(), true).put(' ');
     out_.put("ALERT syn_flood start ");
     put_victim(out_, a);
     out_.put(": ").put_fixed(a.peak_syn_rate, 0).put(" SYN/s, ");
     out_.put_fixed(100.0 * a.completion_ratio, 1).put("% completed, ~");
     out_.put_u64(std::min(a.distinct_sources, a.syns)).put(" sources");
     if (a.trigger == SynFloodAlert::kQueue) out_.put(", modelled queue ").put_u64(a.peak_queue);
+    if (stream_) put_clock(out_.put(" (since "), a.ts_start_ns, true).put(')');
     out_.put('\n');
 }
 
@@ -118,11 +121,13 @@ void AlertReporter::alert_ended(const SynFloodAlert& a) {
         write_json(a, "end");
         return;
     }
-    if (stream_) put_clock(out_, a.ts_end_ns, true).put(' ');
+    if (stream_) put_clock(out_, now(), true).put(' ');
     out_.put("ALERT syn_flood end   ");
     put_victim(out_, a);
     out_.put(": ").put_u64(a.syns).put(" SYNs over ");
-    out_.put_fixed(static_cast<double>(a.ts_end_ns - a.ts_start_ns) / 1e9, 1).put(" s\n");
+    out_.put_fixed(static_cast<double>(a.ts_end_ns - a.ts_start_ns) / 1e9, 1).put(" s");
+    if (stream_) put_clock(out_.put(" (last "), a.ts_end_ns, true).put(')');
+    out_.put('\n');
     if (ended_.size() < kMaxCharts) {
         ended_.push_back(a);
     } else {
@@ -132,7 +137,9 @@ void AlertReporter::alert_ended(const SynFloodAlert& a) {
 
 void AlertReporter::write_scan_json(const ScanAlert& a, const char* state) {
     const bool ports = a.kind == ScanAlert::kPortScan;
-    out_.put("{\"type\":\"alert\",\"kind\":\"").put(ports ? "port_scan" : "address_scan");
+    out_.put("{\"type\":\"alert\"");
+    if (stream_) out_.put(",\"ts_logged\":").put_ts(now());
+    out_.put(",\"kind\":\"").put(ports ? "port_scan" : "address_scan");
     out_.put("\",\"state\":\"").put(state);
     out_.put("\",\"scanner\":\"").put_ip(a.scanner, ver_of(a)).put('"');
     if (ports) {
@@ -158,7 +165,7 @@ void AlertReporter::write_scan_json(const ScanAlert& a, const char* state) {
 
 void AlertReporter::write_scan_text(const ScanAlert& a, const char* state) {
     const bool ports = a.kind == ScanAlert::kPortScan;
-    if (stream_) put_clock(out_, a.ended ? a.ts_end_ns : a.ts_start_ns, true).put(' ');
+    if (stream_) put_clock(out_, now(), true).put(' ');
     out_.put("ALERT ").put(ports ? "port_scan " : "address_scan ").put(state).put(' ');
     out_.put_ip(a.scanner, ver_of(a)).put(" -> ");
     if (ports) {
@@ -167,7 +174,13 @@ void AlertReporter::write_scan_text(const ScanAlert& a, const char* state) {
         out_.put("port ").put_u64(a.port);
     }
     out_.put(": ").put_u64(a.tried).put(ports ? " ports tried, " : " hosts tried, ");
-    out_.put_u64(a.open).put(" open, ").put_fixed(scan_rate(a), 1).put(" SYN/s\n");
+    out_.put_u64(a.open).put(" open, ").put_fixed(scan_rate(a), 1).put(" SYN/s");
+    if (stream_) {
+        put_clock(out_.put(a.ended ? " (last " : " (since "), a.ended ? a.ts_end_ns : a.ts_start_ns,
+                  true)
+            .put(')');
+    }
+    out_.put('\n');
 }
 
 void AlertReporter::scan_started(const ScanAlert& a) {

@@ -18,6 +18,10 @@ class AlertReporter : public SynFloodSink {
     AlertReporter(OutBuffer& out, bool json) : out_(out), json_(json) {}
     // Stream mode: text lines carry the time the alert started or ended.
     void set_stream(bool on) { stream_ = on; }
+    // Stream mode: the packet clock (the latest capture time the pipeline has
+    // reached), which begins every stream line and is every stream record's
+    // ts_logged, so that they never go backwards; the event's own time is beside.
+    void set_clock(const std::uint64_t* clock) { clock_ = clock; }
     void alert_started(const SynFloodAlert& a) override;
     void alert_ended(const SynFloodAlert& a) override;
     void scan_started(const ScanAlert& a) override;
@@ -31,6 +35,8 @@ class AlertReporter : public SynFloodSink {
     OutBuffer& out_;
     bool json_;
     bool stream_ = false;
+    const std::uint64_t* clock_ = nullptr;
+    std::uint64_t now() const { return clock_ != nullptr ? *clock_ : 0; }
     std::vector<SynFloodAlert> ended_;
     std::uint64_t not_charted_ = 0;
 };

@@ -356,7 +356,9 @@ void ConnReporter::flush_folded() {
     for (int i = 0; i < nfolded_; ++i) {
         const Folded& f = folded_[i];
         if (json_) {
-            out_.put("{\"type\":\"attempts\",\"ts\":").put_ts(f.first_ns);
+            out_.put("{\"type\":\"attempts\"");
+            if (stream_) out_.put(",\"ts_logged\":").put_ts(std::max(now(), f.last_ns));
+            out_.put(",\"ts\":").put_ts(f.first_ns);
             out_.put(",\"ts_last\":").put_ts(f.last_ns);
             out_.put(",\"id.resp_h\":\"").put_ip(f.resp.addr, f.ip_version);
             out_.put("\",\"id.resp_p\":").put_u64(f.resp.port);
@@ -367,7 +369,7 @@ void ConnReporter::flush_folded() {
             continue;
         }
         if (stream_) {
-            put_clock(out_, f.last_ns, true);
+            put_clock(out_, std::max(now(), f.last_ns), true);
             out_.put(" attempts tcp > ");
         } else {
             put_clock(out_, f.first_ns);
@@ -375,7 +377,12 @@ void ConnReporter::flush_folded() {
         }
         put_endpoint(out_, f.resp, f.ip_version);
         out_.put(' ').put_u64(f.count).put(" unanswered attempts S0 pkts ").put_u64(f.orig_pkts);
-        out_.put(" bytes ").put_u64(f.orig_ip_bytes).put(" (evicted)\n");
+        out_.put(" bytes ").put_u64(f.orig_ip_bytes);
+        if (stream_) {
+            put_clock(out_.put(" (evicted, last attempt "), f.last_ns, true).put(")\n");
+        } else {
+            out_.put(" (evicted)\n");
+        }
     }
     if (table && folded_other_ != 0) {
         out_.put("  and ").put_u64(folded_other_).put(" more to other responders\n");
@@ -387,14 +394,15 @@ void ConnReporter::flush_folded() {
 void ConnReporter::established(const Connection& c, std::uint64_t ts_ns) {
     const bool rtt = c.synack_ns > c.syn_ns && c.syn_ns != 0;
     if (json_) {
-        out_.put("{\"type\":\"conn_established\",\"ts\":").put_ts(ts_ns);
+        out_.put("{\"type\":\"conn_established\",\"ts_logged\":").put_ts(std::max(now(), ts_ns));
+        out_.put(",\"ts\":").put_ts(ts_ns);
         put_conn_id(out_, c);
         out_.put(",\"proto\":\"tcp\"");
         put_handshake_rtt(out_, c);
         out_.put("}\n");
         return;
     }
-    put_clock(out_, ts_ns, true);
+    put_clock(out_, std::max(now(), ts_ns), true);
     out_.put(" established tcp ");
     put_endpoint(out_, c.orig, c.key.ip_version);
     out_.put(" > ");
@@ -412,7 +420,7 @@ void ConnReporter::established(const Connection& c, std::uint64_t ts_ns) {
 // One line per ended connection: when it ended, who, its state, history and counts.
 void ConnReporter::write_stream_text(const Connection& c, ConnEnd why) {
     const Row r = make_row(c);
-    put_clock(out_, c.last_ns, true);
+    put_clock(out_, std::max(now(), c.last_ns), true);
     out_.put(" conn ").put(proto_name(r.proto)).put(' ');
     put_endpoint(out_, r.orig, r.ip_version);
     out_.put(" > ");
@@ -427,7 +435,8 @@ void ConnReporter::write_stream_text(const Connection& c, ConnEnd why) {
     out_.put(' ').put_fixed(static_cast<double>(r.duration_ns) / 1e9, 3).put('s');
     if (r.proto == ipproto::kTcp) out_.put(' ').put(teardown_name(r.teardown));
     if (r.icmp_errors != 0) out_.put(" icmp_errors ").put_u64(r.icmp_errors);
-    out_.put(" (").put(end_name(why)).put(")\n");
+    out_.put(" (").put(end_name(why));
+    put_clock(out_.put(", last packet "), c.last_ns, true).put(")\n");
 }
 
 // The registry is searched once per MAC address seen lately: a few hosts (or a
@@ -446,8 +455,13 @@ std::string_view ConnReporter::vendor_of(const std::uint8_t* mac) {
 
 void ConnReporter::write_json(const Connection& c, ConnEnd why) {
     // Built in place: up to the history, then the counts and addresses.
-    char* p = out_.reserve(64 + kConnIdMax);
-    p = fmt::lit(p, "{\"type\":\"conn\",\"ts\":");
+    char* p = out_.reserve(96 + kConnIdMax);
+    p = fmt::lit(p, "{\"type\":\"conn\"");
+    if (stream_) {
+        p = fmt::lit(p, ",\"ts_logged\":");
+        p = fmt::ts(p, std::max(now(), c.last_ns));
+    }
+    p = fmt::lit(p, ",\"ts\":");
     p = fmt::ts(p, c.start_ns);
     p = conn_id(p, c);
     p = fmt::lit(p, ",\"proto\":\"");

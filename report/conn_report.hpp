@@ -24,6 +24,10 @@ class ConnReporter : public ConnSink {
     // Stream mode (live capture, --stream): every record is written as it
     // happens, text included (one line per event, nothing held for sorting).
     void set_stream(bool on) { stream_ = on; }
+    // Stream mode: the packet clock (the latest capture time the pipeline has
+    // reached), which begins every stream line and is every stream record's
+    // ts_logged, so that they never go backwards; the event's own time is beside.
+    void set_clock(const std::uint64_t* clock) { clock_ = clock; }
     // Unanswered attempts evicted because the table's share for them was full
     // (a SYN flood) are folded into one `attempts` record per responder and
     // second (text table: one line per responder at the end) instead of a
@@ -96,6 +100,8 @@ class ConnReporter : public ConnSink {
     const OuiRegistry& oui_;
     bool json_;
     bool stream_ = false;
+    const std::uint64_t* clock_ = nullptr;
+    std::uint64_t now() const { return clock_ != nullptr ? *clock_ : 0; }
     static constexpr int kVendorCacheBits = 8;
     struct VendorCache {
         std::uint64_t key = 0;  // MAC + 1; 0: empty

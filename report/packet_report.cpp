@@ -805,6 +805,96 @@ std::size_t tcp_flags_string(std::uint16_t flags, char* out) {
 
 namespace {
 
+// IPv6 extension headers in the order met, in tcpdump's words, each followed
+// by a space: HBH, DSTOPT, RT6 (type=N, segleft=N), frag (OFFSET|LENGTH) with
+// LENGTH the bytes after the fragment header, AH, MH, HIP, shim6.
+void put_ipv6_ext_text(OutBuffer& out, const Packet& pkt) {
+    if (pkt.ip_version != 6 || !pkt.has(Layer::Ipv6Ext)) return;
+    const Ipv6Chain& chain = pkt.ip6_chain;
+    const Bytes p = pkt.ip6.payload();
+    const std::uint32_t wire = pkt.ip6.payload_wire_len;
+    std::size_t off = 0;
+    for (std::uint8_t i = 0; i < chain.count && off + 2 <= p.size(); ++i) {
+        const std::uint8_t t = chain.types[i];
+        const std::uint8_t* h = p.data() + off;
+        const std::size_t len = t == ipproto::kFragment ? field::ipv6_ext::kFragmentLen
+                                : t == ipproto::kAh     ? (h[1] + 2u) * 4u
+                                                        : (h[1] + 1u) * 8u;
+        switch (t) {
+            case ipproto::kHopByHop:
+                out.put("HBH ");
+                break;
+            case ipproto::kDestOpts:
+                out.put("DSTOPT ");
+                break;
+            case ipproto::kRouting:
+                out.put("RT6 ");
+                if (off + 4 <= p.size()) {
+                    out.put("(type=").put_u64(h[2]).put(", segleft=").put_u64(h[3]).put(") ");
+                }
+                break;
+            case ipproto::kFragment: {
+                const std::uint64_t end = off + len;
+                out.put("frag (").put_u64(chain.fragment_offset * 8u).put('|');
+                out.put_u64(wire > end ? wire - end : 0).put(") ");
+                break;
+            }
+            case ipproto::kAh:
+                out.put("AH ");
+                break;
+            case ipproto::kMobility:
+                out.put("MH ");
+                break;
+            case ipproto::kHip:
+                out.put("HIP ");
+                break;
+            default:
+                out.put("shim6 ");
+                break;
+        }
+        off += len;
+    }
+}
+
+// A TCP header whose data offset is below 5 words or past the segment: the
+// ports still stand, and tcpdump's words follow: `tcp 8 [bad hdr length 12 -
+// too short, < 20]` (the bytes after the header claimed) or `Flags [S] [bad hdr
+// length 60 - too long, > 20]`. False when the first 14 bytes were not captured.
+bool put_tcp_bad_header_text(OutBuffer& out, const Packet& pkt) {
+    if (pkt.error_layer != Layer::Tcp || pkt.error != DecodeError::BadHeaderLength) return false;
+    const int v = pkt.ip_version;
+    Bytes seg;
+    std::uint32_t wire = 0;
+    if (v == 4) {
+        seg = pkt.ip4.payload();
+        wire = pkt.ip4.payload_wire_len;
+    } else {
+        const Bytes p = pkt.ip6.payload();
+        if (pkt.ip6_chain.offset > p.size()) return false;
+        seg = p.subspan(pkt.ip6_chain.offset);
+        wire = pkt.ip6.payload_wire_len - pkt.ip6_chain.offset;
+    }
+    if (seg.size() < 14) return false;
+    const std::uint8_t* t = seg.data();
+    put_endpoint(out, pkt.ip_src(), v, load_be16(t));
+    out.put(" > ");
+    put_endpoint(out, pkt.ip_dst(), v, load_be16(t + 2));
+    out.put(": ");
+    put_ipv6_ext_text(out, pkt);
+    const std::uint32_t hlen = (t[12] >> 4) * 4u;
+    if (hlen < TcpView::kMinHeaderLen) {
+        out.put("tcp ").put_u64(wire > hlen ? wire - hlen : 0);
+        out.put(" [bad hdr length ").put_u64(hlen).put(" - too short, < 20]");
+    } else {
+        char flags[10];
+        const auto bits = static_cast<std::uint16_t>(((t[12] & 1u) << 8) | t[13]);
+        out.put("Flags [").put(std::string_view(flags, tcp_flags_string(bits, flags)));
+        out.put("] [bad hdr length ").put_u64(hlen).put(" - too long, > ").put_u64(wire);
+        out.put(']');
+    }
+    return true;
+}
+
 // The line after its time of day.
 void put_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui, bool verbose) {
     if (pkt.unsupported_link) {
@@ -865,8 +955,10 @@ void put_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui, 
             put_endpoint(out, pkt.ip_src(), v, t.src_port());
             out.put(" > ");
             put_endpoint(out, pkt.ip_dst(), v, t.dst_port());
+            out.put(": ");
+            put_ipv6_ext_text(out, pkt);
             char flags[10];
-            out.put(": Flags [").put(std::string_view(flags, tcp_flags_string(t.flags(), flags)));
+            out.put("Flags [").put(std::string_view(flags, tcp_flags_string(t.flags(), flags)));
             out.put("], seq ").put_u64(t.seq());
             if (pkt.payload_wire_len) out.put(':').put_u64(t.seq() + pkt.payload_wire_len);
             if (t.has(tcpflag::kAck)) out.put(", ack ").put_u64(t.ack());
@@ -878,9 +970,13 @@ void put_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui, 
             put_endpoint(out, pkt.ip_src(), v, pkt.udp.src_port());
             out.put(" > ");
             put_endpoint(out, pkt.ip_dst(), v, pkt.udp.dst_port());
-            out.put(": UDP, length ").put_u64(pkt.payload_wire_len);
+            out.put(": ");
+            put_ipv6_ext_text(out, pkt);
+            out.put("UDP, length ").put_u64(pkt.payload_wire_len);
+        } else if (put_tcp_bad_header_text(out, pkt)) {
         } else {
             out.put_ip(pkt.ip_src(), v).put(" > ").put_ip(pkt.ip_dst(), v).put(": ");
+            put_ipv6_ext_text(out, pkt);
             if (pkt.has(Layer::Icmp) || pkt.has(Layer::Icmpv6)) {
                 const bool v6 = pkt.has(Layer::Icmpv6);
                 const std::string_view name = icmp_name(v6, pkt.icmp.type());
@@ -891,6 +987,13 @@ void put_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui, 
                     } else {
                         put_icmp4_error(out, pkt);
                     }
+                } else if ((pkt.icmp.type() == (v6 ? 128 : 8) ||
+                            pkt.icmp.type() == (v6 ? 129 : 0)) &&
+                           pkt.icmp.has_echo_fields()) {
+                    // Echo, as tcpdump: ICMP6, echo request, id 1234, seq 1
+                    out.put(v6 ? "ICMP6, " : "ICMP ").put(name);
+                    out.put(", id ").put_u64(pkt.icmp.echo_id());
+                    out.put(", seq ").put_u64(pkt.icmp.echo_seq());
                 } else {
                     out.put(v6 ? "ICMP6 " : "ICMP ");
                     if (!name.empty()) {
@@ -901,6 +1004,8 @@ void put_packet_text(OutBuffer& out, const Packet& pkt, const OuiRegistry& oui, 
                     out.put(", code ").put_u64(pkt.icmp.code());
                 }
                 out.put(", length ").put_u64(pkt.payload_wire_len + IcmpView::kHeaderLen);
+            } else if (pkt.ip_later_fragment && v == 6) {
+                out.put("proto ").put_u64(pkt.ip_proto);  // after "frag (OFFSET|LENGTH) "
             } else if (pkt.ip_later_fragment) {
                 const std::uint32_t off =
                     v == 4 ? pkt.ip4.fragment_offset() * 8u : pkt.ip6_chain.fragment_offset * 8u;

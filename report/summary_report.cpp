@@ -123,6 +123,16 @@ void write_summary_text(OutBuffer& out, const DecodeCounters& c, const InputSumm
         out.put(", ").put(layer_name(l)).put('.').put(error_name(e)).put(' ').put_u64(n);
     });
     out.put('\n');
+    if (c.checksum_offload_kept != 0 || c.checksum_hosts_untracked != 0) {
+        out.put("checksums ").put_u64(c.checksum_offload_kept);
+        out.put(" bad TCP/UDP checksums analysed as offload, from ");
+        out.put_u64(c.checksum_offload_hosts).put(" offload host(s)");
+        if (c.checksum_hosts_untracked != 0) {
+            out.put(", ").put_u64(c.checksum_hosts_untracked);
+            out.put(" from hosts beyond the offload table");
+        }
+        out.put('\n');
+    }
     if (c.any_tunnel()) {
         out.put("tunnels  ");
         for_each_tunnel_count(c, [&](std::string_view name, std::uint64_t n) {
@@ -272,6 +282,11 @@ void write_stats_json(OutBuffer& out, const DecodeCounters& c, const InputSummar
     if (c.unsupported_other)
         out.put(first ? "" : ",").put("\"other\":").put_u64(c.unsupported_other);
     out.put('}');
+    if (c.checksum_offload_kept != 0 || c.checksum_hosts_untracked != 0) {
+        out.put(",\"checksum_offload\":{\"hosts\":").put_u64(c.checksum_offload_hosts);
+        out.put(",\"kept\":").put_u64(c.checksum_offload_kept);
+        out.put(",\"untracked\":").put_u64(c.checksum_hosts_untracked).put('}');
+    }
     if (c.any_tunnel()) {
         out.put(",\"tunnels\":{");
         first = true;

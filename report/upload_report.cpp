@@ -67,7 +67,7 @@ void UploadReporter::upload(const UploadRecord& rec) {
     const Connection& c = *rec.conn;
     if (!json_) {
         if (stream_) {
-            put_clock(out_, f.ts_end, true);
+            put_clock(out_, std::max(now(), f.ts_end), true);
             out_.put(" upload ");
             print_row(Row{uid_of(c), rec.dir, f.index, cell(f.file_name, kMaxNameBytes),
                           f.declared_size, f.received, f.complete, f.has_size, f.digest_ok,
@@ -83,6 +83,7 @@ void UploadReporter::upload(const UploadRecord& rec) {
         return;
     }
     out_.put("{\"type\":\"upload\"");
+    if (stream_) out_.put(",\"ts_logged\":").put_ts(std::max(now(), f.ts_end));
     put_conn_id(out_, c);
     out_.put(",\"dir\":\"").put(rec.dir == 0 ? "orig" : "resp").put('"');
     out_.put(",\"index\":").put_u64(f.index).put(",\"offset\":").put_u64(f.offset);
@@ -118,7 +119,9 @@ void UploadReporter::inconsistent(const Connection& c, int dir, std::uint64_t of
                                   std::uint64_t len) {
     ++inconsistent_;
     if (!json_) return;
-    out_.put("{\"type\":\"anomaly\",\"kind\":\"inconsistent_retransmission\"");
+    out_.put("{\"type\":\"anomaly\"");
+    if (stream_) out_.put(",\"ts_logged\":").put_ts(now());
+    out_.put(",\"kind\":\"inconsistent_retransmission\"");
     put_conn_id(out_, c);
     out_.put(",\"dir\":\"").put(dir == 0 ? "orig" : "resp").put("\",\"offset\":").put_u64(offset);
     out_.put(",\"len\":").put_u64(len).put("}\n");

@@ -24,6 +24,10 @@ class UploadReporter : public UploadRecordSink {
     UploadReporter(OutBuffer& out, bool json) : out_(out), json_(json) {}
     // Stream mode: text lines are written as each frame ends, not as a table.
     void set_stream(bool on) { stream_ = on; }
+    // Stream mode: the packet clock (the latest capture time the pipeline has
+    // reached), which begins every stream line and is every stream record's
+    // ts_logged, so that they never go backwards; the event's own time is beside.
+    void set_clock(const std::uint64_t* clock) { clock_ = clock; }
     void upload(const UploadRecord& rec) override;
     void inconsistent(const Connection& c, int dir, std::uint64_t offset,
                       std::uint64_t len) override;
@@ -49,6 +53,8 @@ class UploadReporter : public UploadRecordSink {
     OutBuffer& out_;
     bool json_;
     bool stream_ = false;
+    const std::uint64_t* clock_ = nullptr;
+    std::uint64_t now() const { return clock_ != nullptr ? *clock_ : 0; }
     std::vector<Row> rows_;
     std::uint64_t printed_ = 0;
     std::uint64_t inconsistent_ = 0;
