@@ -742,8 +742,9 @@ int main(int argc, char** argv) {
            size(opt.an.streams_total, 1, 1024 * kTiB));
     // Analysis.
     app.add_flag("--verify-checksums", opt.an.verify_checksums,
-                 "Verify IPv4, TCP, UDP and ICMP checksums (default off: offloaded captures "
-                 "carry bad ones)")
+                 "Verify IPv4, TCP, UDP and ICMP checksums (default off); a host whose TCP/UDP "
+                 "checksums are all bad is taken for checksum offload, its packets kept, one "
+                 "warning")
         ->group(an);
     app.add_option("--oui", opt.oui_file,
                    "IEEE registry CSV to name MAC vendors with (default: the built-in one)")
