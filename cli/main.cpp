@@ -770,6 +770,9 @@ int main(int argc, char** argv) {
     number("--frag-timeout", "--frag-timeout", "SECONDS",
            "Drop a datagram still incomplete this long after its first fragment (default 30)", an,
            seconds(opt.frag_timeout, false, kDay));
+    number("--community-id-seed", "--community-id-seed", "N",
+           "Seed of the community_id in JSON records (Community ID v1), 0 to 65535 (default 0)", an,
+           whole(opt.an.community_id_seed, 0, 65535));
     number("--threads", "--threads", "N",
            "With -r: analyse connections on N threads, sharded by address and port (default 1)", an,
            whole(opt.threads, 1, wl::ShardedPipeline::kMaxWorkers));

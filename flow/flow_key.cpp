@@ -5,11 +5,6 @@
 
 namespace wl {
 
-namespace {
-
-// ICMP messages that are answered pair with their reply type, as Zeek keys
-// them: a request and its reply belong to one connection. Returns -1 when
-// the message has no counterpart (errors, redirects, ...).
 int icmp_counterpart(bool v6, std::uint8_t type) {
     if (!v6) {
         switch (type) {
@@ -66,6 +61,8 @@ int icmp_counterpart(bool v6, std::uint8_t type) {
             return -1;
     }
 }
+
+namespace {
 
 // The key of (src, sport) -> (dst, dport), laid out as flow_info lays it out.
 FlowKey make_key(const std::uint8_t* src, const std::uint8_t* dst, std::uint8_t version,

@@ -79,6 +79,12 @@ struct FlowPacketInfo {
     bool src_is_lo;  // the sender is the key's lo endpoint
 };
 
+// ICMP messages that are answered pair with their reply type, as Zeek keys
+// them (and the Community ID spec, flow/community_id.hpp): a request and its
+// reply belong to one connection. Returns -1 when the message has no
+// counterpart (errors, redirects, ...): a one-way message.
+int icmp_counterpart(bool v6, std::uint8_t type);
+
 // Fills `info` for a TCP, UDP, ICMP or ICMPv6 packet whose transport header
 // decoded, its hash with the table's `seed`; false for anything else
 // (non-IP, other protocols, later fragments).

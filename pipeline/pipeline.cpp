@@ -121,8 +121,10 @@ bool Pipeline::open(std::string& error) {
     conns_->set_clock(&clock_ns_);
     conns_->set_fold_attempts(!opt_.all_attempts);
     conns_->set_ladders_only(ladders_only);
+    conns_->set_community_id_seed(opt_.community_id_seed);
     uploads_ = std::make_unique<UploadReporter>(tables, opt_.json);
     uploads_->set_stream(opt_.stream);
+    uploads_->set_community_id_seed(opt_.community_id_seed);
     uploads_->set_clock(&clock_ns_);
     flows_ = std::make_unique<FlowTracker>(fopts, *conns_);
 

@@ -76,6 +76,8 @@ struct PipelineOptions {
     // only output; --hex: as a hex dump.
     std::string follow;
     bool follow_hex = false;
+    // --community-id-seed: the seed of the records' community_id (flow/community_id.hpp).
+    std::uint16_t community_id_seed = 0;
 };
 
 // What a pipeline running as one shard of several tells the side that merges

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "flow/community_id.hpp"
 #include "report/format.hpp"
 #include "report/packet_report.hpp"
 
@@ -214,6 +215,22 @@ void put_conn_id(OutBuffer& out, const Connection& c) {
     out.commit(conn_id(out.reserve(kConnIdMax), c));
 }
 
+namespace {
+// ,"community_id":"1:..."; at most kCommunityIdMax bytes.
+constexpr std::size_t kCommunityIdMax = 18 + kCommunityIdLen;
+char* community_id_field(char* p, const Connection& c, std::uint16_t seed) {
+    p = fmt::lit(p, ",\"community_id\":\"");
+    community_id(c.key, seed, p);  // and a NUL, overwritten next
+    p += kCommunityIdLen;
+    *p++ = '"';
+    return p;
+}
+}  // namespace
+
+void put_community_id(OutBuffer& out, const Connection& c, std::uint16_t seed) {
+    out.commit(community_id_field(out.reserve(kCommunityIdMax), c, seed));
+}
+
 const char* proto_name(std::uint8_t proto) {
     switch (proto) {
         case ipproto::kTcp:
@@ -397,6 +414,7 @@ void ConnReporter::established(const Connection& c, std::uint64_t ts_ns) {
         out_.put("{\"type\":\"conn_established\",\"ts_logged\":").put_ts(std::max(now(), ts_ns));
         out_.put(",\"ts\":").put_ts(ts_ns);
         put_conn_id(out_, c);
+        put_community_id(out_, c, cid_seed_);
         out_.put(",\"proto\":\"tcp\"");
         put_handshake_rtt(out_, c);
         out_.put("}\n");
@@ -455,7 +473,7 @@ std::string_view ConnReporter::vendor_of(const std::uint8_t* mac) {
 
 void ConnReporter::write_json(const Connection& c, ConnEnd why) {
     // Built in place: up to the history, then the counts and addresses.
-    char* p = out_.reserve(96 + kConnIdMax);
+    char* p = out_.reserve(96 + kConnIdMax + kCommunityIdMax);
     p = fmt::lit(p, "{\"type\":\"conn\"");
     if (stream_) {
         p = fmt::lit(p, ",\"ts_logged\":");
@@ -464,6 +482,7 @@ void ConnReporter::write_json(const Connection& c, ConnEnd why) {
     p = fmt::lit(p, ",\"ts\":");
     p = fmt::ts(p, c.start_ns);
     p = conn_id(p, c);
+    p = community_id_field(p, c, cid_seed_);
     p = fmt::lit(p, ",\"proto\":\"");
     p = fmt::str(p, proto_name(c.proto));
     *p++ = '"';

@@ -33,6 +33,8 @@ class ConnReporter : public ConnSink {
     // second (text table: one line per responder at the end) instead of a
     // conn record each. Off: every attempt gets its record (--all-attempts).
     void set_fold_attempts(bool on) { fold_ = on; }
+    // --community-id-seed: the seed of the records' community_id (JSON).
+    void set_community_id_seed(std::uint16_t seed) { cid_seed_ = seed; }
     // --ladder (text tables): the ladders are the report; no connection table.
     void set_ladders_only(bool on) { ladders_only_ = on; }
     // Stream mode: time has reached `now_ns`; the folded attempts of a second
@@ -100,6 +102,7 @@ class ConnReporter : public ConnSink {
     const OuiRegistry& oui_;
     bool json_;
     bool stream_ = false;
+    std::uint16_t cid_seed_ = 0;
     const std::uint64_t* clock_ = nullptr;
     std::uint64_t now() const { return clock_ != nullptr ? *clock_ : 0; }
     static constexpr int kVendorCacheBits = 8;
@@ -119,6 +122,9 @@ class ConnReporter : public ConnSink {
 const char* teardown_name(Teardown t);
 // The uid and Zeek's id.* fields of a connection, each preceded by a comma.
 void put_conn_id(OutBuffer& out, const Connection& c);
+// ,"community_id":"1:...": the connection's Community ID v1 (flow/community_id.hpp)
+// with `seed`, computed as it is written.
+void put_community_id(OutBuffer& out, const Connection& c, std::uint16_t seed);
 const char* proto_name(std::uint8_t proto);
 // HH:MM:SS.mmm in UTC; with `micro`, HH:MM:SS.uuuuuu.
 OutBuffer& put_clock(OutBuffer& out, std::uint64_t ns, bool micro = false);

@@ -85,6 +85,7 @@ void UploadReporter::upload(const UploadRecord& rec) {
     out_.put("{\"type\":\"upload\"");
     if (stream_) out_.put(",\"ts_logged\":").put_ts(std::max(now(), f.ts_end));
     put_conn_id(out_, c);
+    put_community_id(out_, c, cid_seed_);
     out_.put(",\"dir\":\"").put(rec.dir == 0 ? "orig" : "resp").put('"');
     out_.put(",\"index\":").put_u64(f.index).put(",\"offset\":").put_u64(f.offset);
     out_.put(",\"byte_order\":\"").put(f.byte_order == ByteOrder::Little ? "little" : "big");
@@ -123,6 +124,7 @@ void UploadReporter::inconsistent(const Connection& c, int dir, std::uint64_t of
     if (stream_) out_.put(",\"ts_logged\":").put_ts(now());
     out_.put(",\"kind\":\"inconsistent_retransmission\"");
     put_conn_id(out_, c);
+    put_community_id(out_, c, cid_seed_);
     out_.put(",\"dir\":\"").put(dir == 0 ? "orig" : "resp").put("\",\"offset\":").put_u64(offset);
     out_.put(",\"len\":").put_u64(len).put("}\n");
 }

@@ -24,6 +24,8 @@ class UploadReporter : public UploadRecordSink {
     UploadReporter(OutBuffer& out, bool json) : out_(out), json_(json) {}
     // Stream mode: text lines are written as each frame ends, not as a table.
     void set_stream(bool on) { stream_ = on; }
+    // --community-id-seed: the seed of the records' community_id (JSON).
+    void set_community_id_seed(std::uint16_t seed) { cid_seed_ = seed; }
     // Stream mode: the packet clock (the latest capture time the pipeline has
     // reached), which begins every stream line and is every stream record's
     // ts_logged, so that they never go backwards; the event's own time is beside.
@@ -53,6 +55,7 @@ class UploadReporter : public UploadRecordSink {
     OutBuffer& out_;
     bool json_;
     bool stream_ = false;
+    std::uint16_t cid_seed_ = 0;
     const std::uint64_t* clock_ = nullptr;
     std::uint64_t now() const { return clock_ != nullptr ? *clock_ : 0; }
     std::vector<Row> rows_;
