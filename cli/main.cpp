@@ -258,6 +258,7 @@ int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
         }
     }
     wl::PipelineOptions an = opt.an;
+    if (!opt.log_dir.empty()) an.json = true;  // the logs are made of JSON records
     std::uint32_t ring_mib = 0;
     wl::InputSummary::Memory memory;
     wl::MemoryRequest mreq = opt.memory;
@@ -440,6 +441,7 @@ int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
         return fail("--threads goes with -r FILE; live capture has one analysis thread");
     std::string err, warning;
     wl::PipelineOptions an = opt.an;
+    if (!opt.log_dir.empty()) an.json = true;  // the logs are made of JSON records
     an.stream = true;
     std::uint32_t ring_mib = opt.ring_mib;
     wl::InputSummary::Memory memory;
