@@ -32,6 +32,8 @@
 #include "pipeline/sharded.hpp"
 #include "report/follow_report.hpp"
 #include "report/out_buffer.hpp"
+#include "sink/log_dir.hpp"
+#include "sink/record_router.hpp"
 
 namespace {
 
@@ -47,6 +49,12 @@ struct Options {
     std::uint64_t count = 0;
     bool no_progress = false;
     wl::PipelineOptions an;  // the analysis
+    // Destinations of the records (README "Log folders").
+    std::string log_dir;
+    std::string log_format = "json";
+    std::uint32_t log_rotate = 0;  // seconds; 0: no rotation
+    std::string sensor;            // --sensor; the host name by default (with --log-dir)
+    bool sensor_set = false;
     // Live capture.
     std::string iface;
     bool list_interfaces = false;
@@ -77,9 +85,10 @@ struct Options {
 // tables, stderr when stdout holds packet lines (as tcpdump's counts), none with -q.
 void place_summary(const Options& opt, wl::InputSummary& summary) {
     using Place = wl::InputSummary::Place;
-    summary.place = opt.quiet != 0                   ? Place::None
-                    : opt.an.packets && !opt.an.json ? Place::Err
-                                                     : Place::Out;
+    const bool json = opt.an.json || !opt.log_dir.empty();
+    summary.place = opt.quiet != 0            ? Place::None
+                    : opt.an.packets && !json ? Place::Err
+                                              : Place::Out;
     summary.memory_lines = opt.verbose != 0;
 }
 
@@ -87,6 +96,44 @@ int fail(const std::string& msg) {
     std::fprintf(stderr, "wirelens: %s\n", msg.c_str());
     return kExitError;
 }
+
+// Where the records go: stdout alone, or through the router (--log-dir,
+// --sensor with --json). With --log-dir the analysis writes JSON records; stdout
+// shows them only with --json (as Zeek, a sensor writing logs prints nothing).
+struct Outputs {
+    std::unique_ptr<wl::LogDir> logs;
+    std::unique_ptr<wl::RecordRouter> router;
+    std::unique_ptr<wl::OutBuffer> out;
+
+    bool open(const Options& opt, wl::PipelineOptions& an, std::string& err) {
+        const bool json_out = opt.an.json;
+        if (!opt.log_dir.empty() || (opt.sensor_set && json_out)) {
+            router = std::make_unique<wl::RecordRouter>(json_out ? stdout : nullptr, opt.sensor);
+        }
+        if (!opt.log_dir.empty()) {
+            an.json = true;
+            logs = std::make_unique<wl::LogDir>();
+            wl::LogDirOptions lo;
+            lo.dir = opt.log_dir;
+            lo.zeek = opt.log_format == "zeek";
+            lo.rotate_seconds = opt.log_rotate;
+            if (!logs->open(lo, err)) return false;
+            router->add(logs.get());
+        }
+        out = router ? std::make_unique<wl::OutBuffer>(router.get())
+                     : std::make_unique<wl::OutBuffer>(stdout);
+        return true;
+    }
+    // Before a frame of time `ts_ns` is analysed: rotation (--log-rotate) after
+    // what the frames before it wrote.
+    void advance(std::uint64_t ts_ns) {
+        if (!logs) return;
+        if (logs->due(ts_ns)) out->flush();
+        logs->advance(ts_ns);
+    }
+    // After the last flush: the destinations finish; false + `err` when one lost records.
+    bool finish(std::string& err) { return !router || router->finish(err); }
+};
 
 std::uint64_t wall_ns() {
     timespec ts{};
@@ -144,8 +191,9 @@ std::string joined_filter(const Options& opt) {
 
 // The reading loop, for one pipeline or for the sharded one (--threads).
 template <class Pipe>
-int read_file(const Options& opt, Pipe& pipe, wl::PcapSource& src, wl::OutBuffer& out,
+int read_file(const Options& opt, Pipe& pipe, wl::PcapSource& src, Outputs& outputs,
               wl::InputSummary& summary) {
+    wl::OutBuffer& out = *outputs.out;
     pipe.set_linktype(src.linktype());
     ProgressLine progress(!opt.no_progress && isatty(STDERR_FILENO) != 0);
 
@@ -159,6 +207,7 @@ int read_file(const Options& opt, Pipe& pipe, wl::PcapSource& src, wl::OutBuffer
             summary.cut_reason = src.error();
             break;
         }
+        outputs.advance(frame.ts_ns);
         pipe.frame(frame);
         // A stream is read as it is written (-r - from a live tcpdump): records go out at once.
         if (opt.an.stream && !out.flush()) break;
@@ -167,6 +216,8 @@ int read_file(const Options& opt, Pipe& pipe, wl::PcapSource& src, wl::OutBuffer
     progress.clear();
     pipe.finish(summary);
     if (!out.flush()) return fail("cannot write output");
+    std::string sink_err;
+    if (!outputs.finish(sink_err)) return fail(sink_err);
     if (summary.cut_short) {
         std::fprintf(
             stderr, "wirelens: %s: input cut short after %llu packets: %s\n", opt.read_file.c_str(),
@@ -198,8 +249,8 @@ int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     if (opt.threads > 1) {
         // The text tables are sorted over all connections and the ladders
         // numbered over all of them: one pipeline's job.
-        if (!opt.an.json && !opt.an.stream && !opt.an.no_flows) {
-            return fail("--threads needs --json or --stream (or --no-flows)");
+        if (!opt.an.json && opt.log_dir.empty() && !opt.an.stream && !opt.an.no_flows) {
+            return fail("--threads needs --json, --log-dir or --stream (or --no-flows)");
         }
         if (opt.an.ladder) return fail("--ladder does not go with --threads");
         if (!opt.an.streams_dir.empty()) {
@@ -207,6 +258,7 @@ int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
         }
     }
     wl::PipelineOptions an = opt.an;
+    if (!opt.log_dir.empty()) an.json = true;  // the logs are made of JSON records
     std::uint32_t ring_mib = 0;
     wl::InputSummary::Memory memory;
     wl::MemoryRequest mreq = opt.memory;
@@ -223,15 +275,17 @@ int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     summary.memory = memory;
     place_summary(opt, summary);
 
-    wl::OutBuffer out(stdout);
+    Outputs outputs;
+    if (!outputs.open(opt, an, err)) return fail(err);
+    wl::OutBuffer& out = *outputs.out;
     if (opt.threads > 1) {
         wl::ShardedPipeline pipe(an, opt.threads, out, oui);
         if (!pipe.open(err)) return fail(err);
-        return read_file(opt, pipe, *src, out, summary);
+        return read_file(opt, pipe, *src, outputs, summary);
     }
     wl::Pipeline pipe(an, out, oui);
     if (!pipe.open(err)) return fail(err);
-    const int rc = read_file(opt, pipe, *src, out, summary);
+    const int rc = read_file(opt, pipe, *src, outputs, summary);
     if (rc != kExitError && !pipe.follow_found()) return follow_not_found(opt);
     if (rc != kExitError && !pipe.ladder_found()) return ladder_not_found(opt);
     return rc;
@@ -387,6 +441,7 @@ int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
         return fail("--threads goes with -r FILE; live capture has one analysis thread");
     std::string err, warning;
     wl::PipelineOptions an = opt.an;
+    if (!opt.log_dir.empty()) an.json = true;  // the logs are made of JSON records
     an.stream = true;
     std::uint32_t ring_mib = opt.ring_mib;
     wl::InputSummary::Memory memory;
@@ -427,7 +482,9 @@ int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     wl::FrameRing ring(static_cast<std::size_t>(ring_mib) << 20);
     if (!ring.valid()) return fail("cannot allocate the capture ring (--ring)");
 
-    wl::OutBuffer out(stdout);
+    Outputs outputs;
+    if (!outputs.open(opt, an, err)) return fail(err);
+    wl::OutBuffer& out = *outputs.out;
     wl::Pipeline pipe(an, out, oui);
     if (!pipe.open(err)) return fail(err);
     pipe.set_linktype(live->linktype());
@@ -478,6 +535,7 @@ int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
         wl::RawFrame f{};
         int n = 0;
         while (n < 1024 && ring.peek(f)) {
+            outputs.advance(f.ts_ns);
             pipe.frame(f);
             ring.pop();
             ++n;
@@ -491,6 +549,7 @@ int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
             if (cap.done.load(std::memory_order_acquire) && ring.empty()) break;
             const auto now = std::chrono::steady_clock::now();
             if (now - last_tick >= std::chrono::milliseconds(200)) {
+                outputs.advance(wall_ns() - kTickLagNs);
                 pipe.tick(wall_ns() - kTickLagNs);
                 last_tick = now;
             }
@@ -516,6 +575,8 @@ int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     }
     pipe.finish(summary);
     if (!out.flush() || output_failed) return fail("cannot write output");
+    std::string sink_err;
+    if (!outputs.finish(sink_err)) return fail(sink_err);
     if (!pipe.follow_found()) return follow_not_found(opt);
     if (!pipe.ladder_found()) return ladder_not_found(opt);
     int rc = kExitOk;
@@ -590,6 +651,25 @@ int run(Options opt) {
     }
     if (opt.an.streams_dir.empty() && (opt.streams_max_set || opt.streams_total_set)) {
         return fail("--streams-max and --streams-total go with --streams DIR");
+    }
+    if (!opt.log_dir.empty()) {
+        if (opt.follow) return fail("--follow writes one stream as text: not with --log-dir");
+        if (opt.an.dump.kind != wl::PacketDump::None)
+            return fail("-x, -X and -A print bytes under packet lines: not with --log-dir");
+    } else if (opt.log_format != "json" || opt.log_rotate != 0) {
+        return fail("--log-format and --log-rotate go with --log-dir DIR");
+    }
+    if (opt.log_format != "json" && opt.log_format != "zeek") {
+        return fail("--log-format " + opt.log_format + ": json or zeek");
+    }
+    if (opt.sensor_set) {
+        const std::string why = wl::sensor_name_problem(opt.sensor);
+        if (!why.empty()) return fail("--sensor: " + why);
+    } else if (!opt.log_dir.empty()) {
+        char host[256] = {};
+        if (gethostname(host, sizeof host - 1) == 0 && wl::sensor_name_problem(host).empty()) {
+            opt.sensor = host;
+        }
     }
     const std::string filter = joined_filter(opt);
     return opt.iface.empty() ? run_file(opt, *oui, filter) : run_live(opt, *oui, filter);
@@ -691,6 +771,24 @@ int main(int argc, char** argv) {
                  "Write events as they happen (as live capture does), not tables at the end")
         ->group(out);
     app.add_flag("--no-progress", opt.no_progress, "No progress line on stderr")->group(out);
+    app.add_option("--log-dir", opt.log_dir,
+                   "Write every record type to DIR/TYPE.log (conn.log, upload.log, ...); stdout "
+                   "then stays empty unless --json")
+        ->type_name("DIR")
+        ->group(out);
+    app.add_option("--log-format", opt.log_format,
+                   "With --log-dir: json (JSON Lines, default) or zeek (Zeek's tab-separated logs)")
+        ->type_name("FORMAT")
+        ->group(out);
+    number("--log-rotate", "--log-rotate", "SECONDS",
+           "With --log-dir: close and rename the logs every SECONDS of capture time, as "
+           "TYPE.START-END.log",
+           out, whole(opt.log_rotate, 1, 366 * kDay));
+    app.add_option("--sensor", opt.sensor,
+                   "Name every JSON record with \"sensor\":\"NAME\" (default with --log-dir: the "
+                   "host name)")
+        ->type_name("NAME")
+        ->group(out);
     app.add_flag("-v", opt.verbose,
                  "More: packet lines show the IP header's fields (as tcpdump -v); the summary "
                  "shows the memory plan")
@@ -933,6 +1031,7 @@ int main(int argc, char** argv) {
         app.parse(args);
         opt.an.ladder = app.count("--ladder") + app.count("--ladder-all") > 0;
         opt.follow = app.count("--follow") > 0;
+        opt.sensor_set = app.count("--sensor") > 0;
         opt.memory.flows_set = app.count("--max-flows") > 0;
         opt.memory.reassembly_set = app.count("--max-reassembly") > 0;
         opt.memory.uploads_set = app.count("--max-uploads") > 0;

@@ -123,7 +123,9 @@ OutBuffer& OutBuffer::put_json_string(std::string_view s) {
 }
 
 bool OutBuffer::flush() {
-    if (len_ != 0 && !failed_ && file_ != nullptr) {
+    if (len_ != 0 && !failed_ && consumer_ != nullptr) {
+        if (!consumer_->consume(std::string_view(buf_, len_))) failed_ = true;
+    } else if (len_ != 0 && !failed_ && file_ != nullptr) {
         if (std::fwrite(buf_, 1, len_, file_) != len_ || std::fflush(file_) != 0) failed_ = true;
     }
     len_ = 0;

@@ -3,6 +3,7 @@
 // allocates; it flushes to its file descriptor when full.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -10,10 +11,23 @@
 
 namespace wl {
 
+// Where an OutBuffer's bytes go instead of a FILE* (sink/record_router.hpp:
+// the JSON Lines split into records for the log folder and other sinks).
+// Given the bytes in order, in pieces that may end in the middle of a line.
+class ByteConsumer {
+  public:
+    virtual ~ByteConsumer() = default;
+    // False once the bytes could not be handed on (the buffer then fails).
+    virtual bool consume(std::string_view bytes) = 0;
+};
+
 class OutBuffer {
   public:
     // A null `file`: what is written is discarded (output nobody asked for).
     explicit OutBuffer(std::FILE* file) : file_(file) {}
+    // Flushes go to `consumer` (not null; it outlives the buffer).
+    explicit OutBuffer(ByteConsumer* consumer) : file_(nullptr), consumer_(consumer) {}
+    explicit OutBuffer(std::nullptr_t) : file_(nullptr) {}  // discards
     ~OutBuffer() { flush(); }
     OutBuffer(const OutBuffer&) = delete;
     OutBuffer& operator=(const OutBuffer&) = delete;
@@ -64,6 +78,7 @@ class OutBuffer {
     OutBuffer& put_long(std::string_view s);
     static constexpr std::size_t kSize = 1 << 16;
     std::FILE* file_;
+    ByteConsumer* consumer_ = nullptr;
     std::size_t len_ = 0;
     bool failed_ = false;
     char buf_[kSize];
