@@ -135,8 +135,10 @@ struct ClickHouseSink::Http {
                   const std::vector<std::pair<std::string, std::string>>& extra,
                   std::string_view body, long& status, std::string& response, std::string& err) {
         std::string url = base + "?query=" + escape(query);
-        for (auto& [k, v] : params) url += "&" + escape(k) + "=" + escape(v);
-        for (auto& [k, v] : extra) url += "&" + escape(k) + "=" + escape(v);
+        for (auto& [k, v] : params)
+            url += "&" + escape(k) + "=" + escape(v);
+        for (auto& [k, v] : extra)
+            url += "&" + escape(k) + "=" + escape(v);
         response.clear();
         status = 0;
         char errbuf[CURL_ERROR_SIZE] = {0};
@@ -172,7 +174,9 @@ struct ClickHouseSink::Http {
 
 ClickHouseSink::ClickHouseSink(const std::string& url, std::string spool_dir,
                                ClickHouseLimits limits)
-    : http_(std::make_unique<Http>()), limits_(std::move(limits)), spool_dir_(std::move(spool_dir)) {
+    : http_(std::make_unique<Http>()),
+      limits_(std::move(limits)),
+      spool_dir_(std::move(spool_dir)) {
     // --- the URL: scheme://[user[:password]@]host[:port][/path][?params] ---
     auto scheme_end = url.find("://");
     std::string scheme = scheme_end == std::string::npos ? "" : url.substr(0, scheme_end);
@@ -201,7 +205,8 @@ ClickHouseSink::ClickHouseSink(const std::string& url, std::string spool_dir,
     std::size_t pos = 0;
     while (pos <= query.size() && !query.empty()) {
         auto amp = query.find('&', pos);
-        std::string kv = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+        std::string kv =
+            query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
         pos = amp == std::string::npos ? query.size() + 1 : amp + 1;
         if (kv.empty()) continue;
         auto eq = kv.find('=');
@@ -262,9 +267,8 @@ ClickHouseSink::ClickHouseSink(const std::string& url, std::string spool_dir,
                   .count();
     run_ = pad(static_cast<std::uint64_t>(ns), 20);
     for (char ch : limits_.sensor)
-        sensor_id_ += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.')
-                          ? ch
-                          : '_';
+        sensor_id_ +=
+            (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.') ? ch : '_';
     if (sensor_id_.empty()) sensor_id_ = "wirelens";
 
     // --- the spool: earlier runs' batches are sent first, in name order ---
@@ -325,8 +329,8 @@ void ClickHouseSink::warn_once(const std::string& line) {
 void ClickHouseSink::record(std::string_view type, std::string_view json) {
     std::unique_lock lock(m_);
     ++c_.records;
-    if (finished_ || std::find(limits_.types.begin(), limits_.types.end(), type) ==
-                         limits_.types.end() ||
+    if (finished_ ||
+        std::find(limits_.types.begin(), limits_.types.end(), type) == limits_.types.end() ||
         json.empty() || json.front() != '{') {
         ++c_.skipped;
         return;
@@ -452,14 +456,14 @@ bool ClickHouseSink::check_present(Batch& b, std::string& message) {
     auto run = [&](const std::string& sql) {
         CURLcode rc = http_->post(sql, {}, {}, status, resp, err);
         if (rc != CURLE_OK || status != 200) {
-            message = rc != CURLE_OK ? err : "HTTP " + std::to_string(status) + ": " +
-                                                 resp.substr(0, resp.find('\n'));
+            message = rc != CURLE_OK ? err
+                                     : "HTTP " + std::to_string(status) + ": " +
+                                           resp.substr(0, resp.find('\n'));
             return false;
         }
         return true;
     };
-    if (!run("SELECT count() FROM system.processes WHERE query_id = '" + b.id + "'"))
-        return false;
+    if (!run("SELECT count() FROM system.processes WHERE query_id = '" + b.id + "'")) return false;
     if (std::atoi(resp.c_str()) != 0) {
         run("KILL QUERY WHERE query_id = '" + b.id + "' SYNC");
         message = "an earlier INSERT of batch " + b.id + " was still running";
@@ -538,10 +542,10 @@ void ClickHouseSink::sender_loop() {
         // queue, merged by key.
         for (;;) {
             if (abort_) break;
-            bool from_spool = !spool_.empty() &&
-                              (queue_.empty() ||
-                               spool_.begin()->first.substr(0, spool_.begin()->first.find('.')) <
-                                   queue_.front().key);
+            bool from_spool =
+                !spool_.empty() &&
+                (queue_.empty() || spool_.begin()->first.substr(
+                                       0, spool_.begin()->first.find('.')) < queue_.front().key);
             if (!from_spool && queue_.empty()) break;
             Batch b;
             std::string spool_name;
@@ -624,7 +628,8 @@ void ClickHouseSink::sender_loop() {
             cv_.notify_all();
             if (out == Outcome::aborted) break;
             backoff = backoff == 0 ? 0.25 : std::min(backoff * 2, limits_.retry_max);
-            cv_.wait_for(lock, std::chrono::duration<double>(backoff), [&] { return abort_.load(); });
+            cv_.wait_for(lock, std::chrono::duration<double>(backoff),
+                         [&] { return abort_.load(); });
         }
         if (abort_) break;
     }

@@ -26,16 +26,16 @@
 namespace wl {
 
 struct ClickHouseLimits {
-    std::size_t queue_bytes = 16u << 20;      // sealed batches waiting in memory
-    std::size_t batch_bytes = 1u << 20;       // a batch is sealed at this size ...
-    double flush_seconds = 1.0;               // ... or this old
-    std::uint64_t spool_bytes = 1ull << 30;   // the spool folder's cap
-    double connect_timeout = 5.0;             // seconds
-    double request_timeout = 30.0;            // seconds, a whole INSERT
-    double finish_wait = 30.0;                // finish() waits this long for the sender
-    double retry_max = 10.0;                  // backoff between attempts: 0.25 s doubling to this
-    int server_errors_before_reject = 5;      // an INSERT the server refused this often is set aside
-    std::string sensor;                       // stored in each row's `sensor` (when non-empty)
+    std::size_t queue_bytes = 16u << 20;     // sealed batches waiting in memory
+    std::size_t batch_bytes = 1u << 20;      // a batch is sealed at this size ...
+    double flush_seconds = 1.0;              // ... or this old
+    std::uint64_t spool_bytes = 1ull << 30;  // the spool folder's cap
+    double connect_timeout = 5.0;            // seconds
+    double request_timeout = 30.0;           // seconds, a whole INSERT
+    double finish_wait = 30.0;               // finish() waits this long for the sender
+    double retry_max = 10.0;                 // backoff between attempts: 0.25 s doubling to this
+    int server_errors_before_reject = 5;     // an INSERT the server refused this often is set aside
+    std::string sensor;                      // stored in each row's `sensor` (when non-empty)
     std::vector<std::string> types = {"conn", "upload", "alert", "attempts", "stats"};
 };
 
@@ -48,8 +48,9 @@ struct ClickHouseCounters {
     std::uint64_t batches_resent = 0;   // sent from the spool folder
     std::uint64_t batches_dropped = 0;  // neither queue nor spool had room
     std::uint64_t rows_dropped = 0;
-    std::uint64_t batches_rejected = 0;  // refused by the server repeatedly (kept in spool/rejected)
-    std::uint64_t checks = 0;            // "which rows of this batch are there?" queries
+    std::uint64_t batches_rejected =
+        0;                     // refused by the server repeatedly (kept in spool/rejected)
+    std::uint64_t checks = 0;  // "which rows of this batch are there?" queries
     std::uint64_t rows_already_there = 0;  // rows not re-sent because a check found them
     std::uint64_t attempts_failed = 0;
 };

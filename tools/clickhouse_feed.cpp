@@ -38,17 +38,28 @@ int main(int argc, char** argv) {
                 if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
                 return argv[++i];
             };
-            if (a == "--spool") spool = value();
-            else if (a == "--sensor") limits.sensor = value();
-            else if (a == "--queue-bytes") limits.queue_bytes = std::stoull(value());
-            else if (a == "--batch-bytes") limits.batch_bytes = std::stoull(value());
-            else if (a == "--spool-bytes") limits.spool_bytes = std::stoull(value());
-            else if (a == "--flush") limits.flush_seconds = std::stod(value());
-            else if (a == "--finish-wait") limits.finish_wait = std::stod(value());
-            else if (a == "--request-timeout") limits.request_timeout = std::stod(value());
-            else if (a == "--connect-timeout") limits.connect_timeout = std::stod(value());
-            else if (url.empty() && a.rfind("--", 0) != 0) url = a;
-            else throw std::invalid_argument("unknown argument " + a);
+            if (a == "--spool")
+                spool = value();
+            else if (a == "--sensor")
+                limits.sensor = value();
+            else if (a == "--queue-bytes")
+                limits.queue_bytes = std::stoull(value());
+            else if (a == "--batch-bytes")
+                limits.batch_bytes = std::stoull(value());
+            else if (a == "--spool-bytes")
+                limits.spool_bytes = std::stoull(value());
+            else if (a == "--flush")
+                limits.flush_seconds = std::stod(value());
+            else if (a == "--finish-wait")
+                limits.finish_wait = std::stod(value());
+            else if (a == "--request-timeout")
+                limits.request_timeout = std::stod(value());
+            else if (a == "--connect-timeout")
+                limits.connect_timeout = std::stod(value());
+            else if (url.empty() && a.rfind("--", 0) != 0)
+                url = a;
+            else
+                throw std::invalid_argument("unknown argument " + a);
         }
         if (url.empty()) throw std::invalid_argument("no URL");
     } catch (const std::exception& e) {
