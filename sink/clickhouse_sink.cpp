@@ -24,7 +24,13 @@ namespace {
 
 constexpr std::string_view kSpoolMagic = "#wirelens-clickhouse-batch ";
 constexpr std::size_t kLineAllowance = 64 * 1024;  // one record past batch_bytes
-constexpr std::size_t kResponseCap = 1u << 20;
+constexpr std::size_t kResponseFloor = 1u << 20;
+
+// The largest answer kept: a check lists at most a batch's row numbers (a few bytes
+// per row of 60 bytes or more), so the batch size bounds it.
+std::size_t response_cap(std::size_t batch_bytes) {
+    return std::max(kResponseFloor, batch_bytes);
+}
 
 double now_seconds() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
@@ -111,10 +117,16 @@ struct ClickHouseSink::Http {
         if (h) curl_easy_cleanup(h);
     }
 
+    std::size_t cap = kResponseFloor;
+    std::string* sink = nullptr;
+    bool truncated = false;
+
     static std::size_t on_data(char* p, std::size_t size, std::size_t n, void* user) {
-        auto* out = static_cast<std::string*>(user);
+        auto* self = static_cast<Http*>(user);
         std::size_t len = size * n;
-        if (out->size() < kResponseCap) out->append(p, std::min(len, kResponseCap - out->size()));
+        std::string& out = *self->sink;
+        if (out.size() + len > self->cap) self->truncated = true;
+        if (out.size() < self->cap) out.append(p, std::min(len, self->cap - out.size()));
         return len;
     }
     static int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -151,7 +163,9 @@ struct ClickHouseSink::Http {
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Http::on_data);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
+        sink = &response;
+        truncated = false;
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, this);
         curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &Http::on_progress);
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, this);
@@ -258,6 +272,7 @@ ClickHouseSink::ClickHouseSink(const std::string& url, std::string spool_dir,
     http_->user = std::move(user);
     http_->password = std::move(password);
     http_->abort = &abort_;
+    http_->cap = response_cap(limits_.batch_bytes);
     http_->connect_ms = static_cast<long>(limits_.connect_timeout * 1000);
     http_->timeout_ms = static_cast<long>(limits_.request_timeout * 1000);
 
@@ -312,7 +327,7 @@ std::size_t ClickHouseSink::memory_bound(const ClickHouseLimits& l) {
     // it holds at most one record more); the sender's batch from the spool, the
     // copy it filters when re-sending and the server's answer.
     return l.queue_bytes + l.types.size() * (l.batch_bytes + kLineAllowance) +
-           2 * (l.batch_bytes + kLineAllowance) + kResponseCap;
+           2 * (l.batch_bytes + kLineAllowance) + response_cap(l.batch_bytes);
 }
 
 ClickHouseCounters ClickHouseSink::counters() const {
@@ -461,6 +476,10 @@ bool ClickHouseSink::check_present(Batch& b, std::string& message) {
                                            resp.substr(0, resp.find('\n'));
             return false;
         }
+        if (http_->truncated) {
+            message = "answer of the check too long";
+            return false;
+        }
         return true;
     };
     if (!run("SELECT count() FROM system.processes WHERE query_id = '" + b.id + "'")) return false;
@@ -518,6 +537,8 @@ ClickHouseSink::Outcome ClickHouseSink::deliver(Batch& b, std::string& message) 
         message = "HTTP " + std::to_string(status) + ": " + resp.substr(0, resp.find('\n'));
         // The server refuses a second query with a running one's id: not the batch's fault.
         if (resp.find("is already running") != std::string::npos) return Outcome::unknown;
+        // Wrong credentials or rights: the batch waits (queue, spool) until they are fixed.
+        if (status == 401 || status == 403) return Outcome::not_sent;
         return Outcome::refused;
     }
     message = err;
@@ -638,7 +659,10 @@ void ClickHouseSink::sender_loop() {
 
 bool ClickHouseSink::finish(std::string& error) {
     std::unique_lock lock(m_);
-    if (finished_) return last_error_.empty();
+    if (finished_) {
+        error = finish_error_;
+        return finish_error_.empty();
+    }
     for (auto& [type, o] : open_)
         if (o.rows > 0) seal_locked(type, o, lock);
     stopping_ = true;
@@ -686,7 +710,7 @@ bool ClickHouseSink::finish(std::string& error) {
     (void)lost_rows;
     if (msg.empty()) return true;
     error = "clickhouse " + shown_url_ + ": " + msg;
-    last_error_ = error;
+    finish_error_ = error;
     return false;
 }
 

@@ -136,6 +136,7 @@ class ClickHouseSink : public RecordSink {
     ClickHouseCounters c_;
     std::atomic<bool> abort_{false};
     bool finished_ = false;
+    std::string finish_error_;
     std::thread sender_;
 };
 

@@ -11,7 +11,7 @@ set -euo pipefail
 root=${1:-$(dirname "$0")/../..}
 cd "$root"
 
-stages=(capture decode flow analyzers report pipeline cli)
+stages=(capture decode flow analyzers report sink pipeline cli)
 declare -A rank
 for i in "${!stages[@]}"; do rank[${stages[$i]}]=$i; done
 
