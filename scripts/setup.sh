@@ -14,6 +14,7 @@ main_pkgs=(
   libcli11-dev                 # the command line
   nlohmann-json3-dev           # parsing the JSON headers of framed uploads
   libssl-dev                   # OpenSSL libcrypto: MD5 / SHA-256 of upload bodies
+  libcurl4-openssl-dev         # HTTP client of the ClickHouse destination (sink/clickhouse_sink.cpp)
   ieee-data                    # the IEEE OUI registries, compiled into the vendor table
   catch2                       # unit tests (Catch2 v2); also needed to configure with tests on
 )
@@ -24,6 +25,7 @@ test_pkgs=(
   iproute2 ethtool hping3      # network namespaces and veth pairs for live tests and samples
   tcpreplay                    # replaying captures over a veth (live-capture drop benchmark)
   clang libclang-rt-14-dev     # libFuzzer targets (fuzz/), run briefly in CI
+  clickhouse-server clickhouse-client  # test_clickhouse.py runs its own server (never the system service)
 )
 
 bench_pkgs=(
