@@ -32,6 +32,7 @@
 #include "pipeline/sharded.hpp"
 #include "report/follow_report.hpp"
 #include "report/out_buffer.hpp"
+#include "sink/clickhouse_sink.hpp"
 #include "sink/log_dir.hpp"
 #include "sink/record_router.hpp"
 
@@ -53,8 +54,10 @@ struct Options {
     std::string log_dir;
     std::string log_format = "json";
     std::uint32_t log_rotate = 0;  // seconds; 0: no rotation
-    std::string sensor;            // --sensor; the host name by default (with --log-dir)
+    std::string sensor;  // --sensor; the host name by default (with --log-dir, --clickhouse)
     bool sensor_set = false;
+    std::string clickhouse;  // --clickhouse URL
+    std::string spool;       // --spool DIR
     // Live capture.
     std::string iface;
     bool list_interfaces = false;
@@ -81,11 +84,17 @@ struct Options {
     int verbose = 0, quiet = 0, hex = 0, hex_ascii = 0, ascii = 0, no_names = 0, link_headers = 0;
 };
 
+// Records go to a destination besides stdout (a log folder, ClickHouse): the
+// analysis then writes JSON records.
+bool has_destination(const Options& opt) {
+    return !opt.log_dir.empty() || !opt.clickhouse.empty();
+}
+
 // Where the end-of-run summary goes (README "Output"): stdout after the
 // tables, stderr when stdout holds packet lines (as tcpdump's counts), none with -q.
 void place_summary(const Options& opt, wl::InputSummary& summary) {
     using Place = wl::InputSummary::Place;
-    const bool json = opt.an.json || !opt.log_dir.empty();
+    const bool json = opt.an.json || has_destination(opt);
     summary.place = opt.quiet != 0            ? Place::None
                     : opt.an.packets && !json ? Place::Err
                                               : Place::Out;
@@ -102,12 +111,13 @@ int fail(const std::string& msg) {
 // shows them only with --json (as Zeek, a sensor writing logs prints nothing).
 struct Outputs {
     std::unique_ptr<wl::LogDir> logs;
+    std::unique_ptr<wl::ClickHouseSink> clickhouse;
     std::unique_ptr<wl::RecordRouter> router;
     std::unique_ptr<wl::OutBuffer> out;
 
     bool open(const Options& opt, wl::PipelineOptions& an, std::string& err) {
         const bool json_out = opt.an.json;
-        if (!opt.log_dir.empty() || (opt.sensor_set && json_out)) {
+        if (has_destination(opt) || (opt.sensor_set && json_out)) {
             router = std::make_unique<wl::RecordRouter>(json_out ? stdout : nullptr, opt.sensor);
         }
         if (!opt.log_dir.empty()) {
@@ -119,6 +129,19 @@ struct Outputs {
             lo.rotate_seconds = opt.log_rotate;
             if (!logs->open(lo, err)) return false;
             router->add(logs.get());
+        }
+        if (!opt.clickhouse.empty()) {
+            an.json = true;
+            wl::ClickHouseLimits limits;
+            limits.sensor = opt.sensor;
+            try {
+                clickhouse =
+                    std::make_unique<wl::ClickHouseSink>(opt.clickhouse, opt.spool, limits);
+            } catch (const std::exception& e) {
+                err = e.what();
+                return false;
+            }
+            router->add(clickhouse.get());
         }
         out = router ? std::make_unique<wl::OutBuffer>(router.get())
                      : std::make_unique<wl::OutBuffer>(stdout);
@@ -249,7 +272,7 @@ int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
     if (opt.threads > 1) {
         // The text tables are sorted over all connections and the ladders
         // numbered over all of them: one pipeline's job.
-        if (!opt.an.json && opt.log_dir.empty() && !opt.an.stream && !opt.an.no_flows) {
+        if (!opt.an.json && !has_destination(opt) && !opt.an.stream && !opt.an.no_flows) {
             return fail("--threads needs --json, --log-dir or --stream (or --no-flows)");
         }
         if (opt.an.ladder) return fail("--ladder does not go with --threads");
@@ -258,7 +281,7 @@ int run_file(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
         }
     }
     wl::PipelineOptions an = opt.an;
-    if (!opt.log_dir.empty()) an.json = true;  // the logs are made of JSON records
+    if (has_destination(opt)) an.json = true;  // destinations take JSON records
     std::uint32_t ring_mib = 0;
     wl::InputSummary::Memory memory;
     wl::MemoryRequest mreq = opt.memory;
@@ -441,7 +464,7 @@ int run_live(const Options& opt, const wl::OuiRegistry& oui, const std::string& 
         return fail("--threads goes with -r FILE; live capture has one analysis thread");
     std::string err, warning;
     wl::PipelineOptions an = opt.an;
-    if (!opt.log_dir.empty()) an.json = true;  // the logs are made of JSON records
+    if (has_destination(opt)) an.json = true;  // destinations take JSON records
     an.stream = true;
     std::uint32_t ring_mib = opt.ring_mib;
     wl::InputSummary::Memory memory;
@@ -662,10 +685,17 @@ int run(Options opt) {
     if (opt.log_format != "json" && opt.log_format != "zeek") {
         return fail("--log-format " + opt.log_format + ": json or zeek");
     }
+    if (!opt.clickhouse.empty()) {
+        if (opt.follow) return fail("--follow writes one stream as text: not with --clickhouse");
+        if (opt.an.dump.kind != wl::PacketDump::None)
+            return fail("-x, -X and -A print bytes under packet lines: not with --clickhouse");
+    } else if (!opt.spool.empty()) {
+        return fail("--spool goes with --clickhouse URL");
+    }
     if (opt.sensor_set) {
         const std::string why = wl::sensor_name_problem(opt.sensor);
         if (!why.empty()) return fail("--sensor: " + why);
-    } else if (!opt.log_dir.empty()) {
+    } else if (has_destination(opt)) {
         char host[256] = {};
         if (gethostname(host, sizeof host - 1) == 0 && wl::sensor_name_problem(host).empty()) {
             opt.sensor = host;
@@ -784,8 +814,19 @@ int main(int argc, char** argv) {
            "With --log-dir: close and rename the logs every SECONDS of capture time, as "
            "TYPE.START-END.log",
            out, whole(opt.log_rotate, 1, 366 * kDay));
+    app.add_option("--clickhouse", opt.clickhouse,
+                   "Insert the records into ClickHouse at URL (http://[user:password@]host:8123/"
+                   "?database=wirelens), one table per record type (schema/clickhouse.sql)")
+        ->type_name("URL")
+        ->group(out);
+    app.add_option("--spool", opt.spool,
+                   "With --clickhouse: keep batches the server cannot take yet in DIR (made if "
+                   "missing, at most 1G), sent again in order, also by the next run")
+        ->type_name("DIR")
+        ->group(out);
     app.add_option("--sensor", opt.sensor,
-                   "Name every JSON record with \"sensor\":\"NAME\" (default with --log-dir: the "
+                   "Name every JSON record with \"sensor\":\"NAME\" (default with --log-dir or "
+                   "--clickhouse: the "
                    "host name)")
         ->type_name("NAME")
         ->group(out);

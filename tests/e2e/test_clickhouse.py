@@ -3,7 +3,7 @@
 
 Asserts, with a clickhouse-server of its own (tests/e2e/clickhouse_server.py) holding
 schema/clickhouse.sql, records fed through clickhouse_feed (the destination's driver,
-built next to wirelens) under four sensor names:
+built next to wirelens) and by wirelens --clickhouse, under six sensor names:
   * s1: the samples' --json records, the server up, credentials from the environment
     (a user with a password): every record is in its table once.
   * s2: a generated workload (bench/gen_workload: uploads, a SYN flood) fed slowly while
@@ -14,6 +14,10 @@ built next to wirelens) under four sensor names:
     unknown, the sink checks which rows are there and re-sends none twice.
   * s4: a run against a stopped server leaves its batches in the spool (exit 2, the error
     says so); the next run with the same spool and no input sends them, once.
+  * s5: wirelens itself with --clickhouse URL (credentials in the URL) --spool DIR on every
+    sample: its exit code is the --json run's, stdout is empty, the password never shows;
+    s6: --clickhouse with --json also prints the records. --spool without --clickhouse and
+    a URL that is not http:// are one line, exit 1.
   * Per sensor and table: the row count is the record count, no (batch_id, batch_row)
     twice, and every row equals its record column by column (absent members: NULL or
     the default), in feed order.
@@ -431,13 +435,45 @@ def main():
                     "s4: the next run sent the %d spooled batches: exit %d %s %s"
                     % (len(kept), rc, c4, err.strip()))
 
+            # s5: wirelens itself with --clickhouse (and --spool), credentials from the
+            # environment: the same records as its --json output, nothing on stdout.
+            log('s5: wirelens --clickhouse')
+            url5 = url.replace("//", "//%s:%s@" % (chs.USER, chs.PASSWORD), 1)
+            s5_recs = []
+            for cap in pu.sample_captures(args.samples):
+                rc, out, _ = pu.run([args.wirelens, "--json", "--sensor", "s5", "-r", cap])
+                if rc not in (0, 2):
+                    continue
+                s5_recs += load_lines(out)
+                rc2, out2, err2 = pu.run([args.wirelens, "-r", cap, "--clickhouse", url5,
+                                          "--sensor", "s5", "--spool",
+                                          os.path.join(tmp, "spool5")], timeout=180)
+                f.check(rc2 == rc and out2 == b"" and chs.PASSWORD not in err2,
+                        "s5 %s: --clickhouse exit %d (--json: %d), stdout %r, stderr %r"
+                        % (os.path.basename(cap), rc2, rc, out2[:100], err2.strip()[:300]))
+            rc, out, err = pu.run([args.wirelens, "-r", os.path.join(args.samples, "upload-v4.pcap"),
+                                   "--clickhouse", url5, "--json", "--sensor", "s6"])
+            s6_recs = load_lines(out)
+            f.check(rc == 0 and len(s6_recs) > 0,
+                    "--clickhouse --json: records on stdout too: exit %d %s" % (rc, err.strip()))
+            rc, out, err = pu.run([args.wirelens, "-r", os.path.join(args.samples, "upload-v4.pcap"),
+                                   "--spool", os.path.join(tmp, "spool6")])
+            f.check(rc == 1 and err.count("\n") == 1 and "--clickhouse" in err,
+                    "--spool without --clickhouse: exit %d, stderr %r" % (rc, err))
+            rc, out, err = pu.run([args.wirelens, "-r", os.path.join(args.samples, "upload-v4.pcap"),
+                                   "--clickhouse", "ftp://x/"])
+            f.check(rc == 1 and err.count("\n") == 1,
+                    "--clickhouse with a bad URL: exit %d, stderr %r" % (rc, err))
+
             log('for sensor, recs in (("s1"')
-            for sensor, recs in (("s1", samples), ("s2", workload), ("s3", samples), ("s4", v6)):
+            for sensor, recs in (("s1", samples), ("s2", workload), ("s3", samples), ("s4", v6),
+                                 ("s5", s5_recs), ("s6", s6_recs)):
                 check_tables(f, srv, sensor, recs, columns)
 
             log('all_recs = (')
             all_recs = ([("s1", r) for _, r in samples] + [("s2", r) for _, r in workload]
-                        + [("s3", r) for _, r in samples] + [("s4", r) for _, r in v6])
+                        + [("s3", r) for _, r in samples] + [("s4", r) for _, r in v6]
+                        + [("s5", r) for _, r in s5_recs] + [("s6", r) for _, r in s6_recs])
             cid = next(r["community_id"] for _, r in samples
                        if r["type"] == "upload" and r.get("community_id"))
             check_queries(f, srv, all_recs, cid)
