@@ -16,6 +16,7 @@
 
 #include "capture/decompress.hpp"
 #include "capture/pcap_source.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace wl;
 namespace fs = std::filesystem;
@@ -23,24 +24,9 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/wl_decompress_XXXXXX";
-        const char* p = mkdtemp(tmpl);
-        REQUIRE(p != nullptr);
-        path = p;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string write(const std::string& name, const Bytes& b) const {
-        const auto p = (path / name).string();
-        std::ofstream(p, std::ios::binary)
-            .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-        return p;
-    }
+// Each case's own folder.
+struct TempDir : test::TempDir {
+    TempDir() : test::TempDir("wl_decompress") {}
 };
 
 void put32(Bytes& b, std::uint32_t v) {

@@ -14,32 +14,16 @@
 
 #include "capture/pcap_source.hpp"
 #include "capture/pcap_writer.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace wl;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/wl_writer_XXXXXX";
-        const char* p = mkdtemp(tmpl);
-        REQUIRE(p != nullptr);
-        path = p;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-    std::vector<std::string> names() const {
-        std::vector<std::string> v;
-        for (const auto& e : fs::directory_iterator(path))
-            v.push_back(e.path().filename());
-        std::sort(v.begin(), v.end());
-        return v;
-    }
+// Each case's own folder.
+struct TempDir : test::TempDir {
+    TempDir() : test::TempDir("wl_writer") {}
 };
 
 // A frame whose bytes say which frame it is.
